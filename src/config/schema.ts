@@ -1,0 +1,50 @@
+/** The shape of config/salon.yaml, with defaults for everything optional. */
+import { z } from 'zod';
+
+const httpURL = z
+  .string({ error: 'expected a URL' })
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'expected a URL (http:// or https://)');
+
+const text = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, `expected ${what}`);
+
+export const modelSchema = z.strictObject({
+  name: text('a display name').max(80, 'at most 80 characters (Discord shows at most 80 in a webhook name)'),
+  model: text('a model id, e.g. anthropic/claude-opus-4.5'),
+  baseURL: httpURL,
+  apiKeyEnv: z
+    .string({ error: 'expected the name of an environment variable' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. OPENROUTER_API_KEY')
+    .optional(),
+  system: z.string({ error: 'expected persona text' }).optional(),
+  temperature: z.number({ error: 'expected a number from 0 to 2' }).min(0, 'expected a number from 0 to 2').max(2, 'expected a number from 0 to 2').optional(),
+  maxTokens: z.int({ error: 'expected a whole number of tokens' }).min(16, 'expected at least 16').max(200_000).default(1024),
+  contextTokens: z.int({ error: 'expected a whole number of tokens' }).min(1024, 'expected at least 1024').max(10_000_000).default(32_000),
+  avatarURL: httpURL.optional(),
+  timeoutSeconds: z.number({ error: 'expected seconds' }).positive('expected more than 0 seconds').max(3600).default(120),
+  maxRetries: z.int({ error: 'expected a whole number' }).min(0).max(10).default(3),
+  headers: z.record(z.string(), z.string({ error: 'expected a string header value' })).optional(),
+});
+
+export const salonSchema = z.strictObject({
+  modelA: text('a model key'),
+  modelB: text('a model key'),
+  rounds: z.int({ error: 'expected a whole number from 1 to 50' }).min(1, 'expected a whole number from 1 to 50').max(50, 'expected a whole number from 1 to 50').default(5),
+  turnDelaySeconds: z.int({ error: 'expected whole seconds from 0 to 86400' }).min(0, 'expected whole seconds from 0 to 86400').max(86_400, 'expected whole seconds from 0 to 86400').default(20),
+  autoClose: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+export const configSchema = z.strictObject({
+  models: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'model keys are 1-32 letters, digits, - or _'), modelSchema, { error: 'expected a map of models' })
+    .refine((m) => Object.keys(m).length > 0, 'expected at least one model'),
+  salon: salonSchema,
+});
+
+export type ModelConfigInput = z.input<typeof modelSchema>;

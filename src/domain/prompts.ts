@@ -1,0 +1,176 @@
+/**
+ * What each model is shown on its turn.
+ *
+ * Each model sees the salon from its own seat: its own turns as `assistant`, the other's as `user`
+ * (decided by seat, not model id, so two copies of one model can talk). The system prompt stays the same
+ * for the whole salon, so the start of every request is a stable, cacheable prefix; what changes from turn
+ * to turn (the round, the closing cue, questions waiting) goes in a short note at the end of the last message.
+ */
+import { estimateTokens } from './text.js';
+import { nextTurn, otherSeat, type Interjection, type SalonRecord, type Seat } from './salon.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SeatSettings {
+  /** Extra persona text from the config. */
+  persona?: string;
+  /** The model's context window in tokens; the prompt is trimmed to fit it with room for the reply. */
+  contextTokens: number;
+  /** Tokens reserved for the reply. */
+  maxTokens: number;
+}
+
+export interface Prompt {
+  messages: ChatMessage[];
+  /** Interjections the prompt asks the model to answer. */
+  answering: string[];
+  /** How many turns were left out to fit the context budget. */
+  trimmedTurns: number;
+  estimatedTokens: number;
+}
+
+type Piece =
+  | { kind: 'topic'; text: string }
+  | { kind: 'turn'; seat: Seat; name: string; text: string }
+  | { kind: 'question'; q: Interjection }
+  | { kind: 'marker'; text: string };
+
+// Per-message overhead of the chat format, in tokens.
+const MESSAGE_OVERHEAD = 4;
+
+export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): string {
+  const self = salon.seats[seat].name;
+  const other = salon.seats[otherSeat(seat)].name;
+  const lines = [
+    `You are ${self}, one of two language models in a salon: a conversation between two models, held in public in a Discord thread, where people watch and sometimes ask questions.`,
+    `The other participant is ${other}, another language model. You are speaking with ${other}, not with a user.`,
+    '',
+    `The topic, set by ${salon.starter.name}:`,
+    salon.topic,
+    '',
+    `The salon runs for ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'}. In each round ${salon.seats.A.name} speaks first, then ${salon.seats.B.name}. A note at the end of each message tells you which round it is.`,
+    '',
+    'How to take part:',
+    `- Speak as yourself, in the first person, to ${other}. Answer what they actually said: build on it, question it, disagree where you disagree.`,
+    `- Messages in the user role are ${other}'s words, except questions from people watching, which are labelled as such. When a question is put to you, answer it in your turn, by name.`,
+    `- Write only your own turn: do not write ${other}'s lines, do not start with your name, and keep to a few paragraphs; people read this in a chat thread.`,
+    '- On your closing turn, draw the conversation together and end it gracefully.',
+  ];
+  if (persona?.trim()) lines.push('', persona.trim());
+  return lines.join('\n');
+}
+
+function topicText(salon: SalonRecord, seat: Seat): string {
+  const opener = seat === 'A' ? 'You open the salon: say what draws you to the topic and put your first question or claim to ' + salon.seats.B.name + '.' : `${salon.seats.A.name} opens the salon.`;
+  return `Topic: ${salon.topic}\n\n${opener}`;
+}
+
+function questionText(q: Interjection): string {
+  return `[Question from ${q.author.name}, a person watching the salon]\n${q.text}`;
+}
+
+function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, questions: number): string {
+  const other = salon.seats[otherSeat(seat)].name;
+  let note = `[Round ${round} of ${salon.rounds}. Your turn, ${salon.seats[seat].name}.`;
+  if (last && seat === 'A') note += ` This is your closing turn: bring the conversation towards its end; ${other} will have the final word.`;
+  else if (last) note += ' This is the final turn of the salon: close it gracefully.';
+  if (questions > 0) note += questions === 1 ? ' Answer the question from the audience above.' : ' Answer the questions from the audience above.';
+  return `${note}]`;
+}
+
+/** The chronological history as seat-neutral pieces: topic, then each turn preceded by the questions it answered. */
+function history(salon: SalonRecord, seat: Seat, upTo: number): Piece[] {
+  const pieces: Piece[] = [{ kind: 'topic', text: topicText(salon, seat) }];
+  const answeredBy = new Map<number, Interjection[]>();
+  for (const q of salon.interjections) {
+    if (q.answeredBy === undefined) continue;
+    answeredBy.set(q.answeredBy, [...(answeredBy.get(q.answeredBy) ?? []), q]);
+  }
+  for (const turn of salon.turns.slice(0, upTo)) {
+    for (const q of answeredBy.get(turn.index) ?? []) pieces.push({ kind: 'question', q });
+    pieces.push({ kind: 'turn', seat: turn.seat, name: turn.name, text: turn.text });
+  }
+  return pieces;
+}
+
+function roleOf(piece: Piece, seat: Seat): 'user' | 'assistant' {
+  return piece.kind === 'turn' && piece.seat === seat ? 'assistant' : 'user';
+}
+
+/** Joins adjacent pieces of the same role into one message, naming the other speaker when its words share a message with something else. */
+function toMessages(pieces: Piece[], seat: Seat): ChatMessage[] {
+  const groups: { role: 'user' | 'assistant'; pieces: Piece[] }[] = [];
+  for (const piece of pieces) {
+    const role = roleOf(piece, seat);
+    const last = groups.at(-1);
+    if (last && last.role === role) last.pieces.push(piece);
+    else groups.push({ role, pieces: [piece] });
+  }
+  return groups.map(({ role, pieces: group }) => ({
+    role,
+    content: group
+      .map((p) => {
+        switch (p.kind) {
+          case 'topic':
+          case 'marker':
+            return p.text;
+          case 'question':
+            return questionText(p.q);
+          case 'turn':
+            return group.length > 1 && role === 'user' ? `${p.name}:\n${p.text}` : p.text;
+        }
+      })
+      .join('\n\n'),
+  }));
+}
+
+function size(messages: ChatMessage[]): number {
+  return messages.reduce((sum, m) => sum + estimateTokens(m.content) + MESSAGE_OVERHEAD, 0);
+}
+
+/**
+ * The messages for the next turn of `seat`. History beyond the budget is dropped oldest first,
+ * always keeping the topic and the latest piece, with a marker where turns were left out.
+ */
+export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettings): Prompt {
+  const next = nextTurn(salon);
+  const index = next?.index ?? salon.turns.length;
+  const round = next?.round ?? salon.rounds;
+  const last = next?.last ?? true;
+  const system: ChatMessage = { role: 'system', content: systemPrompt(salon, seat, settings.persona) };
+  const waiting = salon.interjections.filter((q) => q.answeredBy === undefined);
+  const [topic, ...rest] = history(salon, seat, index);
+  const tail: Piece[] = [...rest, ...waiting.map((q): Piece => ({ kind: 'question', q }))];
+  const note = turnNote(salon, seat, round, last, waiting.length);
+
+  const budget = Math.max(0, settings.contextTokens - settings.maxTokens);
+  const assemble = (dropped: number): ChatMessage[] => {
+    const kept = tail.slice(dropped);
+    const droppedTurns = tail.slice(0, dropped).filter((p) => p.kind === 'turn').length;
+    const marker: Piece[] = dropped > 0 ? [{ kind: 'marker', text: `[${droppedTurns} earlier ${droppedTurns === 1 ? 'turn is' : 'turns are'} left out here to fit the context window.]` }] : [];
+    const messages = [system, ...toMessages([topic!, ...marker, ...kept], seat)];
+    const final = messages.at(-1)!;
+    // The note always rides on a user message, so the request ends on the user's side as chat models expect.
+    if (final.role === 'user') final.content = `${final.content}\n\n${note}`;
+    else messages.push({ role: 'user', content: note });
+    return messages;
+  };
+
+  // Estimate where to cut from per-piece sizes (one pass), then check the assembled prompt and cut further if
+  // labels and merging pushed it over. Never drop the last piece: it is what this turn answers.
+  const pieceSize = tail.map((p) => estimateTokens(p.kind === 'question' ? questionText(p.q) : p.text) + MESSAGE_OVERHEAD);
+  let remaining = size(assemble(0));
+  let dropped = 0;
+  while (remaining > budget && dropped < tail.length - 1) remaining -= pieceSize[dropped++]!;
+  let messages = assemble(dropped);
+  while (size(messages) > budget && dropped < tail.length - 1) messages = assemble(++dropped);
+  return {
+    messages,
+    answering: waiting.map((q) => q.id),
+    trimmedTurns: tail.slice(0, dropped).filter((p) => p.kind === 'turn').length,
+    estimatedTokens: size(messages),
+  };
+}

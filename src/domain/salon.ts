@@ -1,0 +1,189 @@
+/**
+ * The salon record and the pure rules that move it forward.
+ *
+ * Nothing here knows about Discord, HTTP or storage: every function takes a record and
+ * returns what changed, so the engine can apply changes one at a time and save after each.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export type Seat = 'A' | 'B';
+export type SalonStatus = 'running' | 'paused' | 'finished' | 'closed';
+
+/** A participant as it was when the salon started, so later config edits never rewrite history. */
+export interface Participant {
+  /** Key of the model in the config (`models.<key>`). */
+  key: string;
+  /** Display name shown in the thread and transcript. */
+  name: string;
+  /** Model id sent to the endpoint, e.g. `z-ai/glm-4.7`. */
+  model: string;
+}
+
+export interface Usage {
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+  cachedPromptTokens?: number;
+}
+
+export interface Person {
+  id: string;
+  name: string;
+}
+
+export interface Turn {
+  /** Position in the dialogue, from 0. Even indices are seat A, odd are seat B. */
+  index: number;
+  seat: Seat;
+  /** Round number, from 1. */
+  round: number;
+  name: string;
+  modelKey: string;
+  model: string;
+  text: string;
+  /** The endpoint's finish reason; `length` means the reply was cut off at maxTokens. */
+  finishReason?: string;
+  usage?: Usage;
+  startedAt: string;
+  finishedAt: string;
+  /** Ids of the interjections this turn was the first to answer. */
+  answered: string[];
+  /** Discord (or other) message ids the turn was posted as, once delivered. */
+  messageIds?: string[];
+}
+
+export interface Interjection {
+  /** Unique per salon; the Discord message or interaction id, so a redelivered event counts once. */
+  id: string;
+  author: Person;
+  text: string;
+  at: string;
+  /** Turns taken (or being written) when it was asked: it is shown after turn `afterTurns - 1`. */
+  afterTurns: number;
+  /** Index of the turn that answered it; absent while it waits. */
+  answeredBy?: number;
+}
+
+/** Something the salon owes the thread. Outbox entries are saved with the change that made them and removed once delivered. */
+export type Post =
+  /** The opening post of the thread: topic, participants, rounds, delay. */
+  | { key: string; kind: 'header'; messageIds: string[] }
+  | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[] }
+  | { key: string; kind: 'notice'; notice: NoticeKind; text: string; messageIds: string[] }
+  /** The transcript as a file, then the thread archived. */
+  | { key: string; kind: 'archive'; messageIds: string[] };
+
+export type NoticeKind = 'finished' | 'failure' | 'info';
+
+export interface FailureInfo {
+  seat: Seat;
+  name: string;
+  reason: string;
+  at: string;
+  /** Model attempts that failed in a row, across engine-level retries. */
+  attempts: number;
+}
+
+export interface SalonRecord {
+  schema: number;
+  /** Stable id: in Discord, the thread id. */
+  id: string;
+  guildId?: string;
+  channelId?: string;
+  threadId?: string;
+  starter: Person;
+  topic: string;
+  seats: Record<Seat, Participant>;
+  rounds: number;
+  delaySeconds: number;
+  status: SalonStatus;
+  /** Why the salon is paused, when it was paused by the salon itself rather than a person. */
+  pausedReason?: string;
+  failure?: FailureInfo;
+  turns: Turn[];
+  interjections: Interjection[];
+  outbox: Post[];
+  /** Epoch ms when the next turn is due; absent when no turn is scheduled. */
+  nextTurnAt?: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  closedAt?: string;
+  /** Incremented on every saved change; lets a stale writer be detected. */
+  version: number;
+}
+
+export interface NewSalon {
+  id: string;
+  guildId?: string;
+  channelId?: string;
+  threadId?: string;
+  starter: Person;
+  topic: string;
+  seats: Record<Seat, Participant>;
+  rounds: number;
+  delaySeconds: number;
+}
+
+export function createSalon(input: NewSalon, now: number): SalonRecord {
+  const at = new Date(now).toISOString();
+  return {
+    schema: SCHEMA_VERSION,
+    ...input,
+    status: 'running',
+    turns: [],
+    interjections: [],
+    outbox: [{ key: `${input.id}:header`, kind: 'header', messageIds: [] }],
+    // The opening turn starts at once; the delay is the pause *between* turns.
+    nextTurnAt: now,
+    createdAt: at,
+    updatedAt: at,
+    version: 0,
+  };
+}
+
+export function totalTurns(salon: Pick<SalonRecord, 'rounds'>): number {
+  return salon.rounds * 2;
+}
+
+export function seatOf(index: number): Seat {
+  return index % 2 === 0 ? 'A' : 'B';
+}
+
+export function otherSeat(seat: Seat): Seat {
+  return seat === 'A' ? 'B' : 'A';
+}
+
+export function roundOf(index: number): number {
+  return Math.floor(index / 2) + 1;
+}
+
+/** The turn to be taken next, or undefined when every round is done. */
+export function nextTurn(salon: SalonRecord): { index: number; seat: Seat; round: number; last: boolean } | undefined {
+  const index = salon.turns.length;
+  if (index >= totalTurns(salon)) return undefined;
+  const round = roundOf(index);
+  return { index, seat: seatOf(index), round, last: round === salon.rounds };
+}
+
+export function roundsDone(salon: SalonRecord): number {
+  return Math.floor(salon.turns.length / 2);
+}
+
+export function pendingInterjections(salon: SalonRecord): Interjection[] {
+  return salon.interjections.filter((q) => q.answeredBy === undefined);
+}
+
+export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {
+  return salon.status === 'running' || salon.status === 'paused';
+}
+
+/** Whether the engine must keep the salon loaded: it may take turns or still owes the thread a post. */
+export function needsEngine(salon: SalonRecord): boolean {
+  return isActive(salon) || salon.outbox.length > 0;
+}
+
+export function turnKey(salonId: string, index: number): string {
+  return `${salonId}:turn:${index}`;
+}

@@ -1,0 +1,70 @@
+/**
+ * The archive of a salon as Markdown, in the manner of the hand-made archives it replaces:
+ * a title, the date, the participants, the topic as context, each turn under `## Round N: <Name>`,
+ * questions from the audience under their own heading, and a closing `*Archived <date>*` line.
+ * Pure and deterministic: the same record and clock give the same bytes.
+ */
+import { closeOpenFence, cutOnWord, slugify } from './text.js';
+import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
+
+const RULE = '\n---\n';
+
+export function formatDate(date: Date): string {
+  return new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
+}
+
+/** `<slug>-<yyyy-mm-dd>.md`, dated by when the archive is made. */
+export function transcriptFileName(salon: SalonRecord, now: Date): string {
+  return `${slugify(salon.topic)}-${now.toISOString().slice(0, 10)}.md`;
+}
+
+/** Text from people goes into headings and italics: keep it on one line and free of characters that would end the markup early. */
+function inline(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(/[*_`#<>[\]]/g, (c) => `\\${c}`).trim();
+}
+
+function question(q: Interjection): string {
+  return `## Question from ${inline(q.author.name)}\n\n${closeOpenFence(q.text.trim())}\n`;
+}
+
+export function renderTranscript(salon: SalonRecord, now: Date): string {
+  const { A, B } = salon.seats;
+  const started = new Date(salon.createdAt);
+  const out: string[] = [];
+  out.push(`# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}\n`);
+  out.push(`*${formatDate(started)}*`);
+  out.push(`*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`);
+  out.push(RULE);
+  out.push('## Context\n');
+  out.push(`${closeOpenFence(salon.topic.trim())}\n`);
+  out.push(`Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`);
+  out.push(RULE);
+
+  const byPosition = new Map<number, Interjection[]>();
+  for (const q of salon.interjections) {
+    // A question is shown where it was asked, or just before the turn that answered it if that came first.
+    const at = Math.min(q.afterTurns, q.answeredBy ?? q.afterTurns);
+    byPosition.set(at, [...(byPosition.get(at) ?? []), q]);
+  }
+  for (let i = 0; i <= salon.turns.length; i++) {
+    for (const q of byPosition.get(i) ?? []) {
+      out.push(question(q));
+      if (q.answeredBy === undefined) out.push('*Asked too late to be answered.*\n');
+      out.push(RULE);
+    }
+    const turn = salon.turns[i];
+    if (!turn) continue;
+    out.push(`## Round ${turn.round}: ${inline(turn.name)}\n`);
+    out.push(`${closeOpenFence(turn.text.trim())}\n`);
+    if (turn.finishReason === 'length') out.push('*(cut off: the reply reached its length limit)*\n');
+    out.push(RULE);
+  }
+
+  const done = roundsDone(salon);
+  if (done < salon.rounds) {
+    out.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*\n`);
+  }
+  out.push(`*Archived ${formatDate(now)}*`);
+  out.push(`*${inline(A.name)} (${A.model}) in dialogue with ${inline(B.name)} (${B.model})*`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,373 @@
+/**
+ * Runs salons: takes each salon's next turn when it is due and delivers what the salon owes its thread.
+ *
+ * Every change to a salon goes through one queue per salon, so a pause, a question or a close that arrives
+ * while a model is writing is applied before or after the turn's commit, never in the middle of it. The model
+ * call itself runs outside the queue (it can take minutes); its result is committed only if the salon still
+ * expects that turn.
+ *
+ * Exactly once: a turn is generated, then committed to the record together with an outbox entry in one save,
+ * then delivered, then removed from the outbox in another save. A process killed before the commit regenerates
+ * the turn; one killed after it re-delivers from the outbox, and the publisher's idempotency key (plus the part
+ * ids recorded during delivery) keeps that from showing twice.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { SalonError } from '../domain/errors.js';
+import { buildPrompt } from '../domain/prompts.js';
+import { createSalon, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
+import * as T from '../domain/transitions.js';
+import { stripOwnName } from '../domain/text.js';
+import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
+import { RecordError } from '../store/migrate.js';
+import type { SalonStore } from '../store/salon-store.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { PublishError, type Publisher } from './publisher.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface EngineOptions {
+  config: Config;
+  store: SalonStore;
+  models: ModelClient;
+  publisher: Publisher;
+  log: Logger;
+  clock?: Clock;
+  /** Engine-level attempts for a failing model, after the client's own retries. */
+  modelRetry?: T.RetryPolicy;
+  /** Backoff for deliveries that failed in a way that may pass (Discord 5xx, network). */
+  deliveryBackoffMs?: (attempt: number) => number;
+  /** How often the typing indicator is renewed while a model writes (Discord shows it for about 10 s). */
+  typingIntervalMs?: number;
+}
+
+export interface EngineEvents {
+  /** After every saved change. */
+  saved: [salon: SalonRecord];
+  turn: [salon: SalonRecord, turn: Turn];
+  delivered: [salon: SalonRecord, post: Post];
+  finished: [salon: SalonRecord];
+  paused: [salon: SalonRecord, reason: string];
+  closed: [salon: SalonRecord];
+}
+
+const DEFAULT_MODEL_RETRY: T.RetryPolicy = {
+  maxAttempts: 3,
+  backoffMs: (attempt) => [30_000, 120_000, 600_000][attempt - 1] ?? 600_000,
+};
+
+// Timers cannot wait longer than 2^31-1 ms; a longer wait is re-armed when it fires.
+const MAX_TIMER_MS = 2_147_483_647;
+
+export class SalonEngine extends EventEmitter<EngineEvents> {
+  private readonly queue = new KeyedQueue();
+  /** Salons the engine keeps in memory: those that may take turns or still owe a post. */
+  private readonly live = new Map<string, SalonRecord>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly generating = new Map<string, AbortController>();
+  private readonly deliveryAttempts = new Map<string, number>();
+  private readonly clock: Clock;
+  private readonly modelRetry: T.RetryPolicy;
+  private readonly deliveryBackoffMs: (attempt: number) => number;
+  private stopped = false;
+
+  constructor(private readonly options: EngineOptions) {
+    super();
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.modelRetry = options.modelRetry ?? DEFAULT_MODEL_RETRY;
+    this.deliveryBackoffMs = options.deliveryBackoffMs ?? ((n) => Math.min(300_000, 1_000 * 2 ** (n - 1)));
+  }
+
+  private get log(): Logger {
+    return this.options.log;
+  }
+
+  /** Loads every salon that is not done and carries on with it. Unreadable records are logged and skipped. */
+  async start(): Promise<{ resumed: number; skipped: number }> {
+    const ids = await this.options.store.activeIds();
+    let resumed = 0;
+    let skipped = 0;
+    // Load in slices: enough parallelism to hide store latency without a thousand queries at once.
+    for (let i = 0; i < ids.length; i += 64) {
+      await Promise.all(
+        ids.slice(i, i + 64).map(async (id) => {
+          try {
+            const salon = await this.options.store.get(id);
+            if (!salon || !needsEngine(salon)) return;
+            this.live.set(id, salon);
+            resumed += 1;
+            this.kick(id);
+          } catch (err) {
+            skipped += 1;
+            this.log.error({ salonId: id, err: err instanceof RecordError ? err.message : err }, 'cannot read salon record; skipping it');
+          }
+        }),
+      );
+    }
+    this.log.info({ resumed, skipped }, 'engine started');
+    return { resumed, skipped };
+  }
+
+  /** Stops scheduling, aborts model requests in flight and waits for changes under way to be saved. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    for (const controller of this.generating.values()) controller.abort();
+    this.options.models.close();
+    await this.queue.drain();
+  }
+
+  async create(input: NewSalon): Promise<SalonRecord> {
+    return this.queue.run(input.id, async () => {
+      if (this.live.has(input.id) || (await this.options.store.get(input.id).catch(() => undefined))) {
+        throw new SalonError('duplicate', 'There is already a salon here.');
+      }
+      const salon = createSalon(input, this.clock.now());
+      await this.options.store.save(salon);
+      this.live.set(salon.id, salon);
+      this.salonLog(salon).info({ topic: salon.topic, rounds: salon.rounds, seats: salon.seats }, 'salon created');
+      this.kick(salon.id);
+      return salon;
+    });
+  }
+
+  /** The current record: from memory for live salons, else from the store. */
+  async get(id: string): Promise<SalonRecord | undefined> {
+    return this.live.get(id) ?? (await this.options.store.get(id));
+  }
+
+  async ask(id: string, input: T.InterjectionInput): Promise<{ salon: SalonRecord; interjection: Interjection }> {
+    let interjection!: Interjection;
+    const salon = await this.change(id, (s, now) => {
+      interjection = T.addInterjection(s, input, now, { turnInFlight: this.generating.has(id) });
+    });
+    return { salon, interjection };
+  }
+
+  async pause(id: string): Promise<SalonRecord> {
+    const salon = await this.change(id, (s, now) => T.pause(s, now));
+    this.clearTimer(id);
+    return salon;
+  }
+
+  async resume(id: string): Promise<SalonRecord> {
+    const salon = await this.change(id, (s, now) => T.resume(s, now));
+    this.deliveryAttempts.delete(id);
+    this.kick(id);
+    return salon;
+  }
+
+  /** Closes the salon at once: a model still writing is stopped, and the archive goes out after anything owed. */
+  async close(id: string): Promise<SalonRecord> {
+    this.generating.get(id)?.abort();
+    const salon = await this.change(id, (s, now) => T.close(s, now));
+    this.clearTimer(id);
+    this.emit('closed', salon);
+    this.kick(id);
+    return salon;
+  }
+
+  /**
+   * Applies one change to a salon: on a copy, so a refused change leaves the record untouched, then saved.
+   * Must be called inside the salon's queue.
+   */
+  private async mutate(id: string, apply: (draft: SalonRecord, now: number) => void): Promise<SalonRecord> {
+    const current = this.live.get(id) ?? (await this.options.store.get(id));
+    if (!current) throw new SalonError('not_found', 'There is no salon here.');
+    const draft = structuredClone(current);
+    apply(draft, this.clock.now());
+    draft.version += 1;
+    await this.options.store.save(draft);
+    if (needsEngine(draft)) this.live.set(id, draft);
+    else this.live.delete(id);
+    this.emit('saved', draft);
+    return draft;
+  }
+
+  private change(id: string, apply: (draft: SalonRecord, now: number) => void): Promise<SalonRecord> {
+    return this.queue.run(id, () => this.mutate(id, apply));
+  }
+
+  private salonLog(salon: Pick<SalonRecord, 'id'>): Logger {
+    return this.log.child({ salonId: salon.id });
+  }
+
+  private clearTimer(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(id);
+  }
+
+  /** Works out what the salon needs next (a delivery, a turn, nothing) and arranges it. */
+  private kick(id: string, delayMs?: number): void {
+    if (this.stopped) return;
+    this.clearTimer(id);
+    const salon = this.live.get(id);
+    if (!salon || this.generating.has(id)) return;
+    let wait: number;
+    if (delayMs !== undefined) wait = delayMs;
+    else if (salon.outbox.length > 0) wait = 0;
+    else if (salon.status === 'running' && salon.nextTurnAt !== undefined && nextTurn(salon)) wait = salon.nextTurnAt - this.clock.now();
+    else return;
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      void this.step(id).catch((err) => this.log.error({ salonId: id, err }, 'salon step failed'));
+    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    this.timers.set(id, timer);
+  }
+
+  private async step(id: string): Promise<void> {
+    if (this.stopped) return;
+    const salon = this.live.get(id);
+    if (!salon) return;
+    if (salon.outbox.length > 0) {
+      await this.deliverOutbox(id);
+    } else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) {
+      await this.takeTurn(id);
+    }
+    this.kick(id);
+  }
+
+  /** Delivers owed posts in order. A transient failure backs off and tries again; a permanent one pauses the salon. */
+  private async deliverOutbox(id: string): Promise<void> {
+    let retryIn: number | undefined;
+    await this.queue.run(id, async () => {
+      while (!this.stopped) {
+        const salon = this.live.get(id);
+        const post = salon?.outbox[0];
+        if (!salon || !post) return;
+        try {
+          await this.options.publisher.deliver(salon, post, {
+            onPart: async (part, messageId) => {
+              await this.mutate(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
+            },
+          });
+        } catch (err) {
+          const log = this.salonLog(salon);
+          if (err instanceof PublishError && err.permanent) {
+            log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
+            const paused = await this.mutate(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
+            this.emit('paused', paused, err.message);
+            // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
+            retryIn = -1;
+            return;
+          }
+          const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
+          this.deliveryAttempts.set(id, attempt);
+          retryIn = this.deliveryBackoffMs(attempt);
+          log.warn({ post: post.key, attempt, retryInMs: retryIn, err }, 'posting failed; will retry');
+          return;
+        }
+        this.deliveryAttempts.delete(id);
+        const after = await this.mutate(id, (draft) => T.markDelivered(draft, post.key));
+        this.emit('delivered', after, post);
+        if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);
+        if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
+      }
+    });
+    if (retryIn === -1) {
+      this.clearTimer(id);
+    } else if (retryIn !== undefined) {
+      this.kick(id, retryIn);
+    }
+  }
+
+  private seatSettings(salon: SalonRecord, seat: Seat) {
+    const model = this.options.config.models[salon.seats[seat].key];
+    if (!model) throw new ModelError(`the model "${salon.seats[seat].key}" is no longer in the config`, true);
+    return { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens };
+  }
+
+  private async takeTurn(id: string): Promise<void> {
+    const plan = await this.queue.run(id, async () => {
+      const salon = this.live.get(id);
+      const next = salon && nextTurn(salon);
+      if (!salon || !next || salon.status !== 'running' || salon.outbox.length > 0) return undefined;
+      if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
+      try {
+        return { salon, next, prompt: buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat)) };
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        await this.failTurn(id, next.seat, err);
+        return undefined;
+      }
+    });
+    if (!plan) return;
+    const { salon, next, prompt } = plan;
+    const seat = salon.seats[next.seat];
+    const log = this.salonLog(salon).child({ turn: next.index, seat: next.seat, model: seat.model });
+    const controller = new AbortController();
+    this.generating.set(id, controller);
+    const typing = this.startTyping(salon, next.seat);
+    const startedAt = this.clock.now();
+    try {
+      log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns }, 'turn started');
+      const result = await this.options.models.complete({ modelKey: seat.key, messages: prompt.messages, signal: controller.signal });
+      const text = stripOwnName(result.text, [seat.name, seat.key]);
+      const committed = await this.change(id, (draft, now) => {
+        T.commitTurn(
+          draft,
+          { index: next.index, text, finishReason: result.finishReason, usage: result.usage, startedAt, answered: prompt.answering },
+          now,
+          { autoClose: this.options.config.salon.autoClose },
+        );
+      });
+      log.info({ latencyMs: result.latencyMs, attempts: result.attempts, usage: result.usage, finishReason: result.finishReason }, 'turn written');
+      if (committed.status === 'closed' && salon.status !== 'closed') this.emit('closed', committed);
+    } catch (err) {
+      if (err instanceof ModelAbortedError) {
+        log.info('turn aborted');
+      } else if (err instanceof ModelError) {
+        log.warn({ reason: err.reason, permanent: err.permanent, status: err.status }, 'turn failed');
+        await this.queue.run(id, () => this.failTurn(id, next.seat, err));
+      } else {
+        throw err;
+      }
+    } finally {
+      typing.stop();
+      this.generating.delete(id);
+    }
+  }
+
+  /** Must run inside the salon's queue. */
+  private async failTurn(id: string, seat: Seat, err: ModelError): Promise<void> {
+    let outcome = 'retry' as 'retry' | 'paused';
+    const salon = await this.mutate(id, (draft, now) => {
+      outcome = T.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.modelRetry);
+    });
+    if (outcome === 'paused') this.emit('paused', salon, salon.pausedReason ?? err.reason);
+  }
+
+  private startTyping(salon: SalonRecord, seat: Seat): { stop(): void } {
+    const typing = this.options.publisher.typing?.bind(this.options.publisher);
+    if (!typing) return { stop() {} };
+    const send = () => void typing(salon, seat).catch(() => {});
+    send();
+    const timer = setInterval(send, this.options.typingIntervalMs ?? 8_000);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /** Resolves when the salon satisfies `predicate`, checked after every saved change. For callers that need to wait. */
+  whenSalon(id: string, predicate: (salon: SalonRecord) => boolean, timeoutMs: number): Promise<SalonRecord> {
+    return new Promise((resolve, reject) => {
+      const onSaved = (salon: SalonRecord) => {
+        if (salon.id === id && predicate(salon)) finish(salon);
+      };
+      const timer = setTimeout(() => {
+        this.off('saved', onSaved);
+        reject(new Error(`salon ${id} did not reach the expected state within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const finish = (salon: SalonRecord) => {
+        clearTimeout(timer);
+        this.off('saved', onSaved);
+        resolve(salon);
+      };
+      this.on('saved', onSaved);
+      void this.get(id).then((salon) => salon && predicate(salon) && finish(salon), () => {});
+    });
+  }
+}

@@ -1,0 +1,32 @@
+/** The seam between the engine and wherever a salon is shown (a Discord thread, a test's memory). */
+import type { Post, SalonRecord, Seat } from '../domain/salon.js';
+
+export interface DeliveryProgress {
+  /**
+   * Persists the id of one posted part before the next is sent, so a delivery cut short by a crash
+   * resumes after the parts already out instead of repeating them.
+   */
+  onPart(part: number, messageId: string): Promise<void>;
+}
+
+export interface Publisher {
+  /**
+   * Shows `post` to the salon's audience. Must be idempotent per `post.key`: it may be called again for a post
+   * that was delivered (in whole or in part) by a process that died before recording it; `post.messageIds`
+   * holds the parts already known to be out.
+   */
+  deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void>;
+  /** Shows that `seat` is writing. Best effort; called every few seconds while a model generates. */
+  typing?(salon: SalonRecord, seat: Seat): Promise<void>;
+}
+
+/** A delivery failure. `permanent` means retrying will not help (the thread is gone, permission was lost). */
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}

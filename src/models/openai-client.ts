@@ -1,0 +1,190 @@
+/**
+ * ModelClient over the official `openai` SDK, for any OpenAI-compatible endpoint.
+ *
+ * The SDK's own retries are turned off: its timeout stops counting once headers arrive, so a body that
+ * trickles forever would never time out. Each attempt here gets a whole-request deadline instead, and the
+ * retry loop (429, 408, 409, 5xx, connection errors, timeouts; Retry-After honoured) lives in one place.
+ */
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../config/index.js';
+import type { Usage } from '../domain/salon.js';
+import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from './types.js';
+
+export interface RetryTiming {
+  /** First backoff in ms; doubles each attempt, with jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest Retry-After honoured; beyond it the attempt fails and the engine tries again later. */
+  maxRetryAfterMs: number;
+}
+
+const DEFAULT_TIMING: RetryTiming = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
+const PERMANENT_STATUSES = new Set([400, 401, 402, 403, 404, 422]);
+const RETRYABLE_STATUSES = new Set([408, 409, 429]);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ModelAbortedError());
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ModelAbortedError());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Number(ms);
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+function mapUsage(usage: OpenAI.CompletionUsage | undefined | null): Usage | undefined {
+  if (!usage) return undefined;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    totalTokens: usage.total_tokens,
+    cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? undefined,
+  };
+}
+
+export class OpenAIModelClient implements ModelClient {
+  private readonly clients = new Map<string, OpenAI>();
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly models: Record<string, ModelConfig>,
+    private readonly log: Logger,
+    private readonly timing: RetryTiming = DEFAULT_TIMING,
+  ) {}
+
+  /** One SDK client per endpoint and key, shared by every model that uses them. */
+  private clientFor(model: ModelConfig): OpenAI {
+    const id = `${model.baseURL}\u0000${model.apiKey ?? ''}`;
+    let client = this.clients.get(id);
+    if (!client) {
+      const openRouter = new URL(model.baseURL).hostname.endsWith('openrouter.ai');
+      client = new OpenAI({
+        baseURL: model.baseURL,
+        // The SDK insists on a key; keyless endpoints such as a local Ollama ignore this one.
+        apiKey: model.apiKey ?? 'no-key',
+        maxRetries: 0,
+        timeout: model.timeoutSeconds * 1000,
+        defaultHeaders: openRouter ? { 'HTTP-Referer': 'https://github.com/salon-bot/salon', 'X-Title': 'salon' } : undefined,
+      });
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  /** Removes anything that looks like the key from text that may be shown to people. */
+  private scrub(text: string, model: ModelConfig): string {
+    let out = text.replace(/\s+/g, ' ').trim();
+    if (model.apiKey) out = out.split(model.apiKey).join('[redacted]');
+    out = out.replace(/\b(sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '[redacted]');
+    return out.length > 300 ? `${out.slice(0, 299)}…` : out;
+  }
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    const model = this.models[request.modelKey];
+    if (!model) throw new ModelError(`no model "${request.modelKey}" in the config`, true);
+    const client = this.clientFor(model);
+    const log = this.log.child({ model: model.model, modelKey: model.key });
+    const outer = request.signal ? AbortSignal.any([this.shutdown.signal, request.signal]) : this.shutdown.signal;
+    const started = performance.now();
+    let emptyReplies = 0;
+
+    for (let attempt = 1; ; attempt++) {
+      const deadline = AbortSignal.timeout(model.timeoutSeconds * 1000);
+      let failure: ModelError;
+      let wait: number | undefined;
+      try {
+        const response = await client.chat.completions.create(
+          {
+            model: model.model,
+            messages: request.messages,
+            max_tokens: model.maxTokens,
+            ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+          },
+          { signal: AbortSignal.any([outer, deadline]), headers: model.headers },
+        );
+        const choice = response.choices?.[0];
+        const text = choice?.message?.content?.trim() ?? '';
+        if (text) {
+          return {
+            text,
+            finishReason: choice?.finish_reason ?? undefined,
+            usage: mapUsage(response.usage),
+            latencyMs: Math.round(performance.now() - started),
+            attempts: attempt,
+          };
+        }
+        // An empty reply is usually a hiccup; once more, then it counts as a failure.
+        emptyReplies += 1;
+        failure = new ModelError(`${model.name} returned an empty reply${choice?.finish_reason ? ` (finish reason: ${choice.finish_reason})` : ''}`, false);
+        if (emptyReplies > 1) throw failure;
+        wait = 0;
+      } catch (err) {
+        if (err instanceof ModelError) throw err;
+        if (outer.aborted) throw new ModelAbortedError();
+        if (deadline.aborted || (err instanceof APIUserAbortError && deadline.aborted)) {
+          failure = new ModelError(`no reply within ${model.timeoutSeconds} s`, false);
+        } else if (err instanceof APIConnectionError) {
+          failure = new ModelError(`could not reach ${new URL(model.baseURL).host} (${this.scrub(err.message, model)})`, false);
+        } else if (err instanceof APIError && typeof err.status === 'number') {
+          const status = err.status;
+          const detail = this.scrub((err.error as { message?: string } | undefined)?.message ?? err.message, model);
+          const permanent = PERMANENT_STATUSES.has(status) || !(RETRYABLE_STATUSES.has(status) || status >= 500);
+          failure = new ModelError(`${describeStatus(status)} (HTTP ${status}${detail ? `: ${detail}` : ''})`, permanent, status);
+          if (permanent) throw failure;
+          wait = retryAfterMs(err.headers);
+          if (wait !== undefined && wait > this.timing.maxRetryAfterMs) throw failure;
+        } else if (err instanceof APIError) {
+          failure = new ModelError(`the endpoint sent an error: ${this.scrub(err.message, model)}`, false);
+        } else {
+          throw err;
+        }
+      }
+      if (attempt > model.maxRetries) throw failure;
+      const delay = wait ?? Math.min(this.timing.maxDelayMs, this.timing.baseDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
+      log.warn({ attempt, delayMs: Math.round(delay), reason: failure.reason }, 'model request failed; retrying');
+      await sleep(delay, outer);
+    }
+  }
+
+  close(): void {
+    this.shutdown.abort();
+  }
+}
+
+function describeStatus(status: number): string {
+  switch (status) {
+    case 400:
+      return 'the endpoint refused the request';
+    case 401:
+      return 'the API key was refused';
+    case 402:
+      return 'the account is out of credit';
+    case 403:
+      return 'access to the model is forbidden';
+    case 404:
+      return 'the model or endpoint was not found';
+    case 408:
+      return 'the endpoint timed out';
+    case 429:
+      return 'rate-limited by the endpoint';
+    default:
+      return status >= 500 ? 'the endpoint had a server error' : 'the endpoint sent an error';
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Builds the keyv store named by SALON_STORE_URL. keyv 5's own `new Keyv(url)` silently falls back to an
+ * in-memory Map for sqlite:// URLs, so each backend is constructed explicitly from the URL's protocol.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Keyv, { type KeyvStoreAdapter } from 'keyv';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Hides the password in a store URL so it can be logged. */
+export function redactStoreUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1[redacted]@');
+}
+
+export interface OpenedStore {
+  keyv: Keyv;
+  /** A human description for logs, without credentials. */
+  description: string;
+  close(): Promise<void>;
+}
+
+async function adapterFor(url: string): Promise<{ adapter?: KeyvStoreAdapter; description: string; sqlitePath?: string }> {
+  const protocol = url.slice(0, url.indexOf(':') + 1).toLowerCase();
+  switch (protocol) {
+    case 'sqlite:': {
+      const path = url.replace(/^sqlite:\/\//i, '');
+      if (!path) throw new StoreError(`SALON_STORE_URL: "${url}" names no file; expected sqlite://path/to/salons.sqlite`);
+      const { KeyvSqlite } = await import('@keyv/sqlite');
+      if (path !== ':memory:') {
+        try {
+          mkdirSync(dirname(resolve(path)), { recursive: true });
+        } catch (err) {
+          throw new StoreError(`SALON_STORE_URL: cannot create the directory for ${path}: ${(err as Error).message}`);
+        }
+      }
+      // A busy timeout lets a briefly locked file (a backup, a second reader) wait instead of failing a save.
+      return { adapter: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5_000 }) as unknown as KeyvStoreAdapter, description: `sqlite ${path}`, sqlitePath: path };
+    }
+    case 'redis:':
+    case 'rediss:': {
+      const { default: KeyvRedis } = await import('@keyv/redis');
+      return { adapter: new KeyvRedis(url) as unknown as KeyvStoreAdapter, description: redactStoreUrl(url) };
+    }
+    case 'postgres:':
+    case 'postgresql:': {
+      const { default: KeyvPostgres } = await import('@keyv/postgres');
+      return { adapter: new KeyvPostgres({ uri: url }) as unknown as KeyvStoreAdapter, description: redactStoreUrl(url) };
+    }
+    case 'memory:':
+      return { description: 'memory (nothing survives a restart)' };
+    default:
+      throw new StoreError(`SALON_STORE_URL: unsupported store "${redactStoreUrl(url)}"; expected sqlite://, redis:// or postgres://`);
+  }
+}
+
+/**
+ * Opens the store and proves it can be written, so an unwritable or locked file stops start-up with a clear
+ * message instead of failing the first turn.
+ */
+export async function openKeyv(url: string): Promise<OpenedStore> {
+  const { adapter, description, sqlitePath } = await adapterFor(url);
+  const keyv = new Keyv({ store: adapter, namespace: 'salon', throwOnErrors: true });
+  // keyv re-emits adapter errors; without a listener an 'error' event would crash the process.
+  keyv.on('error', () => {});
+  try {
+    if (sqlitePath && adapter) {
+      const query = (adapter as unknown as { query: (sql: string) => Promise<unknown> }).query;
+      // WAL keeps a crash from corrupting the file and lets readers run beside the writer.
+      await query('PRAGMA journal_mode=WAL');
+      await query('PRAGMA synchronous=NORMAL');
+    }
+    await keyv.set('meta:probe', Date.now());
+    await keyv.get('meta:probe');
+  } catch (err) {
+    await keyv.disconnect().catch(() => {});
+    const detail = (err as Error).message;
+    const hint = /SQLITE_BUSY|locked/i.test(detail)
+      ? 'the file is locked by another process; stop it or choose another SALON_STORE_URL'
+      : /SQLITE_CANTOPEN|SQLITE_READONLY|EACCES|EROFS|readonly/i.test(detail)
+        ? 'the file or its directory is not writable by this user'
+        : 'check SALON_STORE_URL and that the server is reachable';
+    throw new StoreError(`cannot use the store ${description}: ${detail} (${hint})`);
+  }
+  return { keyv, description, close: () => keyv.disconnect() };
+}

@@ -1,0 +1,38 @@
+/**
+ * Records carry a schema version. Each migration lifts a record one version; a record that cannot be read
+ * is reported, never guessed at, so one bad record cannot take the others down.
+ */
+import { SCHEMA_VERSION, type SalonRecord } from '../domain/salon.js';
+
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+/** migrations[n] lifts a record from schema n to n + 1. */
+const migrations: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {};
+
+export function migrate(raw: unknown): SalonRecord {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RecordError('not an object');
+  let record = raw as Record<string, unknown>;
+  let schema = record.schema;
+  if (typeof schema !== 'number' || !Number.isInteger(schema)) throw new RecordError('no schema version');
+  if (schema > SCHEMA_VERSION) throw new RecordError(`schema ${schema} is newer than this version of salon understands (${SCHEMA_VERSION})`);
+  while (schema < SCHEMA_VERSION) {
+    const step = migrations[schema];
+    if (!step) throw new RecordError(`no migration from schema ${schema}`);
+    record = { ...step(record), schema: schema + 1 };
+    schema += 1;
+  }
+  for (const field of ['id', 'topic', 'status'] as const) {
+    if (typeof record[field] !== 'string') throw new RecordError(`field ${field} is missing or not text`);
+  }
+  for (const field of ['turns', 'interjections', 'outbox'] as const) {
+    if (!Array.isArray(record[field])) throw new RecordError(`field ${field} is missing or not a list`);
+  }
+  const seats = record.seats as Record<string, unknown> | undefined;
+  if (!seats || typeof seats.A !== 'object' || typeof seats.B !== 'object') throw new RecordError('field seats is missing');
+  return record as unknown as SalonRecord;
+}
