@@ -44,7 +44,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Masking runs over the serialised line, so a secret inside an error message or a URL is caught as well.
-    hooks: secrets.length > 0 ? { streamWrite: mask } : undefined,
+    ...(secrets.length > 0 ? { hooks: { streamWrite: mask } } : {}),
   };
   if (pretty && !options.destination) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });

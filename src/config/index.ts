@@ -36,7 +36,13 @@ function keyPath(path: readonly PropertyKey[]): string {
 export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${file}: ${keyPath(i.path)}: ${i.message}`));
+    throw new ConfigError(
+      result.error.issues.flatMap((i) =>
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((key) => `${file}: ${keyPath([...i.path, key])}: unknown key (a typo? README lists every key)`)
+          : [`${file}: ${keyPath(i.path)}: ${i.message}`],
+      ),
+    );
   }
   const data = result.data;
   const problems: string[] = [];

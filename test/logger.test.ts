@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { memoryLogger } from './helpers/log.js';
+
+describe('logger', () => {
+  it('redacts secret-bearing fields and masks registered secrets anywhere in a line', () => {
+    const token = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.bot-token-value';
+    const { log, lines } = memoryLogger([token, 'sk-or-v1-secretsecret']);
+    log.info({ apiKey: 'sk-or-v1-secretsecret', headers: { authorization: 'Bearer abc' } }, 'calling');
+    log.error({ err: new Error(`login failed for ${token}`) }, 'oops');
+    log.info(`url https://x/?key=sk-or-v1-secretsecret`);
+    const all = lines.join('\n');
+    expect(lines).toHaveLength(3);
+    expect(all).not.toContain('sk-or-v1-secretsecret');
+    expect(all).not.toContain(token);
+    expect(all).not.toContain('Bearer abc');
+    expect(JSON.parse(lines[0]!).apiKey).toBe('[redacted]');
+  });
+});

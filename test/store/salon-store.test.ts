@@ -1,0 +1,89 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
+import { close } from '../../src/domain/transitions.js';
+import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
+import { migrate, RecordError } from '../../src/store/migrate.js';
+import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function salon(id: string): SalonRecord {
+  return createSalon(
+    {
+      id,
+      starter: { id: 'u', name: 'Ada' },
+      topic: 'A topic',
+      seats: { A: { key: 'a', name: 'A', model: 'a/a' }, B: { key: 'b', name: 'B', model: 'b/b' } },
+      rounds: 1,
+      delaySeconds: 0,
+    },
+    0,
+  );
+}
+
+describe('salon store', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir.cleanup());
+
+  async function open(file = 'nested/dir/salons.sqlite') {
+    const opened = await openKeyv(`sqlite://${join(dir.path, file)}`);
+    return new KeyvSalonStore(opened.keyv, opened.close);
+  }
+
+  it('creates the SQLite file and its directory, and keeps records across reopening', async () => {
+    const store = await open();
+    await store.save(salon('s1'));
+    await store.close();
+    const again = await open();
+    expect((await again.get('s1'))?.topic).toBe('A topic');
+    await again.close();
+  });
+
+  it('indexes only the salons the engine must keep, so start-up skips closed ones', async () => {
+    const store = await open();
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    await Promise.all(ids.map((id) => store.save(salon(id))));
+    for (const id of ids.slice(0, 15)) {
+      const s = salon(id);
+      close(s, 1);
+      s.outbox = [];
+      await store.save(s);
+    }
+    await store.close();
+    const again = await open();
+    expect((await again.activeIds()).sort()).toEqual(ids.slice(15).sort());
+    expect(await again.get('s0')).toMatchObject({ status: 'closed' });
+    await again.close();
+  });
+
+  it('refuses a record it cannot read instead of guessing', () => {
+    expect(() => migrate('garbage')).toThrow(RecordError);
+    expect(() => migrate({ schema: 99, id: 'x' })).toThrow(/newer than this version/);
+    expect(() => migrate({ id: 'x' })).toThrow(/no schema version/);
+    expect(() => migrate({ ...salon('x'), turns: 'no' })).toThrow(/turns/);
+    expect(migrate(JSON.parse(JSON.stringify(salon('ok')))).id).toBe('ok');
+  });
+
+  it('stops with a clear message when the SQLite file cannot be written', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores file modes; a directory in place of the file is refused by SQLite for anyone.
+      const err = await openKeyv(`sqlite://${dir.path}`).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as Error).message).toMatch(/^cannot use the store sqlite .*: SQLITE_CANTOPEN.*not writable/);
+      return;
+    }
+    const file = join(dir.path, 'ro.sqlite');
+    writeFileSync(file, '');
+    chmodSync(file, 0o444);
+    await expect(openKeyv(`sqlite://${file}`)).rejects.toThrow(/not writable/);
+  });
+
+  it('names an unsupported store URL and hides passwords', async () => {
+    await expect(openKeyv('mongodb://x')).rejects.toThrow('SALON_STORE_URL: unsupported store "mongodb://x"; expected sqlite://, redis:// or postgres://');
+    expect(redactStoreUrl('postgres://salon:hunter2@db:5432/salon')).toBe('postgres://salon:[redacted]@db:5432/salon');
+  });
+});
