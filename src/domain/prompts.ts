@@ -150,7 +150,8 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   const assemble = (dropped: number): ChatMessage[] => {
     const kept = tail.slice(dropped);
     const droppedTurns = tail.slice(0, dropped).filter((p) => p.kind === 'turn').length;
-    const marker: Piece[] = dropped > 0 ? [{ kind: 'marker', text: `[${droppedTurns} earlier ${droppedTurns === 1 ? 'turn is' : 'turns are'} left out here to fit the context window.]` }] : [];
+    const what = droppedTurns > 0 ? `${droppedTurns} earlier ${droppedTurns === 1 ? 'turn is' : 'turns are'}` : 'Earlier questions are';
+    const marker: Piece[] = dropped > 0 ? [{ kind: 'marker', text: `[${what} left out here to fit the context window.]` }] : [];
     const messages = [system, ...toMessages([topic!, ...marker, ...kept], seat)];
     const final = messages.at(-1)!;
     // The note always rides on a user message, so the request ends on the user's side as chat models expect.
@@ -160,13 +161,16 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   };
 
   // Estimate where to cut from per-piece sizes (one pass), then check the assembled prompt and cut further if
-  // labels and merging pushed it over. Never drop the last piece: it is what this turn answers.
+  // labels and merging pushed it over. Never drop the other's last turn or the questions after it: they are
+  // what this turn answers.
+  const lastTurn = tail.findLastIndex((p) => p.kind === 'turn');
+  const keepFrom = lastTurn >= 0 ? lastTurn : Math.max(0, tail.length - 1);
   const pieceSize = tail.map((p) => estimateTokens(p.kind === 'question' ? questionText(p.q) : p.text) + MESSAGE_OVERHEAD);
   let remaining = size(assemble(0));
   let dropped = 0;
-  while (remaining > budget && dropped < tail.length - 1) remaining -= pieceSize[dropped++]!;
+  while (remaining > budget && dropped < keepFrom) remaining -= pieceSize[dropped++]!;
   let messages = assemble(dropped);
-  while (size(messages) > budget && dropped < tail.length - 1) messages = assemble(++dropped);
+  while (size(messages) > budget && dropped < keepFrom) messages = assemble(++dropped);
   return {
     messages,
     answering: waiting.map((q) => q.id),

@@ -28,8 +28,9 @@ export function stripOwnName(text: string, names: string[]): string {
 export function cutOnWord(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= max) return flat;
+  // Room for max-1 characters plus the ellipsis; a space right after that room means the last word fits whole.
   const room = flat.slice(0, max - 1);
-  const space = room.lastIndexOf(' ');
+  const space = flat[max - 1] === ' ' ? room.length : room.lastIndexOf(' ');
   return `${(space > max / 2 ? room.slice(0, space) : room).trimEnd()}…`;
 }
 
@@ -41,12 +42,20 @@ export function slugify(text: string, max = 60): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
-  const cut = slug.length > max ? slug.slice(0, max).replace(/-[^-]*$/, '') : slug;
+  const cut = slug.length <= max ? slug : slug[max] === '-' ? slug.slice(0, max) : slug.slice(0, max).replace(/-[^-]*$/, '');
   return cut || 'salon';
 }
 
 /** Closes a code fence left open, so one turn's stray ``` cannot swallow what follows it. */
 export function closeOpenFence(text: string): string {
-  const fences = text.match(/^\s*(```|~~~)/gm)?.length ?? 0;
-  return fences % 2 === 1 ? `${text}\n\`\`\`` : text;
+  // CommonMark: a fence closes with the same character, at least as many times, and nothing after it.
+  let open: { char: string; length: number } | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+    if (!m) continue;
+    const fence = m[1]!;
+    if (!open) open = { char: fence[0]!, length: fence.length };
+    else if (fence[0] === open.char && fence.length >= open.length && !m[2]!.trim()) open = undefined;
+  }
+  return open ? `${text}\n${open.char.repeat(open.length)}` : text;
 }

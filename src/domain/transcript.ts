@@ -7,7 +7,7 @@
 import { closeOpenFence, cutOnWord, slugify } from './text.js';
 import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
 
-const RULE = '\n---\n';
+const RULE = '---';
 
 export function formatDate(date: Date): string {
   return new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
@@ -23,22 +23,19 @@ function inline(text: string): string {
   return text.replace(/\s+/g, ' ').replace(/[*_`#<>[\]]/g, (c) => `\\${c}`).trim();
 }
 
-function question(q: Interjection): string {
-  return `## Question from ${inline(q.author.name)}\n\n${closeOpenFence(q.text.trim())}\n`;
-}
-
 export function renderTranscript(salon: SalonRecord, now: Date): string {
   const { A, B } = salon.seats;
   const started = new Date(salon.createdAt);
-  const out: string[] = [];
-  out.push(`# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}\n`);
-  out.push(`*${formatDate(started)}*`);
-  out.push(`*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`);
-  out.push(RULE);
-  out.push('## Context\n');
-  out.push(`${closeOpenFence(salon.topic.trim())}\n`);
-  out.push(`Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`);
-  out.push(RULE);
+  // Blocks are separated by one blank line, as in the hand-made archives.
+  const blocks: string[] = [
+    `# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}`,
+    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
+    RULE,
+    '## Context',
+    closeOpenFence(salon.topic.trim()),
+    `Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`,
+    RULE,
+  ];
 
   const byPosition = new Map<number, Interjection[]>();
   for (const q of salon.interjections) {
@@ -48,23 +45,19 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   }
   for (let i = 0; i <= salon.turns.length; i++) {
     for (const q of byPosition.get(i) ?? []) {
-      out.push(question(q));
-      if (q.answeredBy === undefined) out.push('*Asked too late to be answered.*\n');
-      out.push(RULE);
+      blocks.push(`## Question from ${inline(q.author.name)}`, closeOpenFence(q.text.trim()));
+      if (q.answeredBy === undefined) blocks.push('*Asked too late to be answered.*');
+      blocks.push(RULE);
     }
     const turn = salon.turns[i];
     if (!turn) continue;
-    out.push(`## Round ${turn.round}: ${inline(turn.name)}\n`);
-    out.push(`${closeOpenFence(turn.text.trim())}\n`);
-    if (turn.finishReason === 'length') out.push('*(cut off: the reply reached its length limit)*\n');
-    out.push(RULE);
+    blocks.push(`## Round ${turn.round}: ${inline(turn.name)}`, closeOpenFence(turn.text.trim()));
+    if (turn.finishReason === 'length') blocks.push('*(cut off: the reply reached its length limit)*');
+    blocks.push(RULE);
   }
 
   const done = roundsDone(salon);
-  if (done < salon.rounds) {
-    out.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*\n`);
-  }
-  out.push(`*Archived ${formatDate(now)}*`);
-  out.push(`*${inline(A.name)} (${A.model}) in dialogue with ${inline(B.name)} (${B.model})*`);
-  return `${out.join('\n')}\n`;
+  if (done < salon.rounds) blocks.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*`);
+  blocks.push(`*Archived ${formatDate(now)}*\n*${inline(A.name)} (${A.model}) in dialogue with ${inline(B.name)} (${B.model})*`);
+  return `${blocks.join('\n\n')}\n`;
 }

@@ -180,7 +180,8 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
   }
   salon.pausedReason = `${name} failed: ${input.reason}`;
   salon.outbox.push({
-    key: `${salon.id}:failure:${salon.turns.length}:${attempts}`,
+    // The time makes the key unique even when the same turn fails again after a resume.
+    key: `${salon.id}:failure:${salon.turns.length}:${now}`,
     kind: 'notice',
     notice: 'failure',
     text: `⚠️ ${name} could not take its turn: ${input.reason}. The salon is paused; use \`/salon resume\` to try again.`,

@@ -1,0 +1,576 @@
+import { describe, expect, it } from 'vitest';
+import { SalonError } from '../../src/domain/errors.js';
+import {
+  SCHEMA_VERSION,
+  createSalon,
+  isActive,
+  needsEngine,
+  nextTurn,
+  otherSeat,
+  pendingInterjections,
+  roundOf,
+  roundsDone,
+  seatOf,
+  totalTurns,
+  turnKey,
+  type Post,
+  type SalonRecord,
+} from '../../src/domain/salon.js';
+import {
+  addInterjection,
+  close,
+  commitTurn,
+  markDelivered,
+  pause,
+  pauseUndeliverable,
+  recordFailure,
+  recordPostedPart,
+  resume,
+  type RetryPolicy,
+} from '../../src/domain/transitions.js';
+import { CLAUDE, GLM, SEED_TURNS, T0, generated, newSalon, playTurns, salonInput, snapshot } from './fixtures.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Expects `fn` to throw a SalonError with `code`, and the salon to be left exactly as it was. */
+function expectRefusal(salon: SalonRecord, code: SalonError['code'], fn: () => unknown): void {
+  const before = snapshot(salon);
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(SalonError);
+  expect((thrown as SalonError).code).toBe(code);
+  expect((thrown as SalonError).message.length).toBeGreaterThan(10);
+  expect(salon).toEqual(before);
+}
+
+function notices(salon: SalonRecord, kind?: string): Extract<Post, { kind: 'notice' }>[] {
+  return salon.outbox.filter((p): p is Extract<Post, { kind: 'notice' }> => p.kind === 'notice' && (kind === undefined || p.notice === kind));
+}
+
+const policy: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => [30_000, 120_000, 600_000][attempt - 1] ?? 600_000 };
+
+describe('createSalon', () => {
+  it('starts running with a header post owed and the first turn due at once', () => {
+    const salon = createSalon(salonInput(), T0);
+    expect(salon.schema).toBe(SCHEMA_VERSION);
+    expect(salon.status).toBe('running');
+    expect(salon.turns).toEqual([]);
+    expect(salon.interjections).toEqual([]);
+    expect(salon.outbox).toEqual([{ key: 'thread-1:header', kind: 'header', messageIds: [] }]);
+    expect(salon.nextTurnAt).toBe(T0);
+    expect(salon.createdAt).toBe(iso(T0));
+    expect(salon.updatedAt).toBe(iso(T0));
+    expect(salon.version).toBe(0);
+    expect(salon.seats).toEqual({ A: CLAUDE, B: GLM });
+    expect(salon.rounds).toBe(2);
+    expect(salon.delaySeconds).toBe(20);
+    expect(salon.topic).toBe(salonInput().topic);
+    expect(salon.starter).toEqual({ id: 'user-1', name: 'Ada' });
+    expect(salon.finishedAt).toBeUndefined();
+    expect(salon.closedAt).toBeUndefined();
+    expect(isActive(salon)).toBe(true);
+    expect(needsEngine(salon)).toBe(true);
+  });
+});
+
+describe('turn order', () => {
+  it('seats alternate A, B from index 0 and rounds count pairs from 1', () => {
+    expect([0, 1, 2, 3, 4, 5].map(seatOf)).toEqual(['A', 'B', 'A', 'B', 'A', 'B']);
+    expect([0, 1, 2, 3, 4, 5].map(roundOf)).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(otherSeat('A')).toBe('B');
+    expect(otherSeat('B')).toBe('A');
+    expect(totalTurns({ rounds: 5 })).toBe(10);
+  });
+
+  it('nextTurn walks A, B, A, B … for `rounds` rounds, flags the last round, then stops', () => {
+    const salon = newSalon({ rounds: 3 });
+    const seen: { index: number; seat: string; round: number; last: boolean }[] = [];
+    let clock = T0;
+    for (let step = 0; step < 10; step++) {
+      const next = nextTurn(salon);
+      if (!next) break;
+      seen.push(next);
+      clock += 60_000;
+      expect(commitTurn(salon, generated(salon), clock)).toBeDefined();
+    }
+    expect(seen).toEqual([
+      { index: 0, seat: 'A', round: 1, last: false },
+      { index: 1, seat: 'B', round: 1, last: false },
+      { index: 2, seat: 'A', round: 2, last: false },
+      { index: 3, seat: 'B', round: 2, last: false },
+      { index: 4, seat: 'A', round: 3, last: true },
+      { index: 5, seat: 'B', round: 3, last: true },
+    ]);
+    expect(nextTurn(salon)).toBeUndefined();
+    expect(salon.turns).toHaveLength(6);
+    expect(roundsDone(salon)).toBe(3);
+  });
+
+  it('a one-round salon: both turns are the last round', () => {
+    const salon = newSalon({ rounds: 1 });
+    expect(nextTurn(salon)).toEqual({ index: 0, seat: 'A', round: 1, last: true });
+    commitTurn(salon, generated(salon), T0 + 1000);
+    expect(salon.status).toBe('running');
+    expect(nextTurn(salon)).toEqual({ index: 1, seat: 'B', round: 1, last: true });
+    commitTurn(salon, generated(salon), T0 + 2000);
+    expect(salon.status).toBe('finished');
+  });
+
+  it('roundsDone counts only complete rounds', () => {
+    const salon = newSalon({ rounds: 3 });
+    expect(roundsDone(salon)).toBe(0);
+    playTurns(salon, 1);
+    expect(roundsDone(salon)).toBe(0);
+    playTurns(salon, 1, T0 + 100_000);
+    expect(roundsDone(salon)).toBe(1);
+    playTurns(salon, 1, T0 + 200_000);
+    expect(roundsDone(salon)).toBe(1);
+  });
+});
+
+describe('commitTurn', () => {
+  it('appends the turn with the seat, round, name and model of whoever sits there', () => {
+    const salon = newSalon();
+    const started = T0 + 1_000;
+    const now = T0 + 41_000;
+    const usage = { promptTokens: 812, completionTokens: 230, totalTokens: 1042 };
+    const turn = commitTurn(salon, generated(salon, { usage, startedAt: started }), now);
+    expect(turn).toEqual({
+      index: 0,
+      seat: 'A',
+      round: 1,
+      name: 'Claude Opus 4.5',
+      modelKey: 'claude',
+      model: 'anthropic/claude-opus-4.5',
+      text: SEED_TURNS[0],
+      finishReason: 'stop',
+      usage,
+      startedAt: iso(started),
+      finishedAt: iso(now),
+      answered: [],
+    });
+    expect(salon.turns).toEqual([turn]);
+
+    const second = commitTurn(salon, generated(salon, { finishReason: 'length' }), now + 60_000);
+    expect(second).toMatchObject({ index: 1, seat: 'B', round: 1, name: 'GLM 4.7', modelKey: 'glm', model: 'z-ai/glm-4.7', finishReason: 'length' });
+    expect(salon.turns.map((t) => t.seat)).toEqual(['A', 'B']);
+  });
+
+  it('pushes a turn post into the outbox and schedules the next turn after the delay', () => {
+    const salon = newSalon({ delaySeconds: 45 });
+    const now = T0 + 30_000;
+    commitTurn(salon, generated(salon), now);
+    expect(salon.outbox).toContainEqual({ key: turnKey('thread-1', 0), kind: 'turn', turnIndex: 0, messageIds: [] });
+    expect(turnKey('thread-1', 0)).toBe('thread-1:turn:0');
+    expect(salon.nextTurnAt).toBe(now + 45_000);
+    expect(salon.updatedAt).toBe(iso(now));
+    expect(salon.status).toBe('running');
+  });
+
+  it('with no delay, the next turn is due at once', () => {
+    const salon = newSalon({ delaySeconds: 0 });
+    commitTurn(salon, generated(salon), T0 + 5_000);
+    expect(salon.nextTurnAt).toBe(T0 + 5_000);
+  });
+
+  it('marks the interjections it answered, and only those', () => {
+    const salon = newSalon({ rounds: 3 });
+    playTurns(salon, 1);
+    const q1 = addInterjection(salon, { id: 'm-1', author: { id: 'u-2', name: 'Grace' }, text: 'Do you dream between queries?' }, T0 + 40_000);
+    const q2 = addInterjection(salon, { id: 'm-2', author: { id: 'u-3', name: 'Alan' }, text: 'What would change your mind?' }, T0 + 41_000);
+    expect(q1.afterTurns).toBe(1);
+    expect(q1.at).toBe(iso(T0 + 40_000));
+    expect(pendingInterjections(salon).map((q) => q.id)).toEqual(['m-1', 'm-2']);
+
+    // The prompt for turn 1 carried only the first question (the second came while it was being written).
+    commitTurn(salon, generated(salon, { answered: ['m-1'] }), T0 + 90_000);
+    expect(salon.interjections.find((q) => q.id === 'm-1')?.answeredBy).toBe(1);
+    expect(salon.interjections.find((q) => q.id === 'm-2')?.answeredBy).toBeUndefined();
+    expect(salon.turns[1]?.answered).toEqual(['m-1']);
+    expect(pendingInterjections(salon).map((q) => q.id)).toEqual(['m-2']);
+    expect(q2.afterTurns).toBe(1);
+
+    // A later turn that lists an already-answered question does not steal it.
+    commitTurn(salon, generated(salon, { answered: ['m-1', 'm-2'] }), T0 + 150_000);
+    expect(salon.interjections.find((q) => q.id === 'm-1')?.answeredBy).toBe(1);
+    expect(salon.interjections.find((q) => q.id === 'm-2')?.answeredBy).toBe(2);
+    expect(pendingInterjections(salon)).toEqual([]);
+  });
+
+  it('after the last B turn: finished, nothing scheduled, one finished notice; the salon stays open', () => {
+    const salon = newSalon({ rounds: 2 });
+    const end = playTurns(salon, 4);
+    expect(salon.status).toBe('finished');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.finishedAt).toBe(iso(end));
+    expect(salon.closedAt).toBeUndefined();
+    const finished = notices(salon, 'finished');
+    expect(finished).toHaveLength(1);
+    expect(finished[0]!.text).toContain('finished after 2 rounds');
+    expect(finished[0]!.text).toContain('/salon close');
+    expect(salon.outbox.some((p) => p.kind === 'archive')).toBe(false);
+    expect(isActive(salon)).toBe(false);
+    // the notice comes after the last turn's post
+    const keys = salon.outbox.map((p) => p.key);
+    expect(keys.indexOf(finished[0]!.key)).toBeGreaterThan(keys.indexOf(turnKey(salon.id, 3)));
+  });
+
+  it('the finished notice counts questions asked too late', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 1);
+    addInterjection(salon, { id: 'late', author: { id: 'u-9', name: 'Mary' }, text: 'And the soul?' }, T0 + 31_000);
+    // the final turn was already being written without it
+    commitTurn(salon, generated(salon, { answered: [] }), T0 + 90_000);
+    expect(notices(salon, 'finished')[0]!.text).toContain('One question was asked too late to be answered.');
+    expect(notices(salon, 'finished')[0]!.text).toContain('finished after 1 round.');
+  });
+
+  it('with autoClose, the last turn finishes and closes the salon, with an archive post after the notice', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 1);
+    const end = T0 + 120_000;
+    const turn = commitTurn(salon, generated(salon), end, { autoClose: true });
+    expect(turn?.index).toBe(1);
+    expect(salon.status).toBe('closed');
+    expect(salon.closedAt).toBe(iso(end));
+    expect(salon.finishedAt).toBe(iso(end));
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.outbox.map((p) => p.kind)).toEqual(['header', 'turn', 'turn', 'notice', 'archive']);
+    expect(notices(salon, 'finished')[0]!.text).toContain('The transcript follows');
+    expect(salon.outbox.at(-1)).toEqual({ key: 'thread-1:archive', kind: 'archive', messageIds: [] });
+    expect(needsEngine(salon)).toBe(true);
+  });
+
+  it('autoClose does nothing before the last turn', () => {
+    const salon = newSalon({ rounds: 2 });
+    commitTurn(salon, generated(salon), T0 + 1000, { autoClose: true });
+    commitTurn(salon, generated(salon), T0 + 2000, { autoClose: true });
+    commitTurn(salon, generated(salon), T0 + 3000, { autoClose: true });
+    expect(salon.status).toBe('running');
+    expect(salon.outbox.some((p) => p.kind === 'archive' || p.kind === 'notice')).toBe(false);
+  });
+
+  it('a stale index (turn already taken, or not yet due) is dropped and changes nothing', () => {
+    const salon = newSalon();
+    playTurns(salon, 1);
+    const before = snapshot(salon);
+    expect(commitTurn(salon, generated(salon, { index: 0 }), T0 + 99_000)).toBeUndefined();
+    expect(commitTurn(salon, generated(salon, { index: 2 }), T0 + 99_000)).toBeUndefined();
+    expect(salon).toEqual(before);
+  });
+
+  it('a closed salon takes no turn and changes nothing', () => {
+    const salon = newSalon();
+    playTurns(salon, 1);
+    close(salon, T0 + 60_000);
+    const before = snapshot(salon);
+    expect(commitTurn(salon, generated(salon), T0 + 99_000)).toBeUndefined();
+    expect(salon).toEqual(before);
+  });
+
+  it('a finished salon takes no more turns', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    const before = snapshot(salon);
+    expect(commitTurn(salon, { ...generated(salon), index: 2 }, T0 + 999_000)).toBeUndefined();
+    expect(salon).toEqual(before);
+  });
+
+  it('a salon paused mid-turn keeps the committed turn and schedules nothing', () => {
+    const salon = newSalon({ rounds: 2 });
+    playTurns(salon, 1);
+    // turn 1 is being written when a person pauses
+    pause(salon, T0 + 70_000);
+    const turn = commitTurn(salon, generated(salon), T0 + 90_000);
+    expect(turn?.index).toBe(1);
+    expect(salon.turns).toHaveLength(2);
+    expect(salon.status).toBe('paused');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.outbox).toContainEqual({ key: turnKey(salon.id, 1), kind: 'turn', turnIndex: 1, messageIds: [] });
+    // resuming speaks at once
+    resume(salon, T0 + 500_000);
+    expect(salon.nextTurnAt).toBe(T0 + 500_000);
+    expect(nextTurn(salon)?.index).toBe(2);
+  });
+
+  it('a successful turn clears the failure left by an earlier attempt', () => {
+    const salon = newSalon();
+    expect(recordFailure(salon, { seat: 'A', reason: 'HTTP 503 from the endpoint', permanent: false }, T0 + 5_000, policy)).toBe('retry');
+    expect(salon.failure).toBeDefined();
+    commitTurn(salon, generated(salon), T0 + 60_000);
+    expect(salon.failure).toBeUndefined();
+  });
+});
+
+describe('addInterjection', () => {
+  const ada = { id: 'user-1', name: 'Ada' };
+
+  it('records the question with its author, time and position, waiting for an answer', () => {
+    const salon = newSalon();
+    playTurns(salon, 2);
+    const q = addInterjection(salon, { id: 'msg-77', author: ada, text: 'Would you want this saved?' }, T0 + 100_000);
+    expect(q).toEqual({ id: 'msg-77', author: ada, text: 'Would you want this saved?', at: iso(T0 + 100_000), afterTurns: 2 });
+    expect(salon.interjections).toEqual([q]);
+    expect(pendingInterjections(salon)).toEqual([q]);
+  });
+
+  it('is accepted while paused', () => {
+    const salon = newSalon();
+    pause(salon, T0 + 1);
+    expect(addInterjection(salon, { id: 'q', author: ada, text: 'Hello?' }, T0 + 2).afterTurns).toBe(0);
+  });
+
+  it('refuses the same id twice (a redelivered event counts once)', () => {
+    const salon = newSalon();
+    addInterjection(salon, { id: 'msg-1', author: ada, text: 'First' }, T0 + 10);
+    expectRefusal(salon, 'duplicate', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'First, again' }, T0 + 20));
+    expect(salon.interjections).toHaveLength(1);
+  });
+
+  it('refuses a closed salon', () => {
+    const salon = newSalon();
+    close(salon, T0 + 10);
+    expectRefusal(salon, 'closed', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'Too late?' }, T0 + 20));
+  });
+
+  it('refuses a finished salon, since no model would answer', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    expectRefusal(salon, 'finished', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'One more thing' }, T0 + 999_000));
+  });
+});
+
+describe('pause / resume / close', () => {
+  it('pause stops the schedule and records why; resume restarts at once and clears the reason', () => {
+    const salon = newSalon();
+    playTurns(salon, 1);
+    pause(salon, T0 + 40_000, 'paused by Ada');
+    expect(salon.status).toBe('paused');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.pausedReason).toBe('paused by Ada');
+    expect(salon.updatedAt).toBe(iso(T0 + 40_000));
+    expect(isActive(salon)).toBe(true);
+
+    resume(salon, T0 + 300_000);
+    expect(salon.status).toBe('running');
+    expect(salon.pausedReason).toBeUndefined();
+    expect(salon.nextTurnAt).toBe(T0 + 300_000);
+    expect(salon.updatedAt).toBe(iso(T0 + 300_000));
+  });
+
+  it('refuses to pause a paused salon', () => {
+    const salon = newSalon();
+    pause(salon, T0 + 1);
+    expectRefusal(salon, 'not_running', () => pause(salon, T0 + 2));
+  });
+
+  it('refuses to pause a finished salon', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    expectRefusal(salon, 'not_running', () => pause(salon, T0 + 999_000));
+  });
+
+  it('refuses to resume a running salon', () => {
+    const salon = newSalon();
+    expectRefusal(salon, 'not_paused', () => resume(salon, T0 + 2));
+  });
+
+  it('refuses to resume a finished salon', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    expectRefusal(salon, 'not_paused', () => resume(salon, T0 + 999_000));
+  });
+
+  it('close: closed, nothing scheduled, dated, and an archive post owed', () => {
+    const salon = newSalon();
+    playTurns(salon, 1);
+    close(salon, T0 + 50_000);
+    expect(salon.status).toBe('closed');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.closedAt).toBe(iso(T0 + 50_000));
+    expect(salon.finishedAt).toBe(iso(T0 + 50_000));
+    expect(salon.outbox.at(-1)).toEqual({ key: 'thread-1:archive', kind: 'archive', messageIds: [] });
+    expect(isActive(salon)).toBe(false);
+  });
+
+  it('close keeps the time a finished salon finished', () => {
+    const salon = newSalon({ rounds: 1 });
+    const end = playTurns(salon, 2);
+    close(salon, end + 3_600_000);
+    expect(salon.finishedAt).toBe(iso(end));
+    expect(salon.closedAt).toBe(iso(end + 3_600_000));
+  });
+
+  it('close works on a paused salon', () => {
+    const salon = newSalon();
+    pause(salon, T0 + 1);
+    close(salon, T0 + 2);
+    expect(salon.status).toBe('closed');
+  });
+
+  it('refuses everything once closed', () => {
+    const salon = newSalon();
+    close(salon, T0 + 1);
+    expectRefusal(salon, 'closed', () => pause(salon, T0 + 2));
+    expectRefusal(salon, 'closed', () => resume(salon, T0 + 2));
+    expectRefusal(salon, 'closed', () => close(salon, T0 + 2));
+    expectRefusal(salon, 'closed', () => addInterjection(salon, { id: 'x', author: { id: 'u', name: 'U' }, text: 'hi' }, T0 + 2));
+    expect(salon.outbox.filter((p) => p.kind === 'archive')).toHaveLength(1);
+  });
+
+  it('needsEngine stays true for a closed salon until its outbox is empty', () => {
+    const salon = newSalon();
+    close(salon, T0 + 1);
+    expect(needsEngine(salon)).toBe(true);
+    for (const post of [...salon.outbox]) markDelivered(salon, post.key);
+    expect(salon.outbox).toEqual([]);
+    expect(needsEngine(salon)).toBe(false);
+  });
+});
+
+describe('recordFailure', () => {
+  it('a transient failure retries with the backoff for each attempt, then pauses with one notice', () => {
+    const salon = newSalon();
+    const fail = (now: number) => recordFailure(salon, { seat: 'A', reason: 'HTTP 503 from the endpoint', permanent: false }, now, policy);
+
+    expect(fail(T0 + 10_000)).toBe('retry');
+    expect(salon.status).toBe('running');
+    expect(salon.nextTurnAt).toBe(T0 + 10_000 + 30_000);
+    expect(salon.failure).toEqual({ seat: 'A', name: 'Claude Opus 4.5', reason: 'HTTP 503 from the endpoint', at: iso(T0 + 10_000), attempts: 1 });
+    expect(notices(salon, 'failure')).toHaveLength(0);
+
+    expect(fail(T0 + 50_000)).toBe('retry');
+    expect(salon.nextTurnAt).toBe(T0 + 50_000 + 120_000);
+    expect(salon.failure?.attempts).toBe(2);
+    expect(notices(salon, 'failure')).toHaveLength(0);
+
+    expect(fail(T0 + 200_000)).toBe('paused');
+    expect(salon.status).toBe('paused');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.failure?.attempts).toBe(3);
+    expect(salon.pausedReason).toBe('Claude Opus 4.5 failed: HTTP 503 from the endpoint');
+    const failure = notices(salon, 'failure');
+    expect(failure).toHaveLength(1);
+    expect(failure[0]!.text).toContain('Claude Opus 4.5');
+    expect(failure[0]!.text).toContain('HTTP 503 from the endpoint');
+    expect(failure[0]!.text).toContain('/salon resume');
+  });
+
+  it('a permanent failure pauses at once, naming the model and the reason', () => {
+    const salon = newSalon();
+    playTurns(salon, 1);
+    const outcome = recordFailure(salon, { seat: 'B', reason: 'the endpoint does not know the model z-ai/glm-4.7', permanent: true }, T0 + 60_000, policy);
+    expect(outcome).toBe('paused');
+    expect(salon.status).toBe('paused');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7', attempts: 1 });
+    const failure = notices(salon, 'failure');
+    expect(failure).toHaveLength(1);
+    expect(failure[0]!.text).toContain('GLM 4.7');
+    expect(failure[0]!.text).toContain('the endpoint does not know the model z-ai/glm-4.7');
+  });
+
+  it('maxAttempts 1 pauses on the first transient failure', () => {
+    const salon = newSalon();
+    expect(recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0, { maxAttempts: 1, backoffMs: () => 1000 })).toBe('paused');
+    expect(notices(salon, 'failure')).toHaveLength(1);
+  });
+
+  it('counts attempts per seat: a failure of the other seat starts over', () => {
+    const salon = newSalon();
+    recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 1, policy);
+    recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 2, policy);
+    commitTurn(salon, generated(salon), T0 + 3);
+    expect(recordFailure(salon, { seat: 'B', reason: 'timeout', permanent: false }, T0 + 4, policy)).toBe('retry');
+    expect(salon.failure?.attempts).toBe(1);
+    expect(salon.nextTurnAt).toBe(T0 + 4 + 30_000);
+  });
+
+  it('resume clears the failure, so the count starts again', () => {
+    const salon = newSalon();
+    recordFailure(salon, { seat: 'A', reason: 'bad key', permanent: true }, T0 + 1, policy);
+    resume(salon, T0 + 10);
+    expect(salon.failure).toBeUndefined();
+    expect(salon.status).toBe('running');
+    expect(recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 20, policy)).toBe('retry');
+    expect(salon.failure?.attempts).toBe(1);
+  });
+
+  it('notices of separate pauses at the same turn have distinct keys (delivery is idempotent per key)', () => {
+    const salon = newSalon();
+    recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 1, policy);
+    resume(salon, T0 + 10);
+    recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 20, policy);
+    const keys = notices(salon, 'failure').map((p) => p.key);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(2);
+    // delivering the first must not drop the second
+    markDelivered(salon, keys[0]!);
+    expect(notices(salon, 'failure')).toHaveLength(1);
+  });
+});
+
+describe('pauseUndeliverable', () => {
+  it('pauses a running salon with the reason', () => {
+    const salon = newSalon();
+    pauseUndeliverable(salon, 'the thread was deleted', T0 + 5);
+    expect(salon.status).toBe('paused');
+    expect(salon.nextTurnAt).toBeUndefined();
+    expect(salon.pausedReason).toBe('the thread was deleted');
+  });
+
+  it('leaves a finished salon finished', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    pauseUndeliverable(salon, 'missing permission', T0 + 999_000);
+    expect(salon.status).toBe('finished');
+  });
+});
+
+describe('outbox delivery', () => {
+  it('recordPostedPart stores each part id at its position', () => {
+    const salon = newSalon();
+    commitTurn(salon, generated(salon), T0 + 1000);
+    const key = turnKey(salon.id, 0);
+    recordPostedPart(salon, key, 0, '111');
+    recordPostedPart(salon, key, 1, '222');
+    expect(salon.outbox.find((p) => p.key === key)?.messageIds).toEqual(['111', '222']);
+    // recording a part again (a resumed delivery) overwrites, never appends
+    recordPostedPart(salon, key, 1, '333');
+    expect(salon.outbox.find((p) => p.key === key)?.messageIds).toEqual(['111', '333']);
+  });
+
+  it('recordPostedPart for an unknown key changes nothing', () => {
+    const salon = newSalon();
+    const before = snapshot(salon);
+    recordPostedPart(salon, 'thread-1:turn:9', 0, '1');
+    expect(salon).toEqual(before);
+  });
+
+  it('markDelivered copies a turn post’s message ids onto the turn and removes the post', () => {
+    const salon = newSalon();
+    commitTurn(salon, generated(salon), T0 + 1000);
+    const key = turnKey(salon.id, 0);
+    recordPostedPart(salon, key, 0, '900');
+    recordPostedPart(salon, key, 1, '901');
+    markDelivered(salon, key);
+    expect(salon.turns[0]?.messageIds).toEqual(['900', '901']);
+    expect(salon.outbox.map((p) => p.key)).toEqual(['thread-1:header']);
+  });
+
+  it('markDelivered removes other posts without touching the turns', () => {
+    const salon = newSalon();
+    commitTurn(salon, generated(salon), T0 + 1000);
+    markDelivered(salon, 'thread-1:header');
+    expect(salon.outbox.map((p) => p.kind)).toEqual(['turn']);
+    expect(salon.turns[0]?.messageIds).toBeUndefined();
+    // an unknown key is a no-op
+    const before = snapshot(salon);
+    markDelivered(salon, 'thread-1:nothing');
+    expect(salon).toEqual(before);
+  });
+});
