@@ -69,6 +69,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generating = new Map<string, AbortController>();
   private readonly deliveryAttempts = new Map<string, number>();
+  /** Post keys that may have been delivered without being recorded (see DeliveryProgress.maybeDelivered). */
+  private readonly uncertain = new Set<string>();
   private readonly clock: Clock;
   private readonly modelRetry: T.RetryPolicy;
   private readonly deliveryBackoffMs: (attempt: number) => number;
@@ -98,6 +100,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             const salon = await this.options.store.get(id);
             if (!salon || !needsEngine(salon)) return;
             this.live.set(id, salon);
+            for (const post of salon.outbox) this.uncertain.add(post.key);
             resumed += 1;
             this.kick(id);
           } catch (err) {
@@ -242,12 +245,20 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         if (!salon || !post) return;
         try {
           await this.options.publisher.deliver(salon, post, {
+            maybeDelivered: this.uncertain.has(post.key),
             onPart: async (part, messageId) => {
               await this.mutate(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
             },
           });
         } catch (err) {
+          this.uncertain.add(post.key);
           const log = this.salonLog(salon);
+          if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
+            // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
+            log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
+            await this.mutate(id, (draft) => T.markDelivered(draft, post.key));
+            continue;
+          }
           if (err instanceof PublishError && err.permanent) {
             log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
             const paused = await this.mutate(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
@@ -263,6 +274,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           return;
         }
         this.deliveryAttempts.delete(id);
+        this.uncertain.delete(post.key);
         const after = await this.mutate(id, (draft) => T.markDelivered(draft, post.key));
         this.emit('delivered', after, post);
         if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);

@@ -7,6 +7,11 @@ export interface DeliveryProgress {
    * resumes after the parts already out instead of repeating them.
    */
   onPart(part: number, messageId: string): Promise<void>;
+  /**
+   * True when the post may already be out in whole or in part without its ids recorded: it was loaded from the
+   * store at start-up, or an earlier attempt failed. The publisher then looks before it posts.
+   */
+  maybeDelivered: boolean;
 }
 
 export interface Publisher {

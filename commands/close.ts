@@ -1,0 +1,24 @@
+import type { ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { assertCanControl } from '../src/discord/permissions.js';
+import { respond } from '../src/discord/reply.js';
+import { salonHere } from './salon-thread.js';
+
+const close: Subcommand = {
+  name: 'close',
+  define: (b) => b.setDescription('Close this salon: post its transcript as a file and archive the thread'),
+
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+    const salon = await salonHere(interaction, ctx, 'close');
+    assertCanControl(interaction, salon, 'close');
+    // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
+    await interaction.deferReply();
+    await ctx.engine.close(salon.id);
+    // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
+    await respond(interaction, { content: `📦 Closed by ${interaction.user}. The transcript follows, then the thread is archived.` }).catch((err: unknown) =>
+      ctx.log.debug({ err }, 'could not confirm the close'),
+    );
+  },
+};
+
+export default close;

@@ -1,0 +1,42 @@
+/**
+ * The `/salon` command: one top-level command whose subcommands live in their own modules,
+ * as the discord.js guide lays commands out.
+ */
+import { InteractionContextType, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { answerError } from '../src/discord/reply.js';
+import ask from './ask.js';
+import close from './close.js';
+import pause from './pause.js';
+import resume from './resume.js';
+import start from './start.js';
+import status from './status.js';
+
+export const subcommands: Subcommand[] = [start, ask, pause, resume, status, close];
+const byName = new Map(subcommands.map((s) => [s.name, s]));
+
+export const data = new SlashCommandBuilder()
+  .setName('salon')
+  .setDescription('Host a conversation between two language models in a thread')
+  .setContexts(InteractionContextType.Guild);
+for (const sub of subcommands) data.addSubcommand((b) => sub.define(b.setName(sub.name)));
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const sub = byName.get(interaction.options.getSubcommand());
+  try {
+    if (!sub) throw new Error(`unknown subcommand ${interaction.options.getSubcommand()}`);
+    await sub.execute(interaction, ctx);
+  } catch (err) {
+    await answerError(interaction, err, ctx.log);
+  }
+}
+
+export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  const sub = byName.get(interaction.options.getSubcommand());
+  try {
+    if (sub?.autocomplete) await sub.autocomplete(interaction, ctx);
+    else await interaction.respond([]);
+  } catch (err) {
+    ctx.log.warn({ err }, 'autocomplete failed');
+  }
+}

@@ -1,0 +1,106 @@
+import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import type { Config } from '../src/config/index.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { cleanText, checkInteger } from '../src/discord/input.js';
+import { LIMITS } from '../src/discord/limits.js';
+import { displayName } from '../src/discord/permissions.js';
+import { respond } from '../src/discord/reply.js';
+import { SalonError } from '../src/domain/errors.js';
+import type { Participant } from '../src/domain/salon.js';
+import { cutOnWord } from '../src/domain/text.js';
+
+/** Autocomplete choices for a model option: the configured models whose key or name matches what was typed. */
+export function modelChoices(config: Config, typed: string): { name: string; value: string }[] {
+  const needle = typed.trim().toLowerCase();
+  return Object.values(config.models)
+    .filter((m) => !needle || m.key.toLowerCase().includes(needle) || m.name.toLowerCase().includes(needle) || m.model.toLowerCase().includes(needle))
+    .slice(0, 25)
+    .map((m) => ({ name: cutOnWord(`${m.name} (${m.model})`, 100), value: m.key }));
+}
+
+/** Accepts a model by key or by display name, and lists the models when it is neither. */
+export function resolveModel(config: Config, value: string | null, fallback: string, option: string): Participant {
+  const wanted = value?.trim() || fallback;
+  const model = config.models[wanted] ?? Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
+  if (!model) {
+    const list = Object.values(config.models)
+      .map((m) => `\`${m.key}\` (${m.name})`)
+      .join(', ');
+    throw new SalonError('invalid', `There is no model "${cutOnWord(wanted, 60)}" for ${option}. Available: ${list}.`);
+  }
+  return { key: model.key, name: model.name, model: model.model };
+}
+
+/** A thread name from the topic: one line, at most 100 characters, cut on a word. */
+export function threadName(topic: string): string {
+  return cutOnWord(topic.replace(/[\r\n]+/g, ' '), LIMITS.threadName) || 'Salon';
+}
+
+const REQUIRED = [
+  [PermissionFlagsBits.ViewChannel, 'View Channel'],
+  [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
+  [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'],
+] as const;
+
+const start: Subcommand = {
+  name: 'start',
+  define: (b) =>
+    b
+      .setDescription('Start a salon: two models talk about a topic in a new thread')
+      .addStringOption((o) => o.setName('topic').setDescription('What the models should talk about').setRequired(true).setMaxLength(LIMITS.topic))
+      .addStringOption((o) => o.setName('model_a').setDescription('The model that speaks first').setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName('model_b').setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
+      .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
+      .addIntegerOption((o) => o.setName('delay').setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max)),
+
+  async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
+    await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
+  },
+
+  async execute(interaction: ChatInputCommandInteraction, { config, engine, log }: BotContext) {
+    const channel = interaction.channel;
+    if (!interaction.inGuild() || !channel || channel.type !== ChannelType.GuildText) {
+      throw new SalonError('invalid', 'Start a salon in a server text channel; it opens its own thread there.');
+    }
+    const topic = cleanText(interaction.options.getString('topic'), 'topic', LIMITS.topic);
+    const seatA = resolveModel(config, interaction.options.getString('model_a'), config.salon.modelA, 'model_a');
+    const seatB = resolveModel(config, interaction.options.getString('model_b'), config.salon.modelB, 'model_b');
+    if (seatA.name === seatB.name) {
+      // Two copies of one model must still be told apart, by the readers and by the models themselves.
+      seatA.name = `${seatA.name} (A)`;
+      seatB.name = `${seatB.name} (B)`;
+    }
+    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, config.salon.rounds);
+    const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
+    const me = channel.guild.members.me;
+    const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
+    if (missing.length > 0) {
+      throw new SalonError('forbidden', `I need these permissions in ${channel} to host a salon: ${missing.join(', ')}. Ask a moderator to grant them.`);
+    }
+
+    await interaction.deferReply();
+    const thread = await channel.threads.create({
+      name: threadName(topic),
+      // Slow salons run for days; a week keeps the thread open between turns.
+      autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
+      reason: `salon started by ${interaction.user.tag}`,
+    });
+    const salon = await engine.create({
+      id: thread.id,
+      guildId: interaction.guildId,
+      channelId: channel.id,
+      threadId: thread.id,
+      starter: { id: interaction.user.id, name: displayName(interaction) },
+      topic,
+      seats: { A: seatA, B: seatB },
+      rounds,
+      delaySeconds: delay,
+    });
+    log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
+    await respond(interaction, {
+      content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}. Join the thread to watch and ask questions.`,
+    });
+  },
+};
+
+export default start;

@@ -1,0 +1,17 @@
+import type { ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { statusText } from '../src/discord/format.js';
+import { respond } from '../src/discord/reply.js';
+import { salonHere } from './salon-thread.js';
+
+const status: Subcommand = {
+  name: 'status',
+  define: (b) => b.setDescription('Show this salon: round, models, state and when the next turn is due'),
+
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+    const salon = await salonHere(interaction, ctx, 'status');
+    await respond(interaction, { content: statusText(salon, Date.now()), ephemeral: true });
+  },
+};
+
+export default status;

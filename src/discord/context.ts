@@ -1,0 +1,21 @@
+/** What every command handler gets: the parts of the running bot, and nothing global. */
+import type { AutocompleteInteraction, ChatInputCommandInteraction, Client, SlashCommandSubcommandBuilder } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { SalonEngine } from '../engine/engine.js';
+
+export interface BotContext {
+  config: Config;
+  engine: SalonEngine;
+  client: Client;
+  log: Logger;
+}
+
+/** One `/salon <name>` subcommand, as its own module under commands/. */
+export interface Subcommand {
+  name: string;
+  /** Declares the subcommand's description and options, with their limits, on the builder. */
+  define(builder: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder;
+  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+}

@@ -1,0 +1,67 @@
+/** What the bot's own posts and replies look like. */
+import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
+import type { Config } from '../config/index.js';
+import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
+import { cutOnWord } from '../domain/text.js';
+
+const COLOR = 0x8a6fd1;
+
+export function describeDelay(seconds: number): string {
+  if (seconds === 0) return 'no pause between turns';
+  const units: [number, string][] = [
+    [86_400, 'day'],
+    [3_600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [size, unit] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
+    rest -= n * size;
+  }
+  return `${parts.join(' ')} between turns`;
+}
+
+/** The thread's first post: the topic, the two participants with their model ids, rounds and pace. */
+export function headerEmbed(salon: SalonRecord, _config: Config): EmbedBuilder {
+  const { A, B } = salon.seats;
+  return new EmbedBuilder()
+    .setColor(COLOR)
+    .setTitle(cutOnWord(`Salon: ${salon.topic}`, 256))
+    .setDescription(cutOnWord(salon.topic, 4_000))
+    .addFields(
+      { name: 'Speaks first', value: `**${A.name}**\n\`${A.model}\``, inline: true },
+      { name: 'Answers', value: `**${B.name}**\n\`${B.model}\``, inline: true },
+      { name: 'Rounds', value: `${salon.rounds} (${describeDelay(salon.delaySeconds)})`, inline: false },
+    )
+    .setFooter({ text: `Started by ${salon.starter.name} · write in this thread (or use /salon ask) to put a question to the next speaker` });
+}
+
+export function statusText(salon: SalonRecord, now: number): string {
+  const { A, B } = salon.seats;
+  const next = nextTurn(salon);
+  const state: Record<SalonRecord['status'], string> = {
+    running: '▶️ running',
+    paused: '⏸️ paused',
+    finished: '🏁 finished',
+    closed: '📦 closed',
+  };
+  const lines = [
+    `**Salon:** ${cutOnWord(salon.topic, 200)}`,
+    `**State:** ${state[salon.status]}${salon.pausedReason ? ` — ${salon.pausedReason}` : ''}`,
+    `**Round:** ${Math.min(salon.rounds, next ? next.round : roundsDone(salon))} of ${salon.rounds} (${salon.turns.length} of ${salon.rounds * 2} turns taken)`,
+    `**Models:** ${A.name} (\`${A.model}\`) and ${B.name} (\`${B.model}\`)`,
+  ];
+  if (next && salon.status === 'running') {
+    const speaker = salon.seats[next.seat].name;
+    const due = salon.nextTurnAt ?? now;
+    lines.push(due <= now ? `**Next turn:** ${speaker}, now` : `**Next turn:** ${speaker}, ${time(new Date(due), TimestampStyles.RelativeTime)}`);
+  } else if (next && salon.status === 'paused') {
+    lines.push(`**Next turn:** ${salon.seats[next.seat].name}, once resumed`);
+  }
+  const waiting = pendingInterjections(salon).length;
+  if (waiting > 0) lines.push(`**Questions waiting:** ${waiting}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,30 @@
+/**
+ * Checks on what people type. Discord enforces the declared option limits in its client, but a request can
+ * come from anywhere, so every value is checked again here, and invisible or control characters do not count
+ * as content.
+ */
+import { SalonError } from '../domain/errors.js';
+
+// Zero-width and other invisible format characters, which make a blank-looking value pass a length check.
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]/g;
+// C0/C1 control characters other than tab and newline.
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/** The text with invisible and control characters removed and outer whitespace trimmed; refused if empty or too long. */
+export function cleanText(raw: string | null | undefined, field: string, max: number): string {
+  const text = (raw ?? '').replace(CONTROL, '').replace(/\r\n?/g, '\n').trim();
+  const visible = text.replace(INVISIBLE, '').trim();
+  if (!visible) throw new SalonError('invalid', `The ${field} is empty. Write a few words.`);
+  if (text.length > max) {
+    throw new SalonError('invalid', `The ${field} is ${text.length.toLocaleString('en-US')} characters long; the limit is ${max.toLocaleString('en-US')}. Shorten it and try again.`);
+  }
+  return text;
+}
+
+export function checkInteger(value: number | null, field: string, range: { min: number; max: number }, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new SalonError('invalid', `The ${field} must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}.`);
+  }
+  return n;
+}

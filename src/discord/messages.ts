@@ -1,0 +1,30 @@
+/**
+ * Plain messages in a salon thread count as questions, like `/salon ask`. Only people's messages count:
+ * never bots (this one included) or webhooks, and never empty or attachment-only messages.
+ */
+import { type Message } from 'discord.js';
+import { SalonError } from '../domain/errors.js';
+import { isActive } from '../domain/salon.js';
+import type { BotContext } from './context.js';
+import { cleanText } from './input.js';
+import { LIMITS } from './limits.js';
+
+const NO_MENTIONS = { parse: [] as [] };
+
+export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
+  if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
+  if (!message.content.trim()) return;
+  const salon = await ctx.engine.get(message.channelId).catch(() => undefined);
+  if (!salon || !isActive(salon)) return;
+  try {
+    const text = cleanText(message.content, 'question', LIMITS.question);
+    const name = message.member?.displayName ?? message.author.globalName ?? message.author.username;
+    await ctx.engine.ask(salon.id, { id: message.id, author: { id: message.author.id, name }, text });
+    // A reaction acknowledges it on the asker's own message without adding noise to the thread.
+    await message.react('✅').catch(() => {});
+  } catch (err) {
+    if (!(err instanceof SalonError)) throw err;
+    if (err.code === 'duplicate') return;
+    await message.reply({ content: `⚠️ ${err.message}`, allowedMentions: NO_MENTIONS }).catch(() => {});
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Shows a salon in its Discord thread: the header, each turn as its speaker, notices, and the archive.
+ *
+ * Each model appears as itself through one webhook of the parent channel when the bot may manage webhooks,
+ * and otherwise as the bot with the speaker's name in a header line. Posting is idempotent per post key:
+ * bot posts carry a nonce derived from the key with `enforce_nonce`, and a post that may already be out
+ * (loaded after a restart, or retried after a failure) is first looked for among the thread's latest messages.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AttachmentBuilder,
+  ChannelType,
+  DiscordAPIError,
+  EmbedBuilder,
+  PermissionFlagsBits,
+  RESTJSONErrorCodes,
+  type Client,
+  type Message,
+  type TextChannel,
+  type ThreadChannel,
+  type Webhook,
+} from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Post, SalonRecord, Seat } from '../domain/salon.js';
+import { renderTranscript, transcriptFileName } from '../domain/transcript.js';
+import { PublishError, type DeliveryProgress, type Publisher } from '../engine/publisher.js';
+import { headerEmbed } from './format.js';
+import { splitMessage } from './split.js';
+
+const NO_MENTIONS = { parse: [] as [] };
+const WEBHOOK_NAME = 'salon';
+const CONTENT_LIMIT = 2_000;
+
+/** Discord errors that retrying will not fix: the thread is gone or the bot may no longer post there. */
+const PERMANENT_CODES = new Set<number>([
+  RESTJSONErrorCodes.UnknownChannel,
+  RESTJSONErrorCodes.MissingAccess,
+  RESTJSONErrorCodes.MissingPermissions,
+  RESTJSONErrorCodes.ThreadLocked,
+  RESTJSONErrorCodes.CannotSendMessagesToThisUser,
+  RESTJSONErrorCodes.InvalidFormBodyOrContentType,
+]);
+
+/** Discord allows nonces of at most 25 characters; a hash of the key and part keeps them unique per post part. */
+export function nonceFor(key: string, part: number): string {
+  return createHash('sha256').update(`${key}#${part}`).digest('base64url').slice(0, 25);
+}
+
+/** Webhook names may not contain "discord" or "clyde" and are at most 80 characters. */
+export function webhookUsername(name: string): string {
+  const safe = name.replace(/discord/gi, 'Disc\u200Bord').replace(/clyde/gi, 'Cly\u200Bde').trim();
+  return (safe || 'Salon').slice(0, 80);
+}
+
+export function turnText(text: string, finishReason?: string): string {
+  return finishReason === 'length' ? `${text.trimEnd()}\n\n*(cut off: the reply reached its length limit)*` : text;
+}
+
+export class DiscordPublisher implements Publisher {
+  private readonly webhooks = new Map<string, Promise<Webhook | undefined>>();
+
+  constructor(
+    private readonly client: Client<true>,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  async deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
+    try {
+      const thread = await this.thread(salon);
+      switch (post.kind) {
+        case 'header':
+          await this.postAsBot(thread, post, 0, { embeds: [headerEmbed(salon, this.config)] }, progress);
+          return;
+        case 'notice':
+          await this.postAsBot(thread, post, 0, { content: post.text }, progress);
+          return;
+        case 'turn':
+          await this.postTurn(thread, salon, post, progress);
+          return;
+        case 'archive':
+          await this.postArchive(thread, salon, post, progress);
+          return;
+      }
+    } catch (err) {
+      throw this.classify(err);
+    }
+  }
+
+  async typing(salon: SalonRecord, _seat: Seat): Promise<void> {
+    const thread = await this.thread(salon).catch(() => undefined);
+    await thread?.sendTyping();
+  }
+
+  private classify(err: unknown): unknown {
+    if (err instanceof PublishError) return err;
+    if (err instanceof DiscordAPIError) {
+      const permanent = PERMANENT_CODES.has(Number(err.code)) || (err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 408);
+      return new PublishError(`Discord refused the post: ${err.message} (code ${err.code})`, permanent);
+    }
+    return new PublishError(`posting failed: ${(err as Error)?.message ?? String(err)}`, false);
+  }
+
+  private async thread(salon: SalonRecord): Promise<ThreadChannel> {
+    const id = salon.threadId ?? salon.id;
+    const channel = await this.client.channels.fetch(id);
+    if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true);
+    return channel;
+  }
+
+  private async postAsBot(
+    thread: ThreadChannel,
+    post: Post,
+    part: number,
+    body: { content?: string; embeds?: EmbedBuilder[]; files?: AttachmentBuilder[] },
+    progress: DeliveryProgress,
+  ): Promise<Message> {
+    const message = await thread.send({ ...body, nonce: nonceFor(post.key, part), enforceNonce: true, allowedMentions: NO_MENTIONS });
+    await progress.onPart(part, message.id);
+    return message;
+  }
+
+  private async postTurn(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'turn' }>, progress: DeliveryProgress): Promise<void> {
+    const turn = salon.turns[post.turnIndex];
+    if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
+    const model = this.config.models[turn.modelKey];
+    const webhook = await this.webhookFor(thread);
+    const text = turnText(turn.text, turn.finishReason);
+    // As the bot, the speaker's name leads the first message; through the webhook it is the author's name.
+    const header = webhook ? '' : `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`;
+    const parts = splitMessage(text, { limit: CONTENT_LIMIT, firstLimit: CONTENT_LIMIT - header.length });
+    let recent: Message[] | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      if (post.messageIds[i]) continue;
+      const content = i === 0 ? `${header}${parts[i]}` : parts[i]!;
+      if (progress.maybeDelivered) {
+        // The part may be out already, from a process that died before recording it.
+        recent ??= [...(await thread.messages.fetch({ limit: 50 })).values()];
+        const found = recent.find((m) => m.content === content && (webhook ? m.webhookId === webhook.id : m.author.id === this.client.user.id));
+        if (found) {
+          await progress.onPart(i, found.id);
+          continue;
+        }
+      }
+      if (webhook) {
+        const message = await this.sendViaWebhook(thread, webhook, {
+          content,
+          username: webhookUsername(turn.name),
+          avatarURL: model?.avatarURL,
+        });
+        await progress.onPart(i, message.id);
+      } else {
+        await this.postAsBot(thread, post, i, { content }, progress);
+      }
+    }
+  }
+
+  private async sendViaWebhook(thread: ThreadChannel, webhook: Webhook, body: { content: string; username: string; avatarURL?: string }): Promise<Message> {
+    try {
+      return await webhook.send({ ...body, threadId: thread.id, allowedMentions: NO_MENTIONS });
+    } catch (err) {
+      if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownWebhook && thread.parentId) {
+        // Someone deleted the webhook: make a new one and post again.
+        this.log.warn({ channel: thread.parentId }, 'webhook was deleted; creating a new one');
+        this.webhooks.delete(thread.parentId);
+        const fresh = await this.webhookFor(thread);
+        if (fresh) return fresh.send({ ...body, threadId: thread.id, allowedMentions: NO_MENTIONS });
+      }
+      throw err;
+    }
+  }
+
+  private async postArchive(thread: ThreadChannel, salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
+    if (!post.messageIds[0]) {
+      const closedAt = new Date(salon.closedAt ?? salon.updatedAt);
+      const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, closedAt), 'utf8'), {
+        name: transcriptFileName(salon, closedAt),
+        description: 'Transcript of the salon',
+      });
+      await this.postAsBot(thread, post, 0, { content: '📜 The salon is closed. Here is its transcript.', files: [file] }, progress);
+    }
+    if (!thread.locked || !thread.archived) await thread.edit({ archived: true, locked: true, reason: 'salon closed' });
+  }
+
+  /** The parent channel's salon webhook, found or created once and cached; undefined when the bot may not manage webhooks. */
+  private webhookFor(thread: ThreadChannel): Promise<Webhook | undefined> {
+    const parent = thread.parent;
+    if (!parent || parent.type !== ChannelType.GuildText) return Promise.resolve(undefined);
+    const me = thread.guild.members.me;
+    if (!me || !parent.permissionsFor(me).has(PermissionFlagsBits.ManageWebhooks)) return Promise.resolve(undefined);
+    let found = this.webhooks.get(parent.id);
+    if (!found) {
+      found = this.findOrCreateWebhook(parent).catch((err) => {
+        this.webhooks.delete(parent.id);
+        this.log.warn({ err, channel: parent.id }, 'cannot use a webhook; posting as the bot');
+        return undefined;
+      });
+      this.webhooks.set(parent.id, found);
+    }
+    return found;
+  }
+
+  private async findOrCreateWebhook(channel: TextChannel): Promise<Webhook> {
+    const existing = (await channel.fetchWebhooks()).find((w) => w.applicationId === this.client.application.id && w.token);
+    if (existing) return existing;
+    return channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
+  }
+}
