@@ -1,0 +1,371 @@
+// A protocol-level fake of Discord for end-to-end tests: a real HTTP server
+// (REST under /api/v10) and a gateway WebSocket on the same port, which the
+// real discord.js Client talks to with `rest: { api: fake.apiBase }`. All state
+// lives in the test process; the bot may run in a child process.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ChannelType, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './constants.js';
+import { Core, type FakeConfig } from './core.js';
+import type { RequestHold } from './faults.js';
+import { Gateway } from './gateway.js';
+import * as guild from './guild-actions.js';
+import { deliverAutocomplete, deliverCommand, deliverComponent, InteractionHandle } from './interactions.js';
+import { authorFromUser, createMessage } from './message-actions.js';
+import { resolveRateLimits } from './ratelimit.js';
+import { createRestHandler } from './rest.js';
+import { routes } from './routes/index.js';
+import { removeWebhook } from './routes/webhooks.js';
+import { SnowflakeFactory } from './snowflake.js';
+import { FakeState } from './state.js';
+import type {
+  AddMemberInput,
+  AutocompleteChoice,
+  AutocompleteInput,
+  ComponentInput,
+  DisconnectOptions,
+  FailNextRule,
+  FakeDiscordEvents,
+  FakeDiscordOptions,
+  FakeUser,
+  GatewaySessionInfo,
+  HoldRule,
+  InteractInput,
+  Member,
+  PostUserMessageInput,
+  RecordedRequest,
+  RegisteredCommand,
+  Snowflake,
+  StoredChannel,
+  StoredMessage,
+  StoredWebhook,
+  TypingEvent,
+  UploadedFile,
+  Violation,
+  WaitOptions,
+} from './types.js';
+
+export type * from './types.js';
+export { InteractionHandle } from './interactions.js';
+export type { RequestHold } from './faults.js';
+export { ChannelType, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS, Intent, MessageFlag, Permission } from './constants.js';
+
+export class FakeDiscord {
+  readonly token: string;
+  readonly applicationId: Snowflake;
+  readonly guildId: Snowflake;
+  /** The seeded guild text channel. */
+  readonly channelId: Snowflake;
+  readonly botUser: FakeUser;
+  #stopped = false;
+
+  private constructor(
+    private readonly core: Core,
+    private readonly server: Server,
+    private readonly gateway: Gateway,
+  ) {
+    const { state } = core;
+    this.token = core.config.token;
+    this.applicationId = state.botUser.id;
+    this.guildId = state.guild.id;
+    this.botUser = structuredClone(state.botUser);
+    const channel = [...state.channels.values()].find((c) => c.type === ChannelType.GuildText);
+    if (!channel) throw new Error('fake-discord: seeding failed');
+    this.channelId = channel.id;
+  }
+
+  static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+    const config: FakeConfig = {
+      token: options.token ?? 'test-token',
+      botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
+      messageContentIntentAllowed: options.messageContentIntentAllowed ?? true,
+      rateLimits: resolveRateLimits(options.rateLimits),
+      nonceWindowMs: options.nonceWindowMs ?? 5 * 60_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
+      interactionAckTimeoutMs: options.interactionAckTimeoutMs ?? 3_000,
+      botUsername: options.botUsername ?? 'Salon',
+      guildName: options.guildName ?? 'Salon Test Guild',
+      channelName: options.channelName ?? 'salons',
+    };
+    const ids = new SnowflakeFactory();
+    const core = new Core(config, seedState(config, ids), ids);
+    const server = createServer(createRestHandler(core, routes));
+    const gateway = new Gateway(core, server);
+    core.attachDispatcher(gateway);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    core.baseUrl = `http://127.0.0.1:${port}`;
+    return new FakeDiscord(core, server, gateway);
+  }
+
+  /** Pass as `rest: { api }` to the discord.js Client. */
+  get apiBase(): string {
+    return `${this.core.baseUrl}/api`;
+  }
+
+  get baseUrl(): string {
+    return this.core.baseUrl;
+  }
+
+  get gatewayUrl(): string {
+    return this.core.gatewayUrl;
+  }
+
+  /** Stops serving (idempotent). Destroy clients first, or they keep trying to reconnect. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.core.faults.releaseAll();
+    await this.gateway.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------ recordings
+
+  /** Every REST request, in arrival order (status null while pending). */
+  get requests(): readonly RecordedRequest[] {
+    return this.core.requests;
+  }
+
+  /** Requests Discord's schemas or documented limits reject, unknown routes, late acks. Tests assert it is empty. */
+  get violations(): readonly Violation[] {
+    return this.core.violations;
+  }
+
+  /** Requests sent although the fake had already said to wait (remaining 0, or an earlier 429). */
+  get rateLimitViolations(): number {
+    return this.core.limiter.violations;
+  }
+
+  /** 429s the client could not have foreseen (first hit of a bucket or the global cap). */
+  get rateLimited(): number {
+    return this.core.limiter.rateLimited;
+  }
+
+  get typing(): readonly TypingEvent[] {
+    return this.core.state.typing;
+  }
+
+  /** Registered application commands (global, then guild; guild ones have `guild_id`). */
+  commands(): RegisteredCommand[] {
+    return structuredClone(this.core.state.commands());
+  }
+
+  // ------------------------------------------------------------ people
+
+  /** A human (or other bot) in the guild who can post and use commands. */
+  addMember(input: AddMemberInput): Member {
+    return structuredClone(guild.addMember(this.core, input, DEFAULT_MEMBER_PERMISSIONS));
+  }
+
+  get botPermissions(): bigint {
+    return this.core.state.guild.botPermissions;
+  }
+
+  /** Changes the bot role's permissions and tells the bot (GUILD_ROLE_UPDATE). */
+  setBotPermissions(permissions: bigint): void {
+    guild.setBotPermissions(this.core, permissions);
+  }
+
+  // ------------------------------------------------------------ interactions
+
+  /** Delivers a slash command (INTERACTION_CREATE type 2). */
+  interact(input: InteractInput): InteractionHandle {
+    this.#requireSession('interact');
+    return deliverCommand(this.core, input);
+  }
+
+  /** Delivers an autocomplete interaction (type 4) and resolves with the bot's choices. */
+  autocomplete(input: AutocompleteInput): Promise<AutocompleteChoice[]> {
+    this.#requireSession('autocomplete');
+    return deliverAutocomplete(this.core, input);
+  }
+
+  /** A user clicks a button (or picks from a select) on a message (INTERACTION_CREATE type 3). */
+  clickComponent(input: ComponentInput): InteractionHandle {
+    this.#requireSession('clickComponent');
+    return deliverComponent(this.core, input);
+  }
+
+  /** Revokes the interaction's token: callbacks and follow-ups answer 401 (50027 Invalid Webhook Token). */
+  expireInteraction(interaction: InteractionHandle): void {
+    interaction.record.expired = true;
+    this.core.changed();
+  }
+
+  // ------------------------------------------------------------ messages, channels, webhooks
+
+  /** A user posts a message (stored, and dispatched as MESSAGE_CREATE). */
+  postUserMessage(input: PostUserMessageInput): StoredMessage {
+    const channel = this.core.state.liveChannel(input.channelId ?? this.channelId);
+    guild.unarchiveForMessage(this.core, channel);
+    const message = createMessage(this.core, {
+      channel,
+      author: authorFromUser(input.user.user),
+      content: input.content,
+      files: fakeFiles(input.attachments),
+    });
+    return structuredClone(message);
+  }
+
+  /** Messages in a channel or thread, oldest first (ephemeral interaction replies are not here). */
+  messages(channelId: Snowflake = this.channelId): StoredMessage[] {
+    return structuredClone(this.core.state.messages.get(channelId) ?? []);
+  }
+
+  channel(id: Snowflake): StoredChannel | undefined {
+    const channel = this.core.state.channels.get(id);
+    return channel ? structuredClone(channel) : undefined;
+  }
+
+  /** Threads (deleted ones included, flagged), optionally of one parent channel. */
+  threads(parentId?: Snowflake): StoredChannel[] {
+    return structuredClone(
+      [...this.core.state.channels.values()].filter(
+        (c) => c.thread_metadata && (parentId === undefined || c.parent_id === parentId),
+      ),
+    );
+  }
+
+  /** Archives (and optionally locks) a thread as a moderator would. */
+  archiveThread(id: Snowflake, { locked = false }: { locked?: boolean } = {}): void {
+    const thread = this.core.state.liveChannel(id);
+    guild.updateThread(this.core, thread, { archived: true, locked });
+  }
+
+  /** Deletes a channel or thread: later REST on it answers 404 Unknown Channel (10003). */
+  deleteChannel(id: Snowflake): void {
+    const channel = this.core.state.channels.get(id);
+    if (channel) guild.deleteChannel(this.core, channel);
+  }
+
+  webhooks(channelId?: Snowflake): StoredWebhook[] {
+    return structuredClone(
+      [...this.core.state.webhooks.values()].filter((w) => channelId === undefined || w.channel_id === channelId),
+    );
+  }
+
+  /** Deletes a webhook: executing it answers 404 Unknown Webhook (10015). */
+  deleteWebhook(id: Snowflake): void {
+    const webhook = this.core.state.webhooks.get(id);
+    if (webhook && !webhook.deleted) removeWebhook(this.core, webhook);
+  }
+
+  // ------------------------------------------------------------ gateway
+
+  gatewaySessions(): GatewaySessionInfo[] {
+    return this.gateway.sessions();
+  }
+
+  /** Resolves once a connected client has identified (READY and GUILD_CREATE sent). */
+  waitForGateway(timeoutMs?: number): Promise<GatewaySessionInfo> {
+    return this.waitFor(() => this.gateway.sessions().find((s) => s.connected), {
+      timeoutMs,
+      description: 'a gateway session to identify',
+    });
+  }
+
+  /** Closes gateway sockets: resumable → clients RESUME (missed events replayed); else they identify anew. */
+  disconnectGateway(options: DisconnectOptions = { resumable: true }): void {
+    this.gateway.disconnect(options);
+  }
+
+  // ------------------------------------------------------------ waiting and events
+
+  /**
+   * Resolves with the first truthy value of `check`, which is re-evaluated on
+   * every change in the fake (request, message, gateway frame...).
+   */
+  waitFor<T>(check: () => T | undefined | null | false, options?: WaitOptions): Promise<T> {
+    return this.core.notifier.waitFor(check, options);
+  }
+
+  on<E extends keyof FakeDiscordEvents>(event: E, listener: FakeDiscordEvents[E]): this {
+    this.core.events.on(event, listener);
+    return this;
+  }
+
+  once<E extends keyof FakeDiscordEvents>(event: E, listener: FakeDiscordEvents[E]): this {
+    this.core.events.once(event, listener);
+    return this;
+  }
+
+  off<E extends keyof FakeDiscordEvents>(event: E, listener: FakeDiscordEvents[E]): this {
+    this.core.events.off(event, listener);
+    return this;
+  }
+
+  // ------------------------------------------------------------ fault injection
+
+  /** The next `count` requests matching answer with `status` (429 gets Retry-After headers). */
+  failNext(rule: FailNextRule): void {
+    this.core.faults.failNext(rule);
+  }
+
+  /** Keeps the next matching request in flight until `release()` / `releaseWith()`. */
+  hold(rule: HoldRule): RequestHold {
+    return this.core.faults.hold(rule);
+  }
+
+  #requireSession(what: string): void {
+    if (this.gateway.sessions().every((s) => !s.resumable && !s.connected)) {
+      throw new Error(`fake-discord: ${what}() with no gateway session to deliver to; await waitForGateway() first`);
+    }
+  }
+}
+
+function seedState(config: FakeConfig, ids: SnowflakeFactory): FakeState {
+  const botId = ids.next();
+  const guildId = ids.next();
+  const state = new FakeState(
+    { id: botId, username: config.botUsername, global_name: null, avatar: null, bot: true, discriminator: '0' },
+    {
+      id: guildId,
+      name: config.guildName,
+      ownerId: ids.next(),
+      botRoleId: ids.next(),
+      botPermissions: config.botPermissions,
+      createdAt: new Date().toISOString(),
+    },
+  );
+  const channelId = ids.next();
+  state.channels.set(channelId, {
+    id: channelId,
+    type: ChannelType.GuildText,
+    name: config.channelName,
+    guild_id: guildId,
+    parent_id: null,
+    owner_id: null,
+    topic: null,
+    position: 0,
+    rate_limit_per_user: 0,
+    last_message_id: null,
+    message_count: 0,
+    member_count: 0,
+    flags: 0,
+    deleted: false,
+  });
+  return state;
+}
+
+function fakeFiles(spec: PostUserMessageInput['attachments']): UploadedFile[] {
+  const list: Array<{ filename: string; text: string; contentType?: string }> =
+    typeof spec === 'number'
+      ? Array.from({ length: spec }, (_, i) => ({ filename: `attachment-${i + 1}.txt`, text: `attachment ${i + 1}` }))
+      : (spec ?? []);
+  return list.map((file, index) => {
+    const data = Buffer.from(file.text, 'utf8');
+    return {
+      field: `files[${index}]`,
+      filename: file.filename,
+      contentType: file.contentType ?? 'text/plain; charset=utf-8',
+      size: data.length,
+      text: file.text,
+      data,
+    };
+  });
+}
