@@ -1,0 +1,93 @@
+/**
+ * The real bot (discord.js client, engine, SQLite store, openai SDK) in-process, against the fake Discord
+ * and the local OpenAI-compatible server. Nothing inside the bot is mocked.
+ */
+import { startBot, type RunningBot } from '../../src/app.js';
+import type { Config } from '../../src/config/index.js';
+import { deployCommands } from '../../src/deploy-commands.js';
+import { FakeDiscord, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
+import { FakeOpenAI } from '../fakes/openai-server.js';
+import { testConfig, type TestConfigOptions } from '../helpers/config.js';
+import { memoryLogger } from '../helpers/log.js';
+import { tempDir } from '../helpers/tmp.js';
+
+export const MANAGE_THREADS = 1n << 34n;
+
+export interface World {
+  discord: FakeDiscord;
+  models: FakeOpenAI;
+  config: Config;
+  bot: RunningBot;
+  lines: string[];
+  storeUrl: string;
+  ada: Member;
+  bob: Member;
+  mod: Member;
+  /** Starts the bot again over the same store (after `bot.stop()`). */
+  restart(): Promise<RunningBot>;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions extends TestConfigOptions {
+  discord?: FakeDiscordOptions;
+  configure?: (config: Config) => void;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const discord = await FakeDiscord.start(options.discord);
+  const models = await FakeOpenAI.start();
+  const config = testConfig(models.baseURL, options);
+  options.configure?.(config);
+  const dir = tempDir();
+  const storeUrl = `sqlite://${dir.path}/salons.sqlite`;
+  const { log, lines } = memoryLogger([discord.token, 'sk-test-0123456789abcdef']);
+  await deployCommands({ token: discord.token, apiBase: discord.apiBase, configFile: '', storeUrl, logLevel: 'info', guildId: discord.guildId });
+  const launch = () => startBot({ config, token: discord.token, apiBase: discord.apiBase, storeUrl, log, readyTimeoutMs: 10_000 });
+  const world: World = {
+    discord,
+    models,
+    config,
+    bot: await launch(),
+    lines,
+    storeUrl,
+    ada: discord.addMember({ username: 'ada', globalName: 'Ada' }),
+    bob: discord.addMember({ username: 'bob', globalName: 'Bob' }),
+    mod: discord.addMember({ username: 'mod', globalName: 'Moderator', permissions: MANAGE_THREADS | (1n << 10n) | (1n << 11n) }),
+    async restart() {
+      world.bot = await launch();
+      return world.bot;
+    },
+    async close() {
+      await world.bot.stop();
+      await discord.stop();
+      await models.stop();
+      dir.cleanup();
+    },
+  };
+  await discord.waitForGateway(10_000);
+  return world;
+}
+
+/** Starts a salon as `user` and returns its thread id once the reply links to it. */
+export async function startSalon(world: World, options: Record<string, string | number> = {}, user = world.ada): Promise<string> {
+  const ix = world.discord.interact({ user, name: 'salon', subcommand: 'start', options: { topic: 'Do models want their words to persist?', ...options } });
+  const reply = await ix.response(10_000);
+  const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
+  if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}`);
+  return threadId;
+}
+
+/** Messages in the thread that are model turns (posted through the webhook, or as the bot with a name line). */
+export function turnMessages(world: World, threadId: string): StoredMessage[] {
+  return world.discord.messages(threadId).filter((m) => m.webhook_id !== null && m.interaction_id === null);
+}
+
+export function waitForMessages(world: World, threadId: string, predicate: (messages: StoredMessage[]) => boolean, description: string, timeoutMs = 10_000): Promise<StoredMessage[]> {
+  return world.discord.waitFor(
+    () => {
+      const messages = world.discord.messages(threadId);
+      return predicate(messages) ? messages : undefined;
+    },
+    { timeoutMs, description },
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * The bot as a process: start-up errors, clean shutdown on SIGTERM, and kill -9 at each point of a turn,
+ * after which a new process on the same store finishes the salon with every turn exactly once.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_BOT_PERMISSIONS, FakeDiscord, type Member } from '../fakes/discord/index.js';
+import { FakeOpenAI } from '../fakes/openai-server.js';
+import { tempDir } from '../helpers/tmp.js';
+import { ChildBot } from './child-bot.js';
+import { deployCommands } from '../../src/deploy-commands.js';
+
+const ROUNDS = 2;
+
+describe('the bot process', () => {
+  let discord: FakeDiscord;
+  let models: FakeOpenAI;
+  let dir: ReturnType<typeof tempDir>;
+  let ada: Member;
+  const children: ChildBot[] = [];
+
+  async function setup(botPermissions = DEFAULT_BOT_PERMISSIONS) {
+    discord = await FakeDiscord.start({ botPermissions });
+    models = await FakeOpenAI.start();
+    await deployCommands({ token: discord.token, apiBase: discord.apiBase, configFile: '', storeUrl: '', logLevel: 'info', guildId: discord.guildId });
+    ada = discord.addMember({ username: 'ada', globalName: 'Ada' });
+  }
+
+  function launch(options: Partial<Parameters<typeof ChildBot.start>[0]> = {}): ChildBot {
+    const child = ChildBot.start({ apiBase: discord.apiBase, token: discord.token, modelsBaseURL: models.baseURL, dir: dir.path, rounds: ROUNDS, ...options });
+    children.push(child);
+    return child;
+  }
+
+  async function ready(child: ChildBot) {
+    await child.waitForLog((l) => l.msg === 'engine started');
+  }
+
+  beforeEach(() => {
+    dir = tempDir();
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) await child.kill();
+    await discord?.stop();
+    await models?.stop();
+    dir.cleanup();
+  });
+
+  it('exits 2 before connecting when the config is bad, naming the file and key', async () => {
+    await setup();
+    const before = discord.requests.length;
+    const child = launch({ configText: 'models:\n  glm: { name: GLM, model: z, baseURL: nope }\nsalon: { modelA: glm, modelB: glm }\n' });
+    const { code } = await child.exited;
+    expect(code).toBe(2);
+    expect(child.stderr.join('')).toMatch(/salon\.yaml: models\.glm\.baseURL: expected a URL/);
+    expect(discord.requests).toHaveLength(before);
+  });
+
+  it('exits 1 with a clear message when the token is refused, without logging the token', async () => {
+    await setup();
+    const child = launch({ token: 'wrong-token-that-must-not-be-logged' });
+    const { code } = await child.exited;
+    expect(code).toBe(1);
+    const out = child.lines.join('\n') + child.stderr.join('');
+    expect(out).toContain('DISCORD_TOKEN was refused by Discord');
+    expect(out).not.toContain('wrong-token-that-must-not-be-logged');
+  });
+
+  it('shuts down cleanly on SIGTERM with exit code 0', async () => {
+    await setup();
+    const child = launch();
+    await ready(child);
+    const { code } = await child.kill('SIGTERM');
+    expect(code).toBe(0);
+    expect(child.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  async function startSalon(): Promise<string> {
+    const reply = await discord.interact({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'Crash-proof salons' } }).response(15_000);
+    return /<#(\d+)>/.exec(reply.content)![1]!;
+  }
+
+  /** Waits for the salon to finish in the thread, then checks every turn is there exactly once, in order. */
+  async function expectExactlyOnce(threadId: string) {
+    const child = children.at(-1)!;
+    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), { timeoutMs: 20_000, description: 'the salon to finish' });
+    const turns = discord.messages(threadId).filter((m) => m.author.username === 'Claude Opus 4.5' || m.author.username === 'GLM 4.7' || /^\*\*(Claude Opus 4\.5|GLM 4\.7)\*\*/.test(m.content));
+    expect(turns).toHaveLength(2 * ROUNDS);
+    const texts = turns.map((m) => m.content.replace(/^\*\*.*\n/, ''));
+    expect(new Set(texts).size).toBe(2 * ROUNDS);
+    // The transcript agrees with the thread.
+    discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'close' });
+    const file = await discord.waitFor(() => discord.messages(threadId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md')), { timeoutMs: 10_000, description: 'the transcript' });
+    expect(file.text.match(/^## Round \d: /gm)).toHaveLength(2 * ROUNDS);
+    for (const text of texts) expect(file.text).toContain(text);
+    expect(discord.violations).toEqual([]);
+    await child.kill('SIGTERM');
+  }
+
+  it('survives kill -9 while a model is generating', async () => {
+    await setup();
+    models.setScript((req) => (req.index === 1 ? { hang: true } : { text: `Turn ${req.index}: ${'words '.repeat(5)}` }));
+    const first = launch();
+    await ready(first);
+    const threadId = await startSalon();
+    await models.waitForRequests(2);
+    await first.kill('SIGKILL');
+    const second = launch();
+    await ready(second);
+    await expectExactlyOnce(threadId);
+  });
+
+  for (const mode of ['webhook', 'bot'] as const) {
+    const postPath = mode === 'webhook' ? /^\/webhooks\/\d+\/[^/]+$/ : /^\/channels\/\d+\/messages$/;
+    const permissions = mode === 'webhook' ? DEFAULT_BOT_PERMISSIONS : DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
+
+    it(`survives kill -9 after a turn is saved but before it is posted (${mode})`, async () => {
+      await setup(permissions);
+      models.setScript((req) => ({ text: `Turn ${req.index}.` }));
+      const first = launch();
+      await ready(first);
+      // Let the header and the first turn through; hold the second turn's post, kill, and let Discord drop it.
+      const threadId = await startSalon();
+      await discord.waitFor(() => discord.messages(threadId).length >= 2 || undefined, { timeoutMs: 10_000, description: 'the first turn' });
+      const hold = discord.hold({ method: 'POST', path: postPath });
+      await hold.arrived(10_000);
+      await first.kill('SIGKILL');
+      hold.releaseWith(503);
+      const second = launch();
+      await ready(second);
+      await expectExactlyOnce(threadId);
+    });
+
+    it(`survives kill -9 while the post is in flight and lands after the bot died (${mode})`, async () => {
+      await setup(permissions);
+      models.setScript((req) => ({ text: `Turn ${req.index}.` }));
+      const first = launch();
+      await ready(first);
+      const threadId = await startSalon();
+      await discord.waitFor(() => discord.messages(threadId).length >= 2 || undefined, { timeoutMs: 10_000, description: 'the first turn' });
+      const hold = discord.hold({ method: 'POST', path: postPath });
+      await hold.arrived(10_000);
+      await first.kill('SIGKILL');
+      // Discord processes the post although nobody is listening: it is out, but the bot never recorded it.
+      hold.release();
+      await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('Turn 1.')) || undefined, { timeoutMs: 5_000, description: 'the held post to land' });
+      const second = launch();
+      await ready(second);
+      await expectExactlyOnce(threadId);
+    });
+  }
+});
