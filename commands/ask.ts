@@ -23,7 +23,7 @@ const ask: Subcommand = {
     const who = next ? after.seats[next.seat].name : 'the next speaker';
     const when = after.status === 'paused' ? ' once the salon is resumed' : '';
     // The question is shown in the thread so everyone watching knows what the next turn is answering.
-    await respond(interaction, { content: `❓ **${name}** asks: ${text}\n-# ${who} will answer it next${when}.` });
+    await respond(interaction, { content: `❓ **${name}** asks: ${text}\n-# ${who} will answer it next${when}.` }, ctx.log);
   },
 };
 

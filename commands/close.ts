@@ -15,7 +15,7 @@ const close: Subcommand = {
     await interaction.deferReply();
     await ctx.engine.close(salon.id);
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
-    await respond(interaction, { content: `📦 Closed by ${interaction.user}. The transcript follows, then the thread is archived.` }).catch((err: unknown) =>
+    await respond(interaction, { content: `📦 Closed by ${interaction.user}. The transcript follows, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
       ctx.log.debug({ err }, 'could not confirm the close'),
     );
   },

@@ -14,7 +14,7 @@ const resume: Subcommand = {
     assertCanControl(interaction, salon, 'resume');
     const after = await ctx.engine.resume(salon.id);
     const next = nextTurn(after);
-    await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` });
+    await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` }, ctx.log);
   },
 };
 

@@ -99,7 +99,7 @@ const start: Subcommand = {
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
     await respond(interaction, {
       content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}. Join the thread to watch and ask questions.`,
-    });
+    }, log);
   },
 };
 

@@ -10,7 +10,7 @@ const status: Subcommand = {
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'status');
-    await respond(interaction, { content: statusText(salon, Date.now()), ephemeral: true });
+    await respond(interaction, { content: statusText(salon, Date.now()), ephemeral: true }, ctx.log);
   },
 };
 

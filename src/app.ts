@@ -9,7 +9,7 @@ import type { Config } from './config/index.js';
 import type { BotContext } from './discord/context.js';
 import { onThreadMessage } from './discord/messages.js';
 import { DiscordPublisher } from './discord/publisher.js';
-import { SalonEngine } from './engine/engine.js';
+import { SalonEngine, type EngineOptions } from './engine/engine.js';
 import { OpenAIModelClient } from './models/openai-client.js';
 import type { ModelClient } from './models/types.js';
 import { openKeyv } from './store/keyv-factory.js';
@@ -25,6 +25,8 @@ export interface BotOptions {
   /** How long to wait for the gateway's READY before giving up. */
   readyTimeoutMs?: number;
   models?: ModelClient;
+  /** Engine settings to override, e.g. faster backoff in tests. */
+  engine?: Pick<EngineOptions, 'deliveryBackoffMs' | 'modelRetry' | 'typingIntervalMs'>;
 }
 
 export interface RunningBot {
@@ -100,7 +102,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size }, 'connected to Discord');
 
   const models = options.models ?? new OpenAIModelClient(config.models, log);
-  const engine = new SalonEngine({ config, store, models, publisher: new DiscordPublisher(ready, config, log), log });
+  const engine = new SalonEngine({ config, store, models, publisher: new DiscordPublisher(ready, config, log), log, ...options.engine });
   const ctx: BotContext = { config, engine, client: ready, log };
 
   ready.on(Events.InteractionCreate, (interaction: Interaction) => {

@@ -19,6 +19,7 @@ import {
   type TextChannel,
   type ThreadChannel,
   type Webhook,
+  WebhookClient,
 } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -57,8 +58,17 @@ export function turnText(text: string, finishReason?: string): string {
   return finishReason === 'length' ? `${text.trimEnd()}\n\n*(cut off: the reply reached its length limit)*` : text;
 }
 
+/**
+ * Posts through one channel webhook. Its REST client never retries by itself: a webhook post has no nonce, so
+ * a post that failed after Discord had made it must go back to the engine, which looks for it before posting again.
+ */
+interface WebhookSender {
+  id: string;
+  send(body: { content: string; username: string; avatarURL?: string; threadId: string }): Promise<{ id: string }>;
+}
+
 export class DiscordPublisher implements Publisher {
-  private readonly webhooks = new Map<string, Promise<Webhook | undefined>>();
+  private readonly webhooks = new Map<string, Promise<WebhookSender | undefined>>();
 
   constructor(
     private readonly client: Client<true>,
@@ -156,16 +166,16 @@ export class DiscordPublisher implements Publisher {
     }
   }
 
-  private async sendViaWebhook(thread: ThreadChannel, webhook: Webhook, body: { content: string; username: string; avatarURL?: string }): Promise<Message> {
+  private async sendViaWebhook(thread: ThreadChannel, webhook: WebhookSender, body: { content: string; username: string; avatarURL?: string }): Promise<{ id: string }> {
     try {
-      return await webhook.send({ ...body, threadId: thread.id, allowedMentions: NO_MENTIONS });
+      return await webhook.send({ ...body, threadId: thread.id });
     } catch (err) {
       if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownWebhook && thread.parentId) {
         // Someone deleted the webhook: make a new one and post again.
         this.log.warn({ channel: thread.parentId }, 'webhook was deleted; creating a new one');
         this.webhooks.delete(thread.parentId);
         const fresh = await this.webhookFor(thread);
-        if (fresh) return fresh.send({ ...body, threadId: thread.id, allowedMentions: NO_MENTIONS });
+        if (fresh) return fresh.send({ ...body, threadId: thread.id });
       }
       throw err;
     }
@@ -184,21 +194,35 @@ export class DiscordPublisher implements Publisher {
   }
 
   /** The parent channel's salon webhook, found or created once and cached; undefined when the bot may not manage webhooks. */
-  private webhookFor(thread: ThreadChannel): Promise<Webhook | undefined> {
+  private webhookFor(thread: ThreadChannel): Promise<WebhookSender | undefined> {
     const parent = thread.parent;
     if (!parent || parent.type !== ChannelType.GuildText) return Promise.resolve(undefined);
     const me = thread.guild.members.me;
     if (!me || !parent.permissionsFor(me).has(PermissionFlagsBits.ManageWebhooks)) return Promise.resolve(undefined);
     let found = this.webhooks.get(parent.id);
     if (!found) {
-      found = this.findOrCreateWebhook(parent).catch((err) => {
-        this.webhooks.delete(parent.id);
-        this.log.warn({ err, channel: parent.id }, 'cannot use a webhook; posting as the bot');
-        return undefined;
-      });
+      found = this.findOrCreateWebhook(parent).then(
+        (webhook) => this.senderFor(webhook),
+        (err: unknown) => {
+          this.webhooks.delete(parent.id);
+          this.log.warn({ err, channel: parent.id }, 'cannot use a webhook; posting as the bot');
+          return undefined;
+        },
+      );
       this.webhooks.set(parent.id, found);
     }
     return found;
+  }
+
+  private senderFor(webhook: Webhook): WebhookSender {
+    const client = new WebhookClient(
+      { id: webhook.id, token: webhook.token! },
+      { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
+    );
+    return {
+      id: webhook.id,
+      send: (body) => client.send({ ...body, allowedMentions: NO_MENTIONS }),
+    };
   }
 
   private async findOrCreateWebhook(channel: TextChannel): Promise<Webhook> {

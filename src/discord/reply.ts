@@ -9,7 +9,11 @@ import { SalonError } from '../domain/errors.js';
 
 const NO_MENTIONS = { parse: [] as [] };
 
-export async function respond(interaction: ChatInputCommandInteraction, options: { content?: string; ephemeral?: boolean; files?: InteractionReplyOptions['files']; embeds?: InteractionReplyOptions['embeds'] }, log?: Logger): Promise<void> {
+export async function respond(
+  interaction: ChatInputCommandInteraction,
+  options: { content?: string; ephemeral?: boolean; files?: InteractionReplyOptions['files']; embeds?: InteractionReplyOptions['embeds'] },
+  log: Logger,
+): Promise<void> {
   const payload = {
     content: options.content,
     files: options.files,
@@ -30,21 +34,21 @@ export async function respond(interaction: ChatInputCommandInteraction, options:
     const expired = err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.InvalidWebhookToken || err.code === RESTJSONErrorCodes.UnknownInteraction);
     if (!expired || options.ephemeral || !interaction.channel?.isSendable()) throw err;
     // The token outlived its 15 minutes; a public answer can still go to the channel.
-    log?.warn({ interaction: interaction.id }, 'interaction token expired; answering in the channel');
+    log.warn({ interaction: interaction.id }, 'interaction token expired; answering in the channel');
     await interaction.channel.send({ ...payload, content: `<@${interaction.user.id}> ${options.content ?? ''}` });
   }
 }
 
-export async function refuse(interaction: ChatInputCommandInteraction, message: string): Promise<void> {
-  await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true });
+export async function refuse(interaction: ChatInputCommandInteraction, message: string, log: Logger): Promise<void> {
+  await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true }, log);
 }
 
 /** Turns a thrown error into an answer: a SalonError's message as is, anything else as a generic failure. */
 export async function answerError(interaction: ChatInputCommandInteraction, err: unknown, log: Logger): Promise<void> {
   if (err instanceof SalonError) {
-    await refuse(interaction, err.message);
+    await refuse(interaction, err.message, log);
     return;
   }
   log.error({ err, command: interaction.commandName, subcommand: interaction.options.getSubcommand(false) }, 'command failed');
-  await refuse(interaction, 'Something went wrong on our side; nothing was changed. Try again in a moment.').catch(() => {});
+  await refuse(interaction, 'Something went wrong on our side; nothing was changed. Try again in a moment.', log).catch(() => {});
 }

@@ -69,6 +69,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generating = new Map<string, AbortController>();
   private readonly deliveryAttempts = new Map<string, number>();
+  /** Salons whose thread refused a post for good; nothing is sent for them until someone resumes them. */
+  private readonly undeliverable = new Set<string>();
   /** Post keys that may have been delivered without being recorded (see DeliveryProgress.maybeDelivered). */
   private readonly uncertain = new Set<string>();
   private readonly clock: Clock;
@@ -160,6 +162,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   async resume(id: string): Promise<SalonRecord> {
     const salon = await this.change(id, (s, now) => T.resume(s, now));
     this.deliveryAttempts.delete(id);
+    this.undeliverable.delete(id);
     this.kick(id);
     return salon;
   }
@@ -213,7 +216,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     if (!salon || this.generating.has(id)) return;
     let wait: number;
     if (delayMs !== undefined) wait = delayMs;
-    else if (salon.outbox.length > 0) wait = 0;
+    else if (salon.outbox.length > 0) {
+      if (this.undeliverable.has(id)) return;
+      wait = 0;
+    }
     else if (salon.status === 'running' && salon.nextTurnAt !== undefined && nextTurn(salon)) wait = salon.nextTurnAt - this.clock.now();
     else return;
     const timer = setTimeout(() => {
@@ -228,15 +234,20 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     const salon = this.live.get(id);
     if (!salon) return;
     if (salon.outbox.length > 0) {
-      await this.deliverOutbox(id);
-    } else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) {
-      await this.takeTurn(id);
+      const retryIn = this.undeliverable.has(id) ? undefined : await this.deliverOutbox(id);
+      // After a failed delivery, wait the backoff; otherwise see what the salon needs next.
+      this.kick(id, retryIn);
+      return;
     }
+    if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) await this.takeTurn(id);
     this.kick(id);
   }
 
-  /** Delivers owed posts in order. A transient failure backs off and tries again; a permanent one pauses the salon. */
-  private async deliverOutbox(id: string): Promise<void> {
+  /**
+   * Delivers owed posts in order. A transient failure returns the backoff before the next attempt; a permanent one
+   * pauses the salon and stops delivery until it is resumed.
+   */
+  private async deliverOutbox(id: string): Promise<number | undefined> {
     let retryIn: number | undefined;
     await this.queue.run(id, async () => {
       while (!this.stopped) {
@@ -261,10 +272,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           }
           if (err instanceof PublishError && err.permanent) {
             log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
+            // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
+            this.undeliverable.add(id);
             const paused = await this.mutate(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
             this.emit('paused', paused, err.message);
-            // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
-            retryIn = -1;
             return;
           }
           const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
@@ -281,11 +292,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
       }
     });
-    if (retryIn === -1) {
-      this.clearTimer(id);
-    } else if (retryIn !== undefined) {
-      this.kick(id, retryIn);
-    }
+    return retryIn;
   }
 
   private seatSettings(salon: SalonRecord, seat: Seat) {

@@ -42,7 +42,17 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const storeUrl = `sqlite://${dir.path}/salons.sqlite`;
   const { log, lines } = memoryLogger([discord.token, 'sk-test-0123456789abcdef']);
   await deployCommands({ token: discord.token, apiBase: discord.apiBase, configFile: '', storeUrl, logLevel: 'info', guildId: discord.guildId });
-  const launch = () => startBot({ config, token: discord.token, apiBase: discord.apiBase, storeUrl, log, readyTimeoutMs: 10_000 });
+  const launch = () =>
+    startBot({
+      config,
+      token: discord.token,
+      apiBase: discord.apiBase,
+      storeUrl,
+      log,
+      readyTimeoutMs: 10_000,
+      // Real backoff is seconds to minutes; tests keep the same shape at a faster pace.
+      engine: { deliveryBackoffMs: (n) => Math.min(1_000, 50 * 2 ** (n - 1)), modelRetry: { maxAttempts: 2, backoffMs: () => 50 } },
+    });
   const world: World = {
     discord,
     models,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTranscript } from '../../src/domain/transcript.js';
+import { PublishError } from '../../src/engine/publisher.js';
 import { FakeOpenAI, type ChatRequest } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { MemoryThreads } from '../helpers/memory-publisher.js';
@@ -251,6 +252,49 @@ describe('engine', () => {
     const done = await engine.whenSalon(salon.id, isDone, 5_000);
     expect(done.turns).toHaveLength(2);
     expect(done.failure).toBeUndefined();
+  });
+
+  it('backs off between failed deliveries instead of retrying at once', async () => {
+    const config = testConfig(server.baseURL, { rounds: 1 });
+    const { engine, publisher } = await start(config);
+    const attempts: number[] = [];
+    publisher.fault = (post, phase) => {
+      if (post.kind !== 'turn' || phase !== 'before') return;
+      attempts.push(Date.now());
+      if (attempts.length <= 3) throw new Error('Discord is having a moment');
+    };
+    const salon = await engine.create(newSalon(config));
+    await engine.whenSalon(salon.id, isDone, 5_000);
+    // Three failures of the first turn, then success; then the second turn at once.
+    expect(attempts).toHaveLength(5);
+    for (let i = 1; i <= 3; i++) expect(attempts[i]! - attempts[i - 1]!).toBeGreaterThanOrEqual(19);
+  });
+
+  it('stops delivering to a thread that refused for good until the salon is resumed', async () => {
+    const config = testConfig(server.baseURL, { rounds: 1 });
+    const { engine, publisher } = await start(config);
+    let refuse = true;
+    let tries = 0;
+    let refusing = '';
+    publisher.fault = (post, phase) => {
+      if (post.kind === 'turn' && phase === 'before' && refuse && post.key.startsWith(`${refusing}:`)) {
+        tries += 1;
+        throw new PublishError('the thread is gone', true);
+      }
+    };
+    const input = newSalon(config);
+    refusing = input.id;
+    const salon = await engine.create(input);
+    const paused = await engine.whenSalon(salon.id, (s) => s.status === 'paused', 5_000);
+    expect(paused.pausedReason).toBe('the thread is gone');
+    // A second salon runs to its end meanwhile; the first is not tried again.
+    const other = await engine.create(newSalon(config));
+    await engine.whenSalon(other.id, isDone, 5_000);
+    expect(tries).toBe(1);
+    refuse = false;
+    await engine.resume(salon.id);
+    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    expect(done.turns).toHaveLength(2);
   });
 
   it('retries transient model failures at the engine level, then pauses with one notice', async () => {
