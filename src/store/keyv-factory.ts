@@ -25,7 +25,7 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-async function adapterFor(url: string): Promise<{ adapter?: KeyvStoreAdapter; description: string; sqlitePath?: string }> {
+async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter?: KeyvStoreAdapter; description: string; sqlitePath?: string }> {
   const protocol = url.slice(0, url.indexOf(':') + 1).toLowerCase();
   switch (protocol) {
     case 'sqlite:': {
@@ -40,7 +40,7 @@ async function adapterFor(url: string): Promise<{ adapter?: KeyvStoreAdapter; de
         }
       }
       // A busy timeout lets a briefly locked file (a backup, a second reader) wait instead of failing a save.
-      return { adapter: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5_000 }) as unknown as KeyvStoreAdapter, description: `sqlite ${path}`, sqlitePath: path };
+      return { adapter: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: busyTimeoutMs }) as unknown as KeyvStoreAdapter, description: `sqlite ${path}`, sqlitePath: path };
     }
     case 'redis:':
     case 'rediss:': {
@@ -63,8 +63,8 @@ async function adapterFor(url: string): Promise<{ adapter?: KeyvStoreAdapter; de
  * Opens the store and proves it can be written, so an unwritable or locked file stops start-up with a clear
  * message instead of failing the first turn.
  */
-export async function openKeyv(url: string): Promise<OpenedStore> {
-  const { adapter, description, sqlitePath } = await adapterFor(url);
+export async function openKeyv(url: string, options: { busyTimeoutMs?: number } = {}): Promise<OpenedStore> {
+  const { adapter, description, sqlitePath } = await adapterFor(url, options.busyTimeoutMs ?? 5_000);
   const keyv = new Keyv({ store: adapter, namespace: 'salon', throwOnErrors: true });
   // keyv re-emits adapter errors; without a listener an 'error' event would crash the process.
   keyv.on('error', () => {});
