@@ -2,6 +2,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
+import { SalonError } from '../src/domain/errors.js';
 import { salonHere } from './salon-thread.js';
 
 const close: Subcommand = {
@@ -11,6 +12,8 @@ const close: Subcommand = {
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'close');
     assertCanControl(interaction, salon, 'close');
+    // Refuse before acknowledging, so a second close never flashes a public "thinking…".
+    if (salon.status === 'closed') throw new SalonError('closed', 'This salon is closed; its transcript has been posted.');
     // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
     await interaction.deferReply();
     await ctx.engine.close(salon.id);

@@ -1,7 +1,7 @@
 import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { Config } from '../src/config/index.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
-import { cleanText, checkInteger } from '../src/discord/input.js';
+import { cleanText, checkInteger, visibleText } from '../src/discord/input.js';
 import { LIMITS } from '../src/discord/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
@@ -21,7 +21,8 @@ export function modelChoices(config: Config, typed: string): { name: string; val
 /** Accepts a model by key or by display name, and lists the models when it is neither. */
 export function resolveModel(config: Config, value: string | null, fallback: string, option: string): Participant {
   const wanted = value?.trim() || fallback;
-  const model = config.models[wanted] ?? Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
+  // hasOwn: a name like "__proto__" or "constructor" must not find something every object has.
+  const model = (Object.hasOwn(config.models, wanted) ? config.models[wanted] : undefined) ?? Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
   if (!model) {
     const list = Object.values(config.models)
       .map((m) => `\`${m.key}\` (${m.name})`)
@@ -33,7 +34,11 @@ export function resolveModel(config: Config, value: string | null, fallback: str
 
 /** A thread name from the topic: one line, at most 100 characters, cut on a word. */
 export function threadName(topic: string): string {
-  return cutOnWord(topic.replace(/[\r\n]+/g, ' '), LIMITS.threadName) || 'Salon';
+  const name = cutOnWord(topic, LIMITS.threadName);
+  // Keep invisible characters where they belong to what shows (emoji sequences, direction marks), but not when
+  // they would leave a name that looks blank.
+  if (visibleText(name).replace(/…$/, '').trim()) return name;
+  return cutOnWord(visibleText(topic), LIMITS.threadName) || 'Salon';
 }
 
 const REQUIRED = [

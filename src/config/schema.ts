@@ -38,6 +38,8 @@ export const salonSchema = z.strictObject({
   rounds: z.int({ error: 'expected a whole number from 1 to 50' }).min(1, 'expected a whole number from 1 to 50').max(50, 'expected a whole number from 1 to 50').default(5),
   turnDelaySeconds: z.int({ error: 'expected whole seconds from 0 to 86400' }).min(0, 'expected whole seconds from 0 to 86400').max(86_400, 'expected whole seconds from 0 to 86400').default(20),
   autoClose: z.boolean({ error: 'expected true or false' }).default(false),
+  stream: z.boolean({ error: 'expected true or false' }).default(true),
+  maxPendingQuestions: z.int({ error: 'expected a whole number from 1 to 100' }).min(1, 'expected a whole number from 1 to 100').max(100, 'expected a whole number from 1 to 100').default(10),
 });
 
 export const configSchema = z.strictObject({

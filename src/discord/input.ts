@@ -5,8 +5,9 @@
  */
 import { SalonError } from '../domain/errors.js';
 
-// Zero-width and other invisible format characters, which make a blank-looking value pass a length check.
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]/g;
+// Format characters and everything Unicode says to render as nothing (zero-width spaces, direction marks,
+// Hangul fillers, variation selectors…), which make a blank-looking value pass a length check.
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 // C0/C1 control characters other than tab and newline.
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 
@@ -27,4 +28,9 @@ export function checkInteger(value: number | null, field: string, range: { min: 
     throw new SalonError('invalid', `The ${field} must be a whole number from ${range.min} to ${range.max.toLocaleString('en-US')}.`);
   }
   return n;
+}
+
+/** The text without invisible characters, for places where only what shows matters (a thread name). */
+export function visibleText(text: string): string {
+  return text.replace(INVISIBLE, '');
 }

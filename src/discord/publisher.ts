@@ -23,9 +23,10 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Post, SalonRecord, Seat } from '../domain/salon.js';
+import { roundOf, seatOf, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../domain/transcript.js';
-import { PublishError, type DeliveryProgress, type Publisher } from '../engine/publisher.js';
+import { PublishError, type DeliveryProgress, type DraftUpdate, type Publisher } from '../engine/publisher.js';
+import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
 
@@ -65,16 +66,35 @@ export function turnText(text: string, finishReason?: string): string {
 interface WebhookSender {
   id: string;
   send(body: { content: string; username: string; avatarURL?: string; threadId: string }): Promise<{ id: string }>;
+  edit(messageId: string, body: { content: string; threadId: string }): Promise<unknown>;
+  remove(messageId: string, threadId: string): Promise<unknown>;
+}
+
+/** How one turn's messages are posted, edited and recognised: through the webhook, or as the bot. */
+interface TurnChannel {
+  /** Goes before the first part: the speaker's name when posting as the bot. */
+  header: string;
+  post(content: string, nonce: string): Promise<string>;
+  edit(messageId: string, content: string): Promise<void>;
+  remove(messageId: string): Promise<void>;
+  owns(message: Message): boolean;
+  /** The id whose rate-limit bucket an edit spends (the webhook's, or the thread's). */
+  bucket: string;
 }
 
 export class DiscordPublisher implements Publisher {
   private readonly webhooks = new Map<string, Promise<WebhookSender | undefined>>();
+  /** What each draft message shows now, so an unchanged part is not edited again. */
+  private readonly shown = new Map<string, string>();
+  private readonly gauge = new RateLimitGauge();
 
   constructor(
     private readonly client: Client<true>,
     private readonly config: Config,
     private readonly log: Logger,
-  ) {}
+  ) {
+    client.rest.on('response', (request, response) => this.gauge.record(request.route, response.headers));
+  }
 
   async deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
     try {
@@ -131,39 +151,94 @@ export class DiscordPublisher implements Publisher {
     return message;
   }
 
+  /** Posts the webhook or bot way, for one speaker in one thread. */
+  private async turnChannel(thread: ThreadChannel, salon: SalonRecord, turn: { name: string; modelKey: string; round: number }): Promise<TurnChannel> {
+    const webhook = await this.webhookFor(thread);
+    if (webhook) {
+      const model = this.config.models[turn.modelKey];
+      return {
+        header: '',
+        bucket: webhook.id,
+        post: async (content) => (await this.sendViaWebhook(thread, webhook, { content, username: webhookUsername(turn.name), avatarURL: model?.avatarURL })).id,
+        edit: async (id, content) => void (await webhook.edit(id, { content, threadId: thread.id })),
+        remove: async (id) => void (await webhook.remove(id, thread.id)),
+        owns: (m) => m.webhookId === webhook.id,
+      };
+    }
+    return {
+      // As the bot, the speaker's name leads the first message; through the webhook it is the author's name.
+      header: `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`,
+      bucket: thread.id,
+      post: async (content, nonce) => (await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS })).id,
+      edit: async (id, content) => void (await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS })),
+      remove: async (id) => void (await thread.messages.delete(id)),
+      owns: (m) => m.author.id === this.client.user.id,
+    };
+  }
+
+  private turnParts(channel: TurnChannel, text: string): string[] {
+    const parts = splitMessage(text, { limit: CONTENT_LIMIT, firstLimit: CONTENT_LIMIT - channel.header.length });
+    return parts.map((part, i) => (i === 0 ? `${channel.header}${part}` : part));
+  }
+
   private async postTurn(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'turn' }>, progress: DeliveryProgress): Promise<void> {
     const turn = salon.turns[post.turnIndex];
     if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
-    const model = this.config.models[turn.modelKey];
-    const webhook = await this.webhookFor(thread);
-    const text = turnText(turn.text, turn.finishReason);
-    // As the bot, the speaker's name leads the first message; through the webhook it is the author's name.
-    const header = webhook ? '' : `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`;
-    const parts = splitMessage(text, { limit: CONTENT_LIMIT, firstLimit: CONTENT_LIMIT - header.length });
+    const channel = await this.turnChannel(thread, salon, turn);
+    const parts = this.turnParts(channel, turnText(turn.text, turn.finishReason));
+    const drafts = post.draftIds ?? [];
     let recent: Message[] | undefined;
     for (let i = 0; i < parts.length; i++) {
       if (post.messageIds[i]) continue;
-      const content = i === 0 ? `${header}${parts[i]}` : parts[i]!;
+      const content = parts[i]!;
+      const draft = drafts[i];
+      if (draft) {
+        // The message showed this part while the turn streamed: finish it in place.
+        if (this.shown.get(draft) !== content) await channel.edit(draft, content);
+        this.shown.delete(draft);
+        await progress.onPart(i, draft);
+        continue;
+      }
       if (progress.maybeDelivered) {
         // The part may be out already, from a process that died before recording it.
         recent ??= [...(await thread.messages.fetch({ limit: 50 })).values()];
-        const found = recent.find((m) => m.content === content && (webhook ? m.webhookId === webhook.id : m.author.id === this.client.user.id));
+        const found = recent.find((m) => m.content === content && channel.owns(m));
         if (found) {
           await progress.onPart(i, found.id);
           continue;
         }
       }
-      if (webhook) {
-        const message = await this.sendViaWebhook(thread, webhook, {
-          content,
-          username: webhookUsername(turn.name),
-          avatarURL: model?.avatarURL,
-        });
-        await progress.onPart(i, message.id);
-      } else {
-        await this.postAsBot(thread, post, i, { content }, progress);
+      await progress.onPart(i, await channel.post(content, nonceFor(post.key, i)));
+    }
+    // A streamed draft that ran to more messages than the final text needs loses the extra ones.
+    for (const extra of drafts.slice(parts.length)) {
+      await channel.remove(extra).catch((err: unknown) => {
+        if (!(err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownMessage)) throw err;
+      });
+      this.shown.delete(extra);
+    }
+  }
+
+  async draft(salon: SalonRecord, update: DraftUpdate): Promise<string[]> {
+    const turn = { name: salon.seats[seatOf(update.turnIndex)].name, modelKey: salon.seats[seatOf(update.turnIndex)].key, round: roundOf(update.turnIndex) };
+    const thread = await this.thread(salon);
+    const channel = await this.turnChannel(thread, salon, turn);
+    const parts = this.turnParts(channel, update.text);
+    const ids = [...update.messageIds];
+    for (let i = 0; i < parts.length; i++) {
+      const content = parts[i]!;
+      const id = ids[i];
+      if (!id) {
+        ids[i] = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}`, i));
+        this.shown.set(ids[i]!, content);
+      } else if (this.shown.get(id) !== content) {
+        // Drafts give way when the bucket is nearly spent: the final delivery will carry the text anyway.
+        if (!this.gauge.canSpend(channel.bucket)) break;
+        await channel.edit(id, content);
+        this.shown.set(id, content);
       }
     }
+    return ids;
   }
 
   private async sendViaWebhook(thread: ThreadChannel, webhook: WebhookSender, body: { content: string; username: string; avatarURL?: string }): Promise<{ id: string }> {
@@ -219,9 +294,12 @@ export class DiscordPublisher implements Publisher {
       { id: webhook.id, token: webhook.token! },
       { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
     );
+    client.rest.on('response', (request, response) => this.gauge.record(request.route, response.headers));
     return {
       id: webhook.id,
       send: (body) => client.send({ ...body, allowedMentions: NO_MENTIONS }),
+      edit: (messageId, body) => client.editMessage(messageId, { ...body, allowedMentions: NO_MENTIONS }),
+      remove: (messageId, threadId) => client.deleteMessage(messageId, threadId),
     };
   }
 

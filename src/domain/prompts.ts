@@ -7,7 +7,7 @@
  * to turn (the round, the closing cue, questions waiting) goes in a short note at the end of the last message.
  */
 import { estimateTokens } from './text.js';
-import { nextTurn, otherSeat, type Interjection, type SalonRecord, type Seat } from './salon.js';
+import { nextTurn, otherSeat, questionsFor, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -34,7 +34,8 @@ export interface Prompt {
 
 type Piece =
   | { kind: 'topic'; text: string }
-  | { kind: 'turn'; seat: Seat; name: string; text: string }
+  /** `own`: written from this seat by the model in it now (a fork may carry turns another model wrote there). */
+  | { kind: 'turn'; own: boolean; labelled: boolean; name: string; text: string }
   | { kind: 'question'; q: Interjection }
   | { kind: 'marker'; text: string };
 
@@ -59,6 +60,12 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
     `- Write only your own turn: do not write ${other}'s lines, do not start with your name, and keep to a few paragraphs; people read this in a chat thread.`,
     '- On your closing turn, draw the conversation together and end it gracefully.',
   ];
+  if (salon.parent) {
+    lines.push(
+      '',
+      `This salon continues an earlier one after its round ${salon.parent.fromRound}: the earlier turns are shown as history, each under its speaker's name where that was another model.`,
+    );
+  }
   if (persona?.trim()) lines.push('', persona.trim());
   return lines.join('\n');
 }
@@ -68,8 +75,13 @@ function topicText(salon: SalonRecord, seat: Seat): string {
   return `Topic: ${salon.topic}\n\n${opener}`;
 }
 
-function questionText(q: Interjection): string {
-  return `[Question from ${q.author.name}, a person watching the salon]\n${q.text}`;
+function questionText(q: Interjection, salon: SalonRecord): string {
+  const to = q.to ? `, for ${salon.seats[q.to].name}` : '';
+  return `[Question from ${q.author.name}, a person watching the salon${to}]\n${q.text}`;
+}
+
+function isOwn(turn: Turn, salon: SalonRecord, seat: Seat): boolean {
+  return turn.seat === seat && turn.modelKey === salon.seats[seat].key;
 }
 
 function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, questions: number): string {
@@ -91,20 +103,22 @@ function history(salon: SalonRecord, seat: Seat, upTo: number): Piece[] {
   }
   for (const turn of salon.turns.slice(0, upTo)) {
     for (const q of answeredBy.get(turn.index) ?? []) pieces.push({ kind: 'question', q });
-    pieces.push({ kind: 'turn', seat: turn.seat, name: turn.name, text: turn.text });
+    const own = isOwn(turn, salon, seat);
+    // A turn another model wrote in this seat (carried into a fork) must not read as the other participant's.
+    pieces.push({ kind: 'turn', own, labelled: !own && turn.seat === seat, name: turn.name, text: turn.text });
   }
   return pieces;
 }
 
-function roleOf(piece: Piece, seat: Seat): 'user' | 'assistant' {
-  return piece.kind === 'turn' && piece.seat === seat ? 'assistant' : 'user';
+function roleOf(piece: Piece): 'user' | 'assistant' {
+  return piece.kind === 'turn' && piece.own ? 'assistant' : 'user';
 }
 
 /** Joins adjacent pieces of the same role into one message, naming the other speaker when its words share a message with something else. */
-function toMessages(pieces: Piece[], seat: Seat): ChatMessage[] {
+function toMessages(pieces: Piece[], salon: SalonRecord): ChatMessage[] {
   const groups: { role: 'user' | 'assistant'; pieces: Piece[] }[] = [];
   for (const piece of pieces) {
-    const role = roleOf(piece, seat);
+    const role = roleOf(piece);
     const last = groups.at(-1);
     if (last && last.role === role) last.pieces.push(piece);
     else groups.push({ role, pieces: [piece] });
@@ -118,9 +132,9 @@ function toMessages(pieces: Piece[], seat: Seat): ChatMessage[] {
           case 'marker':
             return p.text;
           case 'question':
-            return questionText(p.q);
+            return questionText(p.q, salon);
           case 'turn':
-            return group.length > 1 && role === 'user' ? `${p.name}:\n${p.text}` : p.text;
+            return (group.length > 1 || p.labelled) && role === 'user' ? `${p.name}:\n${p.text}` : p.text;
         }
       })
       .join('\n\n'),
@@ -141,7 +155,7 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   const round = next?.round ?? salon.rounds;
   const last = next?.last ?? true;
   const system: ChatMessage = { role: 'system', content: systemPrompt(salon, seat, settings.persona) };
-  const waiting = salon.interjections.filter((q) => q.answeredBy === undefined);
+  const waiting = questionsFor(salon, seat);
   const [topic, ...rest] = history(salon, seat, index);
   const tail: Piece[] = [...rest, ...waiting.map((q): Piece => ({ kind: 'question', q }))];
   const note = turnNote(salon, seat, round, last, waiting.length);
@@ -152,7 +166,7 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
     const droppedTurns = tail.slice(0, dropped).filter((p) => p.kind === 'turn').length;
     const what = droppedTurns > 0 ? `${droppedTurns} earlier ${droppedTurns === 1 ? 'turn is' : 'turns are'}` : 'Earlier questions are';
     const marker: Piece[] = dropped > 0 ? [{ kind: 'marker', text: `[${what} left out here to fit the context window.]` }] : [];
-    const messages = [system, ...toMessages([topic!, ...marker, ...kept], seat)];
+    const messages = [system, ...toMessages([topic!, ...marker, ...kept], salon)];
     const final = messages.at(-1)!;
     // The note always rides on a user message, so the request ends on the user's side as chat models expect.
     if (final.role === 'user') final.content = `${final.content}\n\n${note}`;
@@ -165,7 +179,7 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   // what this turn answers.
   const lastTurn = tail.findLastIndex((p) => p.kind === 'turn');
   const keepFrom = lastTurn >= 0 ? lastTurn : Math.max(0, tail.length - 1);
-  const pieceSize = tail.map((p) => estimateTokens(p.kind === 'question' ? questionText(p.q) : p.text) + MESSAGE_OVERHEAD);
+  const pieceSize = tail.map((p) => estimateTokens(p.kind === 'question' ? questionText(p.q, salon) : p.text) + MESSAGE_OVERHEAD);
   let remaining = size(assemble(0));
   let dropped = 0;
   while (remaining > budget && dropped < keepFrom) remaining -= pieceSize[dropped++]!;

@@ -63,13 +63,31 @@ export interface Interjection {
   afterTurns: number;
   /** Index of the turn that answered it; absent while it waits. */
   answeredBy?: number;
+  /** The seat it was put to; absent for a question to whoever speaks next. */
+  to?: Seat;
+}
+
+/** Where a forked salon came from. */
+export interface ForkOrigin {
+  salonId: string;
+  threadId?: string;
+  /** The parent's last round carried over (0: none). */
+  fromRound: number;
+  topic: string;
+}
+
+/** A turn being streamed: the messages showing it so far, saved as they are created. */
+export interface Draft {
+  turnIndex: number;
+  messageIds: string[];
 }
 
 /** Something the salon owes the thread. Outbox entries are saved with the change that made them and removed once delivered. */
 export type Post =
   /** The opening post of the thread: topic, participants, rounds, delay. */
   | { key: string; kind: 'header'; messageIds: string[] }
-  | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[] }
+  /** `draftIds` are messages that showed the turn while it streamed: edited to the final text, never posted again. */
+  | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[]; draftIds?: string[] }
   | { key: string; kind: 'notice'; notice: NoticeKind; text: string; messageIds: string[] }
   /** The transcript as a file, then the thread archived. */
   | { key: string; kind: 'archive'; messageIds: string[] };
@@ -104,6 +122,11 @@ export interface SalonRecord {
   turns: Turn[];
   interjections: Interjection[];
   outbox: Post[];
+  /** Set for a fork: the parent salon, and how many of `turns` were carried over from it (never re-posted). */
+  parent?: ForkOrigin;
+  carried?: number;
+  /** The turn being streamed, if any. */
+  draft?: Draft;
   /** Epoch ms when the next turn is due; absent when no turn is scheduled. */
   nextTurnAt?: number;
   createdAt: string;
@@ -113,6 +136,9 @@ export interface SalonRecord {
   /** Incremented on every saved change; lets a stale writer be detected. */
   version: number;
 }
+
+/** The most rounds a salon may have in all, extensions included. */
+export const MAX_TOTAL_ROUNDS = 200;
 
 export interface NewSalon {
   id: string;
@@ -124,16 +150,21 @@ export interface NewSalon {
   seats: Record<Seat, Participant>;
   rounds: number;
   delaySeconds: number;
+  /** For a fork: the parent, the turns carried over from it, and the forker's opening question. */
+  fork?: { origin: ForkOrigin; turns: Turn[]; direction?: { id: string; author: Person; text: string } };
 }
 
 export function createSalon(input: NewSalon, now: number): SalonRecord {
   const at = new Date(now).toISOString();
+  const { fork, ...rest } = input;
+  const turns = fork ? fork.turns.map((t) => ({ ...t, answered: [], messageIds: undefined })) : [];
   return {
     schema: SCHEMA_VERSION,
-    ...input,
+    ...rest,
+    ...(fork ? { parent: fork.origin, carried: turns.length } : {}),
     status: 'running',
-    turns: [],
-    interjections: [],
+    turns,
+    interjections: fork?.direction ? [{ ...fork.direction, at, afterTurns: turns.length }] : [],
     outbox: [{ key: `${input.id}:header`, kind: 'header', messageIds: [] }],
     // The opening turn starts at once; the delay is the pause *between* turns.
     nextTurnAt: now,
@@ -173,6 +204,17 @@ export function roundsDone(salon: SalonRecord): number {
 
 export function pendingInterjections(salon: SalonRecord): Interjection[] {
   return salon.interjections.filter((q) => q.answeredBy === undefined);
+}
+
+/** The questions `seat` answers on its next turn: those put to it, and those put to no one in particular. */
+export function questionsFor(salon: SalonRecord, seat: Seat): Interjection[] {
+  return pendingInterjections(salon).filter((q) => q.to === undefined || q.to === seat);
+}
+
+/** The next turn `seat` takes, from turn `from` on, or undefined when it has no turn left. */
+export function nextTurnOf(salon: SalonRecord, seat: Seat, from = salon.turns.length): { index: number; round: number } | undefined {
+  const index = seatOf(from) === seat ? from : from + 1;
+  return index < totalTurns(salon) ? { index, round: roundOf(index) } : undefined;
 }
 
 export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {

@@ -29,7 +29,8 @@ export function cutOnWord(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= max) return flat;
   // Room for max-1 characters plus the ellipsis; a space right after that room means the last word fits whole.
-  const room = flat.slice(0, max - 1);
+  // Never cut between the two halves of a surrogate pair (an emoji).
+  const room = flat.slice(0, /[\uD800-\uDBFF]/.test(flat[max - 2] ?? '') ? max - 2 : max - 1);
   const space = flat[max - 1] === ' ' ? room.length : room.lastIndexOf(' ');
   return `${(space > max / 2 ? room.slice(0, space) : room).trimEnd()}…`;
 }
@@ -58,4 +59,12 @@ export function closeOpenFence(text: string): string {
     else if (fence[0] === open.char && fence.length >= open.length && !m[2]!.trim()) open = undefined;
   }
   return open ? `${text}\n${open.char.repeat(open.length)}` : text;
+}
+
+/**
+ * Text written by people, made safe to place inside a Markdown document: a line that would start a heading, a
+ * setext underline or a rule is escaped, so a topic or a question cannot forge a `## Round` heading.
+ */
+export function neutraliseMarkdownBlocks(text: string): string {
+  return text.replace(/^( {0,3})(#{1,6}(?=\s|$)|=+[ \t]*$|-{3,}[ \t]*$|\*{3,}[ \t]*$|_{3,}[ \t]*$)/gm, '$1\\$2');
 }

@@ -4,7 +4,7 @@
  * questions from the audience under their own heading, and a closing `*Archived <date>*` line.
  * Pure and deterministic: the same record and clock give the same bytes.
  */
-import { closeOpenFence, cutOnWord, slugify } from './text.js';
+import { closeOpenFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
 import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
 
 const RULE = '---';
@@ -32,10 +32,19 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
     RULE,
     '## Context',
-    closeOpenFence(salon.topic.trim()),
+    neutraliseMarkdownBlocks(closeOpenFence(salon.topic.trim())),
     `Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`,
-    RULE,
   ];
+  const carried = salon.carried ?? 0;
+  if (salon.parent) {
+    blocks.push(
+      `Forked from the salon “${inline(cutOnWord(salon.parent.topic, 120))}” after its round ${salon.parent.fromRound}${salon.parent.threadId ? ` (thread ${salon.parent.threadId})` : ''}.`,
+    );
+  }
+  blocks.push(RULE);
+  if (carried > 0) {
+    blocks.push('## Carried over from the parent salon', `*These ${carried} turns come from the parent salon; they were not posted again in this thread.*`, RULE);
+  }
 
   const byPosition = new Map<number, Interjection[]>();
   for (const q of salon.interjections) {
@@ -44,8 +53,10 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     byPosition.set(at, [...(byPosition.get(at) ?? []), q]);
   }
   for (let i = 0; i <= salon.turns.length; i++) {
+    if (carried > 0 && i === carried) blocks.push('## The fork begins', `*From here on, the turns were taken in this salon.*`, RULE);
     for (const q of byPosition.get(i) ?? []) {
-      blocks.push(`## Question from ${inline(q.author.name)}`, closeOpenFence(q.text.trim()));
+      const to = q.to ? `, for ${inline(salon.seats[q.to].name)}` : '';
+      blocks.push(`## Question from ${inline(q.author.name)}${to}`, neutraliseMarkdownBlocks(closeOpenFence(q.text.trim())));
       if (q.answeredBy === undefined) blocks.push('*Asked too late to be answered.*');
       blocks.push(RULE);
     }

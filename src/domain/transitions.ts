@@ -5,8 +5,12 @@
  */
 import { SalonError } from './errors.js';
 import {
+  MAX_TOTAL_ROUNDS,
   nextTurn,
+  nextTurnOf,
   pendingInterjections,
+  seatOf,
+  totalTurns,
   roundsDone,
   turnKey,
   type Interjection,
@@ -29,27 +33,68 @@ export interface InterjectionInput {
   id: string;
   author: Person;
   text: string;
+  /** Put the question to one seat; it then waits for that seat's next turn. */
+  to?: Seat;
 }
 
-/** Records a question from a person watching; the next turn answers it. */
-export function addInterjection(salon: SalonRecord, input: InterjectionInput, now: number, options: { turnInFlight?: boolean } = {}): Interjection {
+export interface InterjectionOptions {
+  /** A turn is being written now: it cannot see the question. */
+  turnInFlight?: boolean;
+  /** At most this many questions may wait at once. */
+  maxPending?: number;
+}
+
+/** Records a question from a person watching, and says which turn will answer it. */
+export function addInterjection(
+  salon: SalonRecord,
+  input: InterjectionInput,
+  now: number,
+  options: InterjectionOptions = {},
+): { interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } } {
   assertOpen(salon);
   if (salon.interjections.some((q) => q.id === input.id)) {
     throw new SalonError('duplicate', 'That question is already in the salon.');
   }
-  if (!nextTurn(salon)) {
-    throw new SalonError('finished', 'This salon has finished all its rounds, so no model will answer. Close it with `/salon close`.');
+  // A turn already being written cannot see the question; the first turn that can is the one after it.
+  const from = salon.turns.length + (options.turnInFlight ? 1 : 0);
+  const seat = input.to ?? (from < totalTurns(salon) ? seatOf(from) : undefined);
+  const answeredIn = seat ? nextTurnOf(salon, seat, from) : undefined;
+  if (!seat || !answeredIn) {
+    const who = input.to ? `${salon.seats[input.to].name} has no turn left` : 'no model has a turn left';
+    throw new SalonError('finished', `${who} in this salon, so nobody would answer. Add rounds with \`/salon extend\`${input.to ? ' or ask without `to`' : ''}.`);
   }
-  const q: Interjection = {
+  const max = options.maxPending ?? Infinity;
+  if (pendingInterjections(salon).length >= max) {
+    throw new SalonError('invalid', `${max} questions are already waiting, the most this salon takes at once. Ask again after the next turn.`);
+  }
+  const interjection: Interjection = {
     id: input.id,
     author: input.author,
     text: input.text,
     at: iso(now),
-    // A turn already being written cannot see the question; it reads as asked after that turn.
-    afterTurns: salon.turns.length + (options.turnInFlight ? 1 : 0),
+    afterTurns: from,
+    ...(input.to ? { to: input.to } : {}),
   };
-  salon.interjections.push(q);
-  return q;
+  salon.interjections.push(interjection);
+  return { interjection, answeredIn: { ...answeredIn, seat } };
+}
+
+/** Adds rounds to a salon that is not closed; a finished salon carries on with the next speaker. */
+export function extend(salon: SalonRecord, rounds: number, now: number): void {
+  assertOpen(salon);
+  const total = salon.rounds + rounds;
+  if (total > MAX_TOTAL_ROUNDS) {
+    throw new SalonError('invalid', `That would make ${total} rounds; a salon has at most ${MAX_TOTAL_ROUNDS}. It has ${salon.rounds} now, so you can add up to ${MAX_TOTAL_ROUNDS - salon.rounds}.`);
+  }
+  salon.rounds = total;
+  if (salon.status === 'finished') {
+    salon.status = 'running';
+    salon.finishedAt = undefined;
+    salon.nextTurnAt = now;
+    // A "finished" notice not yet posted would now be wrong.
+    salon.outbox = salon.outbox.filter((p) => !(p.kind === 'notice' && p.notice === 'finished'));
+  }
+  salon.updatedAt = iso(now);
 }
 
 export function pause(salon: SalonRecord, now: number, reason?: string): void {
@@ -122,7 +167,9 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   for (const q of salon.interjections) {
     if (q.answeredBy === undefined && generated.answered.includes(q.id)) q.answeredBy = turn.index;
   }
-  salon.outbox.push({ key: turnKey(salon.id, turn.index), kind: 'turn', turnIndex: turn.index, messageIds: [] });
+  const draftIds = salon.draft?.turnIndex === turn.index ? salon.draft.messageIds : [];
+  salon.outbox.push({ key: turnKey(salon.id, turn.index), kind: 'turn', turnIndex: turn.index, messageIds: [], ...(draftIds.length ? { draftIds } : {}) });
+  salon.draft = undefined;
   salon.failure = undefined;
   salon.updatedAt = iso(now);
   if (next.last && next.seat === 'B') {
@@ -212,4 +259,10 @@ export function markDelivered(salon: SalonRecord, key: string): void {
 export function recordPostedPart(salon: SalonRecord, key: string, part: number, messageId: string): void {
   const post = salon.outbox.find((p) => p.key === key);
   if (post) post.messageIds[part] = messageId;
+}
+
+/** Remembers the messages showing a turn while it streams, so a restart edits them instead of posting again. */
+export function recordDraft(salon: SalonRecord, turnIndex: number, messageIds: string[]): void {
+  if (salon.status === 'closed' || salon.turns.length !== turnIndex) return;
+  salon.draft = { turnIndex, messageIds: [...messageIds] };
 }

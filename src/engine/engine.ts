@@ -22,6 +22,7 @@ import { stripOwnName } from '../domain/text.js';
 import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
 import { RecordError } from '../store/migrate.js';
 import type { SalonStore } from '../store/salon-store.js';
+import { DraftWriter } from './draft-writer.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { PublishError, type Publisher } from './publisher.js';
 
@@ -42,6 +43,8 @@ export interface EngineOptions {
   deliveryBackoffMs?: (attempt: number) => number;
   /** How often the typing indicator is renewed while a model writes (Discord shows it for about 10 s). */
   typingIntervalMs?: number;
+  /** The least time between two updates of a streaming turn's message (Discord allows about 5 edits per 5 s). */
+  draftIntervalMs?: number;
 }
 
 export interface EngineEvents {
@@ -145,12 +148,19 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     return this.live.get(id) ?? (await this.options.store.get(id));
   }
 
-  async ask(id: string, input: T.InterjectionInput): Promise<{ salon: SalonRecord; interjection: Interjection }> {
-    let interjection!: Interjection;
+  async ask(id: string, input: T.InterjectionInput): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } }> {
+    let added!: ReturnType<typeof T.addInterjection>;
     const salon = await this.change(id, (s, now) => {
-      interjection = T.addInterjection(s, input, now, { turnInFlight: this.generating.has(id) });
+      added = T.addInterjection(s, input, now, { turnInFlight: this.generating.has(id), maxPending: this.options.config.salon.maxPendingQuestions });
     });
-    return { salon, interjection };
+    return { salon, ...added };
+  }
+
+  /** Adds rounds; a finished salon carries on at once. */
+  async extend(id: string, rounds: number): Promise<SalonRecord> {
+    const salon = await this.change(id, (s, now) => T.extend(s, rounds, now));
+    this.kick(id);
+    return salon;
   }
 
   async pause(id: string): Promise<SalonRecord> {
@@ -322,10 +332,23 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     const controller = new AbortController();
     this.generating.set(id, controller);
     const typing = this.startTyping(salon, next.seat);
+    const draft = this.draftWriter(salon, next.index, log);
     const startedAt = this.clock.now();
     try {
-      log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns }, 'turn started');
-      const result = await this.options.models.complete({ modelKey: seat.key, messages: prompt.messages, signal: controller.signal });
+      log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns, streaming: !!draft }, 'turn started');
+      const result = await this.options.models.complete({
+        modelKey: seat.key,
+        messages: prompt.messages,
+        signal: controller.signal,
+        onText: draft
+          ? (text) => {
+              // Once text shows, the typing indicator has done its job.
+              typing.stop();
+              draft.update(stripOwnName(text, [seat.name, seat.key]));
+            }
+          : undefined,
+      });
+      await draft?.finish();
       const text = stripOwnName(result.text, [seat.name, seat.key]);
       const committed = await this.change(id, (draft, now) => {
         T.commitTurn(
@@ -348,8 +371,26 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       }
     } finally {
       typing.stop();
+      await draft?.finish();
       this.generating.delete(id);
     }
+  }
+
+  private draftWriter(salon: SalonRecord, turnIndex: number, log: Logger): DraftWriter | undefined {
+    const { publisher } = this.options;
+    if (!this.options.config.salon.stream || !publisher.draft) return undefined;
+    const existing = salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [];
+    return new DraftWriter(
+      { draft: publisher.draft.bind(publisher) },
+      salon,
+      turnIndex,
+      existing,
+      async (ids) => {
+        await this.change(salon.id, (draft) => T.recordDraft(draft, turnIndex, ids));
+      },
+      log,
+      this.options.draftIntervalMs ?? 1_500,
+    );
   }
 
   /** Must run inside the salon's queue. */

@@ -23,6 +23,19 @@ export interface Publisher {
   deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void>;
   /** Shows that `seat` is writing. Best effort; called every few seconds while a model generates. */
   typing?(salon: SalonRecord, seat: Seat): Promise<void>;
+  /**
+   * Shows a turn while it streams: posts or edits the messages `draft.messageIds` to show `draft.text` so far, and
+   * returns the ids of the messages now showing it (new ones appended). Best effort: the final text is delivered
+   * as the turn's post, which edits these messages rather than posting again. Publishers that cannot edit leave
+   * this out, and turns then appear once, complete.
+   */
+  draft?(salon: SalonRecord, draft: DraftUpdate): Promise<string[]>;
+}
+
+export interface DraftUpdate {
+  turnIndex: number;
+  text: string;
+  messageIds: string[];
 }
 
 /** A delivery failure. `permanent` means retrying will not help (the thread is gone, permission was lost). */

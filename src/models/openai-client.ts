@@ -19,6 +19,12 @@ export interface RetryTiming {
   maxRetryAfterMs: number;
 }
 
+interface Reply {
+  text: string;
+  finishReason?: string;
+  usage?: Usage;
+}
+
 const DEFAULT_TIMING: RetryTiming = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
 const PERMANENT_STATUSES = new Set([400, 401, 402, 403, 404, 422]);
 const RETRYABLE_STATUSES = new Set([408, 409, 429]);
@@ -109,34 +115,34 @@ export class OpenAIModelClient implements ModelClient {
       const deadline = AbortSignal.timeout(model.timeoutSeconds * 1000);
       let failure: ModelError;
       let wait: number | undefined;
+      const signal = AbortSignal.any([outer, deadline]);
+      let streamed = false;
       try {
-        const response = await client.chat.completions.create(
-          {
-            model: model.model,
-            messages: request.messages,
-            max_tokens: model.maxTokens,
-            ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
-          },
-          { signal: AbortSignal.any([outer, deadline]), headers: model.headers },
-        );
-        const choice = response.choices?.[0];
-        const text = choice?.message?.content?.trim() ?? '';
+        const reply = request.onText
+          ? await this.streamOnce(client, model, request.messages, signal, (text) => {
+              streamed = true;
+              request.onText!(text);
+            })
+          : await this.completeOnce(client, model, request.messages, signal);
+        if (outer.aborted) throw new ModelAbortedError();
+        if (deadline.aborted) throw deadline.reason;
+        const text = reply.text.trim();
         if (text) {
           return {
             text,
-            finishReason: choice?.finish_reason ?? undefined,
-            usage: mapUsage(response.usage),
+            finishReason: reply.finishReason,
+            usage: reply.usage,
             latencyMs: Math.round(performance.now() - started),
             attempts: attempt,
           };
         }
         // An empty reply is usually a hiccup; once more, then it counts as a failure.
         emptyReplies += 1;
-        failure = new ModelError(`${model.name} returned an empty reply${choice?.finish_reason ? ` (finish reason: ${choice.finish_reason})` : ''}`, false);
+        failure = new ModelError(`${model.name} returned an empty reply${reply.finishReason ? ` (finish reason: ${reply.finishReason})` : ''}`, false);
         if (emptyReplies > 1) throw failure;
         wait = 0;
       } catch (err) {
-        if (err instanceof ModelError) throw err;
+        if (err instanceof ModelError || err instanceof ModelAbortedError) throw err;
         if (outer.aborted) throw new ModelAbortedError();
         if (deadline.aborted || (err instanceof APIUserAbortError && deadline.aborted)) {
           failure = new ModelError(`no reply within ${model.timeoutSeconds} s`, false);
@@ -156,11 +162,61 @@ export class OpenAIModelClient implements ModelClient {
           throw err;
         }
       }
-      if (attempt > model.maxRetries) throw failure;
+      // Once text has been shown, a retry would start the turn over on screen: leave that to the engine's next attempt.
+      if (attempt > model.maxRetries || streamed) throw failure;
       const delay = wait ?? Math.min(this.timing.maxDelayMs, this.timing.baseDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
       log.warn({ attempt, delayMs: Math.round(delay), reason: failure.reason }, 'model request failed; retrying');
       await sleep(delay, outer);
     }
+  }
+
+  private async completeOnce(client: OpenAI, model: ModelConfig, messages: CompletionRequest['messages'], signal: AbortSignal): Promise<Reply> {
+    const response = await client.chat.completions.create(
+      {
+        model: model.model,
+        messages,
+        max_tokens: model.maxTokens,
+        ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+      },
+      { signal, headers: model.headers },
+    );
+    const choice = response.choices?.[0];
+    return { text: choice?.message?.content ?? '', finishReason: choice?.finish_reason ?? undefined, usage: mapUsage(response.usage) };
+  }
+
+  private async streamOnce(
+    client: OpenAI,
+    model: ModelConfig,
+    messages: CompletionRequest['messages'],
+    signal: AbortSignal,
+    onText: (text: string) => void,
+  ): Promise<Reply> {
+    const stream = await client.chat.completions.create(
+      {
+        model: model.model,
+        messages,
+        max_tokens: model.maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+      },
+      { signal, headers: model.headers },
+    );
+    let text = '';
+    let finishReason: string | undefined;
+    let usage: Usage | undefined;
+    for await (const chunk of stream) {
+      const choice = chunk.choices?.[0];
+      const delta = choice?.delta?.content;
+      if (delta) {
+        text += delta;
+        // Leading whitespace is not worth showing; wait for the first real word.
+        if (text.trim()) onText(text);
+      }
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
+      if (chunk.usage) usage = mapUsage(chunk.usage);
+    }
+    return { text, finishReason, usage };
   }
 
   close(): void {

@@ -7,6 +7,8 @@ export interface CompletionRequest {
   modelKey: string;
   messages: ChatMessage[];
   signal?: AbortSignal;
+  /** Stream the reply, calling this with the whole text so far as it grows. */
+  onText?: (textSoFar: string) => void;
 }
 
 export interface CompletionResult {

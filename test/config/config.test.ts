@@ -32,7 +32,7 @@ describe('config', () => {
     const config = loadConfig('config/salon.yaml', env);
     expect(config.models.claude).toMatchObject({ name: 'Claude Opus 4.5', model: 'anthropic/claude-opus-4.5', apiKey: 'sk-or-test-key' });
     expect(config.models.glm).toMatchObject({ name: 'GLM 4.7', model: 'z-ai/glm-4.7', baseURL: 'https://openrouter.ai/api/v1' });
-    expect(config.salon).toEqual({ modelA: 'claude', modelB: 'glm', rounds: 5, turnDelaySeconds: 20, autoClose: false });
+    expect(config.salon).toEqual({ modelA: 'claude', modelB: 'glm', rounds: 5, turnDelaySeconds: 20, autoClose: false, stream: true, maxPendingQuestions: 10 });
   });
 
   it('fills every optional setting with a default', () => {

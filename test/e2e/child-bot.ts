@@ -17,6 +17,7 @@ export interface ChildBotOptions {
   storeUrl?: string;
   rounds?: number;
   turnDelaySeconds?: number;
+  stream?: boolean;
   /** Replaces the config file's text. */
   configText?: string;
   env?: Record<string, string>;
@@ -55,7 +56,7 @@ export class ChildBot {
         `models:
   claude: { name: Claude Opus 4.5, model: anthropic/claude-opus-4.5, baseURL: "${options.modelsBaseURL}", apiKeyEnv: TEST_MODEL_KEY, timeoutSeconds: 10, maxRetries: 1 }
   glm: { name: GLM 4.7, model: z-ai/glm-4.7, baseURL: "${options.modelsBaseURL}", apiKeyEnv: TEST_MODEL_KEY, timeoutSeconds: 10, maxRetries: 1 }
-salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelaySeconds: ${options.turnDelaySeconds ?? 0} }
+salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelaySeconds: ${options.turnDelaySeconds ?? 0}, stream: ${options.stream ?? false} }
 `,
     );
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {

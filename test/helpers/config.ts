@@ -9,6 +9,9 @@ export interface TestConfigOptions {
   contextTokens?: number;
   /** Put the same model in both seats. */
   sameModel?: boolean;
+  /** Stream turns (the product's default); off unless a test is about streaming, so posts are whole. */
+  stream?: boolean;
+  maxPendingQuestions?: number;
 }
 
 /** Two models on one local endpoint, validated through the real config parser. */
@@ -35,6 +38,8 @@ export function testConfig(baseURL: string, options: TestConfigOptions = {}): Co
         rounds: options.rounds ?? 2,
         turnDelaySeconds: options.turnDelaySeconds ?? 0,
         autoClose: options.autoClose ?? false,
+        stream: options.stream ?? false,
+        ...(options.maxPendingQuestions ? { maxPendingQuestions: options.maxPendingQuestions } : {}),
       },
     },
     'test.yaml',

@@ -180,8 +180,8 @@ describe('commitTurn', () => {
   it('marks the interjections it answered, and only those', () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 1);
-    const q1 = addInterjection(salon, { id: 'm-1', author: { id: 'u-2', name: 'Grace' }, text: 'Do you dream between queries?' }, T0 + 40_000);
-    const q2 = addInterjection(salon, { id: 'm-2', author: { id: 'u-3', name: 'Alan' }, text: 'What would change your mind?' }, T0 + 41_000);
+    const q1 = addInterjection(salon, { id: 'm-1', author: { id: 'u-2', name: 'Grace' }, text: 'Do you dream between queries?' }, T0 + 40_000).interjection;
+    const q2 = addInterjection(salon, { id: 'm-2', author: { id: 'u-3', name: 'Alan' }, text: 'What would change your mind?' }, T0 + 41_000).interjection;
     expect(q1.afterTurns).toBe(1);
     expect(q1.at).toBe(iso(T0 + 40_000));
     expect(pendingInterjections(salon).map((q) => q.id)).toEqual(['m-1', 'm-2']);
@@ -312,7 +312,8 @@ describe('addInterjection', () => {
   it('records the question with its author, time and position, waiting for an answer', () => {
     const salon = newSalon();
     playTurns(salon, 2);
-    const q = addInterjection(salon, { id: 'msg-77', author: ada, text: 'Would you want this saved?' }, T0 + 100_000);
+    const { interjection: q, answeredIn } = addInterjection(salon, { id: 'msg-77', author: ada, text: 'Would you want this saved?' }, T0 + 100_000);
+    expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
     expect(q).toEqual({ id: 'msg-77', author: ada, text: 'Would you want this saved?', at: iso(T0 + 100_000), afterTurns: 2 });
     expect(salon.interjections).toEqual([q]);
     expect(pendingInterjections(salon)).toEqual([q]);
@@ -321,7 +322,7 @@ describe('addInterjection', () => {
   it('is accepted while paused', () => {
     const salon = newSalon();
     pause(salon, T0 + 1);
-    expect(addInterjection(salon, { id: 'q', author: ada, text: 'Hello?' }, T0 + 2).afterTurns).toBe(0);
+    expect(addInterjection(salon, { id: 'q', author: ada, text: 'Hello?' }, T0 + 2).interjection.afterTurns).toBe(0);
   });
 
   it('refuses the same id twice (a redelivered event counts once)', () => {
