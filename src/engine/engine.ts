@@ -363,11 +363,12 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     } catch (err) {
       if (err instanceof ModelAbortedError) {
         log.info('turn aborted');
-      } else if (err instanceof ModelError) {
-        log.warn({ reason: err.reason, permanent: err.permanent, status: err.status }, 'turn failed');
-        await this.queue.run(id, () => this.failTurn(id, next.seat, err));
       } else {
-        throw err;
+        // Anything unforeseen counts as a transient failure: retried, then shown in the thread, never a silent stall.
+        const failure = err instanceof ModelError ? err : new ModelError(`an unexpected error (${(err as Error)?.message ?? String(err)})`, false);
+        if (err instanceof ModelError) log.warn({ reason: err.reason, permanent: err.permanent, status: err.status }, 'turn failed');
+        else log.error({ err }, 'turn failed unexpectedly');
+        await this.queue.run(id, () => this.failTurn(id, next.seat, failure));
       }
     } finally {
       typing.stop();
@@ -387,6 +388,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       existing,
       async (ids) => {
         await this.change(salon.id, (draft) => T.recordDraft(draft, turnIndex, ids));
+        log.debug({ messageIds: ids }, 'draft messages saved');
       },
       log,
       this.options.draftIntervalMs ?? 1_500,

@@ -158,6 +158,9 @@ export class OpenAIModelClient implements ModelClient {
           if (wait !== undefined && wait > this.timing.maxRetryAfterMs) throw failure;
         } else if (err instanceof APIError) {
           failure = new ModelError(`the endpoint sent an error: ${this.scrub(err.message, model)}`, false);
+        } else if (err instanceof TypeError || (err as NodeJS.ErrnoException)?.code) {
+          // fetch reports a connection cut mid-body (a broken stream) as a TypeError ("terminated").
+          failure = new ModelError(`the connection to ${new URL(model.baseURL).host} broke mid-reply (${this.scrub((err as Error).message, model)})`, false);
         } else {
           throw err;
         }

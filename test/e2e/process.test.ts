@@ -110,6 +110,38 @@ describe('the bot process', () => {
     await expectExactlyOnce(threadId);
   });
 
+  it('survives kill -9 mid-stream: the restarted bot finishes the turn in the same messages', async () => {
+    await setup();
+    const long = Array.from({ length: 30 }, (_, i) => `Sentence ${i} of a long streamed turn about persistence.`).join(' ');
+    let streams = 0;
+    models.setScript((req) => {
+      if (req.body.model === 'z-ai/glm-4.7' || req.body.stream !== true) return { text: `Turn ${req.index}.` };
+      streams += 1;
+      // The first stream never ends; the restarted bot's stream is quick.
+      if (streams === 1) return { chunks: [long.slice(0, 200), long.slice(200, 400)], chunkDelayMs: 100, hang: true };
+      return { chunks: [streams === 2 ? long : 'Round two from A.'] };
+    });
+    const first = launch({ stream: true });
+    await ready(first);
+    const threadId = await startSalon();
+    await first.waitForLog((l) => l.msg === 'draft messages saved');
+    await first.kill('SIGKILL');
+    const draft = discord.messages(threadId).find((m) => m.author.username === 'Claude Opus 4.5')!;
+    expect(draft.content.length).toBeLessThan(long.length);
+
+    const second = launch({ stream: true });
+    await ready(second);
+    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), { timeoutMs: 20_000, description: 'the salon to finish' });
+    // One message per A turn: the first is the draft the killed bot posted, finished in place.
+    const byA = discord.messages(threadId).filter((m) => m.author.username === 'Claude Opus 4.5');
+    expect(byA.map((m) => [m.id === draft.id, m.content])).toEqual([
+      [true, long],
+      [false, 'Round two from A.'],
+    ]);
+    expect(discord.violations).toEqual([]);
+    await second.kill('SIGTERM');
+  });
+
   for (const mode of ['webhook', 'bot'] as const) {
     const postPath = mode === 'webhook' ? /^\/webhooks\/\d+\/[^/]+$/ : /^\/channels\/\d+\/messages$/;
     const permissions = mode === 'webhook' ? DEFAULT_BOT_PERMISSIONS : DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);

@@ -34,13 +34,15 @@ export interface Reply {
   usage?: Record<string, unknown> | null;
   /** Wait this long before answering. */
   delayMs?: number;
-  /** Never answer (until the client gives up or the server stops). */
+  /** Never answer (until the client gives up or the server stops); with `chunks` on a stream, send them first. */
   hang?: boolean;
   /** Destroy the socket without a response. */
   drop?: boolean;
   /** For stream requests: the text in pieces, sent `chunkDelayMs` apart. */
   chunks?: string[];
   chunkDelayMs?: number;
+  /** For stream requests: cut the connection after the chunks, as a provider failing mid-stream does. */
+  dropAfterChunks?: boolean;
 }
 
 export type Script = (request: ChatRequest) => Reply | Promise<Reply>;
@@ -127,7 +129,8 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest] }> {
     const reply = await this.script(request);
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if (res.destroyed) return;
-    if (reply.hang) return;
+    // A stream that hangs shows its chunks first, then never ends.
+    if (reply.hang && !(request.body.stream && reply.chunks)) return;
     if (reply.drop) {
       req.socket.destroy();
       return;
@@ -149,6 +152,11 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest] }> {
         if (i > 0 && reply.chunkDelayMs) await new Promise((r) => setTimeout(r, reply.chunkDelayMs));
         if (res.destroyed) return;
         send({ id, object: 'chat.completion.chunk', created, model: request.body.model, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+      }
+      if (reply.hang) return;
+      if (reply.dropAfterChunks) {
+        req.socket.destroy();
+        return;
       }
       send({ id, object: 'chat.completion.chunk', created, model: request.body.model, choices: [{ index: 0, delta: {}, finish_reason: reply.finishReason ?? 'stop' }] });
       if (usage) send({ id, object: 'chat.completion.chunk', created, model: request.body.model, choices: [], usage });
