@@ -1,29 +1,56 @@
-import type { ChatInputCommandInteraction } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText } from '../src/discord/input.js';
 import { LIMITS } from '../src/discord/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
-import { nextTurn } from '../src/domain/salon.js';
+import { SalonError } from '../src/domain/errors.js';
+import type { SalonRecord, Seat } from '../src/domain/salon.js';
 import { salonHere } from './salon-thread.js';
+
+/** A seat named by its letter, its display name or its model key; anything else is refused with the choices. */
+export function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined {
+  const wanted = value?.trim().toLowerCase();
+  if (!wanted) return undefined;
+  for (const seat of ['A', 'B'] as const) {
+    const p = salon.seats[seat];
+    if (wanted === seat.toLowerCase() || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase()) return seat;
+  }
+  throw new SalonError('invalid', `This salon has no speaker "${value}". Put your question to ${salon.seats.A.name} or ${salon.seats.B.name}, or leave \`to\` empty for whoever speaks next.`);
+}
+
+/** "in round 3" when the answer is a while off; "next" when it is the coming turn. */
+export function whenAnswered(salon: SalonRecord, answeredIn: { index: number; round: number; seat: Seat }): string {
+  const who = salon.seats[answeredIn.seat].name;
+  const soon = answeredIn.index === salon.turns.length ? 'next' : `in round ${answeredIn.round}`;
+  return `${who} will answer it ${soon}${salon.status === 'paused' ? ', once the salon is resumed' : ''}`;
+}
 
 const ask: Subcommand = {
   name: 'ask',
   define: (b) =>
     b
-      .setDescription('Put a question to the salon; the next speaker answers it')
-      .addStringOption((o) => o.setName('question').setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question)),
+      .setDescription('Put a question to the salon; the next speaker (or the one you pick) answers it')
+      .addStringOption((o) => o.setName('question').setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
+      .addStringOption((o) => o.setName('to').setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100)),
+
+  async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
+    const salon = await engine.get(interaction.channelId).catch(() => undefined);
+    if (!salon) return interaction.respond([]);
+    const typed = String(interaction.options.getFocused()).trim().toLowerCase();
+    const seats = (['A', 'B'] as const).filter((seat) => !typed || salon.seats[seat].name.toLowerCase().includes(typed) || salon.seats[seat].key.toLowerCase().includes(typed));
+    await interaction.respond(seats.map((seat) => ({ name: salon.seats[seat].name, value: seat })));
+  },
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'ask');
     const text = cleanText(interaction.options.getString('question'), 'question', LIMITS.question);
+    const to = resolveSeat(salon, interaction.options.getString('to'));
     const name = displayName(interaction);
-    const { salon: after } = await ctx.engine.ask(salon.id, { id: interaction.id, author: { id: interaction.user.id, name }, text });
-    const next = nextTurn(after);
-    const who = next ? after.seats[next.seat].name : 'the next speaker';
-    const when = after.status === 'paused' ? ' once the salon is resumed' : '';
-    // The question is shown in the thread so everyone watching knows what the next turn is answering.
-    await respond(interaction, { content: `❓ **${name}** asks: ${text}\n-# ${who} will answer it next${when}.` }, ctx.log);
+    const { salon: after, answeredIn } = await ctx.engine.ask(salon.id, { id: interaction.id, author: { id: interaction.user.id, name }, text, to });
+    const aimed = to ? ` (for ${after.seats[to].name})` : '';
+    // The question is shown in the thread so everyone watching knows what is coming.
+    await respond(interaction, { content: `❓ **${name}** asks${aimed}: ${text}\n-# ${whenAnswered(after, answeredIn)}.` }, ctx.log);
   },
 };
 

@@ -7,12 +7,15 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { answerError } from '../src/discord/reply.js';
 import ask from './ask.js';
 import close from './close.js';
+import extend from './extend.js';
+import fork from './fork.js';
 import pause from './pause.js';
 import resume from './resume.js';
 import start from './start.js';
 import status from './status.js';
+import transcript from './transcript.js';
 
-export const subcommands: Subcommand[] = [start, ask, pause, resume, status, close];
+export const subcommands: Subcommand[] = [start, ask, pause, resume, status, transcript, extend, fork, close];
 const byName = new Map(subcommands.map((s) => [s.name, s]));
 
 export const data = new SlashCommandBuilder()

@@ -1,4 +1,4 @@
-import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction, type TextChannel } from 'discord.js';
 import type { Config } from '../src/config/index.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText, checkInteger, visibleText } from '../src/discord/input.js';
@@ -41,6 +41,22 @@ export function threadName(topic: string): string {
   return cutOnWord(visibleText(topic), LIMITS.threadName) || 'Salon';
 }
 
+/** Two copies of one model must still be told apart, by the readers and by the models themselves. */
+export function distinctNames(seatA: Participant, seatB: Participant): void {
+  if (seatA.name !== seatB.name) return;
+  seatA.name = `${seatA.name} (A)`;
+  seatB.name = `${seatB.name} (B)`;
+}
+
+/** Refuses, naming them, when the bot lacks what it needs to host a salon in `channel`. */
+export function assertBotCanHost(channel: TextChannel): void {
+  const me = channel.guild.members.me;
+  const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
+  if (missing.length > 0) {
+    throw new SalonError('forbidden', `I need these permissions in ${channel} to host a salon: ${missing.join(', ')}. Ask a moderator to grant them.`);
+  }
+}
+
 const REQUIRED = [
   [PermissionFlagsBits.ViewChannel, 'View Channel'],
   [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
@@ -70,18 +86,10 @@ const start: Subcommand = {
     const topic = cleanText(interaction.options.getString('topic'), 'topic', LIMITS.topic);
     const seatA = resolveModel(config, interaction.options.getString('model_a'), config.salon.modelA, 'model_a');
     const seatB = resolveModel(config, interaction.options.getString('model_b'), config.salon.modelB, 'model_b');
-    if (seatA.name === seatB.name) {
-      // Two copies of one model must still be told apart, by the readers and by the models themselves.
-      seatA.name = `${seatA.name} (A)`;
-      seatB.name = `${seatB.name} (B)`;
-    }
+    distinctNames(seatA, seatB);
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, config.salon.rounds);
     const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
-    const me = channel.guild.members.me;
-    const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
-    if (missing.length > 0) {
-      throw new SalonError('forbidden', `I need these permissions in ${channel} to host a salon: ${missing.join(', ')}. Ask a moderator to grant them.`);
-    }
+    assertBotCanHost(channel);
 
     await interaction.deferReply();
     const thread = await channel.threads.create({

@@ -27,7 +27,7 @@ export function describeDelay(seconds: number): string {
 /** The thread's first post: the topic, the two participants with their model ids, rounds and pace. */
 export function headerEmbed(salon: SalonRecord, _config: Config): EmbedBuilder {
   const { A, B } = salon.seats;
-  return new EmbedBuilder()
+  const embed = new EmbedBuilder()
     .setColor(COLOR)
     .setTitle(cutOnWord(`Salon: ${salon.topic}`, 256))
     .setDescription(cutOnWord(salon.topic, 4_000))
@@ -37,6 +37,15 @@ export function headerEmbed(salon: SalonRecord, _config: Config): EmbedBuilder {
       { name: 'Rounds', value: `${salon.rounds} (${describeDelay(salon.delaySeconds)})`, inline: false },
     )
     .setFooter({ text: `Started by ${salon.starter.name} · write in this thread (or use /salon ask) to put a question to the next speaker` });
+  if (salon.parent) {
+    const where = salon.parent.threadId ? `<#${salon.parent.threadId}>` : 'an earlier salon';
+    const carried = salon.carried ?? 0;
+    embed.addFields({
+      name: 'Forked from',
+      value: `${where}, after round ${salon.parent.fromRound}: ${carried} ${carried === 1 ? 'turn' : 'turns'} carried over as history (not posted again here).`,
+    });
+  }
+  return embed;
 }
 
 export function statusText(salon: SalonRecord, now: number): string {

@@ -4,7 +4,8 @@
  */
 import { type Message } from 'discord.js';
 import { SalonError } from '../domain/errors.js';
-import { isActive } from '../domain/salon.js';
+import { isActive, type SalonRecord, type Seat } from '../domain/salon.js';
+import { escapeRegExp } from '../domain/text.js';
 import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
 import { LIMITS } from './limits.js';
@@ -17,9 +18,10 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
   const salon = await ctx.engine.get(message.channelId).catch(() => undefined);
   if (!salon || !isActive(salon)) return;
   try {
-    const text = cleanText(message.content, 'question', LIMITS.question);
+    const { to, question } = aimedAt(salon, message.content);
+    const text = cleanText(question, 'question', LIMITS.question);
     const name = message.member?.displayName ?? message.author.globalName ?? message.author.username;
-    await ctx.engine.ask(salon.id, { id: message.id, author: { id: message.author.id, name }, text });
+    await ctx.engine.ask(salon.id, { id: message.id, author: { id: message.author.id, name }, text, to });
     // A reaction acknowledges it on the asker's own message without adding noise to the thread.
     await message.react('✅').catch(() => {});
   } catch (err) {
@@ -27,4 +29,15 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
     if (err.code === 'duplicate') return;
     await message.reply({ content: `⚠️ ${err.message}`, allowedMentions: NO_MENTIONS }).catch(() => {});
   }
+}
+
+/** "GLM 4.7: what about memory?" or "glm, what about memory?" puts the question to that seat. */
+export function aimedAt(salon: SalonRecord, content: string): { to?: Seat; question: string } {
+  for (const seat of ['A', 'B'] as const) {
+    const { name, key } = salon.seats[seat];
+    const names = [name, key].map(escapeRegExp).join('|');
+    const match = new RegExp(`^\\s*(?:${names})\\s*[:,]\\s*([\\s\\S]+)$`, 'i').exec(content);
+    if (match) return { to: seat, question: match[1]! };
+  }
+  return { question: content };
 }

@@ -5,7 +5,7 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 3);
 }
 
-function escapeRegExp(s: string): string {
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

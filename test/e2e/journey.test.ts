@@ -21,7 +21,7 @@ describe('the salon journey on Discord', () => {
     const [command] = world.discord.commands();
     expect(command!.name).toBe('salon');
     const subs = Object.fromEntries((command!.options ?? []).map((o: any) => [o.name, o]));
-    expect(Object.keys(subs).sort()).toEqual(['ask', 'close', 'pause', 'resume', 'start', 'status']);
+    expect(Object.keys(subs).sort()).toEqual(['ask', 'close', 'extend', 'fork', 'pause', 'resume', 'start', 'status', 'transcript']);
     const start = Object.fromEntries(subs.start.options.map((o: any) => [o.name, o]));
     expect(start.topic).toMatchObject({ required: true, max_length: 1000 });
     expect(start.rounds).toMatchObject({ min_value: 1, max_value: 50 });

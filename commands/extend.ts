@@ -1,0 +1,28 @@
+import type { ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { checkInteger } from '../src/discord/input.js';
+import { LIMITS } from '../src/discord/limits.js';
+import { assertCanControl } from '../src/discord/permissions.js';
+import { respond } from '../src/discord/reply.js';
+import { nextTurn } from '../src/domain/salon.js';
+import { salonHere } from './salon-thread.js';
+
+const extend: Subcommand = {
+  name: 'extend',
+  define: (b) =>
+    b
+      .setDescription('Add rounds to this salon; a finished salon carries on')
+      .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max)),
+
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+    const salon = await salonHere(interaction, ctx, 'extend');
+    assertCanControl(interaction, salon, 'extend');
+    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds to add', LIMITS.rounds, 0);
+    const after = await ctx.engine.extend(salon.id, rounds);
+    const next = nextTurn(after);
+    const carryOn = salon.status === 'finished' && next ? ` ${after.seats[next.seat].name} speaks next.` : '';
+    await respond(interaction, { content: `➕ ${interaction.user} added ${rounds} ${rounds === 1 ? 'round' : 'rounds'}: the salon now has ${after.rounds}.${carryOn}` }, ctx.log);
+  },
+};
+
+export default extend;

@@ -1,0 +1,24 @@
+import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, Subcommand } from '../src/discord/context.js';
+import { respond } from '../src/discord/reply.js';
+import { roundsDone } from '../src/domain/salon.js';
+import { renderTranscript, transcriptFileName } from '../src/domain/transcript.js';
+import { salonHere } from './salon-thread.js';
+
+const transcript: Subcommand = {
+  name: 'transcript',
+  define: (b) => b.setDescription('Get the transcript so far as a file, just for you; nothing changes'),
+
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+    const salon = await salonHere(interaction, ctx, 'transcript');
+    const now = new Date();
+    const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), { name: transcriptFileName(salon, now), description: 'Transcript so far' });
+    await respond(
+      interaction,
+      { content: `📜 The transcript so far: ${roundsDone(salon)} of ${salon.rounds} rounds, ${salon.turns.length} turns.`, files: [file], ephemeral: true },
+      ctx.log,
+    );
+  },
+};
+
+export default transcript;
