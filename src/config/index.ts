@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, modelSchema, salonSchema } from './schema.js';
+import { accessSchema, configSchema, modelSchema, salonSchema } from './schema.js';
 
 export interface ModelConfig extends z.output<typeof modelSchema> {
   key: string;
@@ -14,11 +14,13 @@ export interface ModelConfig extends z.output<typeof modelSchema> {
 }
 
 export type SalonDefaults = z.output<typeof salonSchema>;
+export type AccessConfig = z.output<typeof accessSchema>;
 
 export interface Config {
   file: string;
   models: Record<string, ModelConfig>;
   salon: SalonDefaults;
+  access: AccessConfig;
 }
 
 export class ConfigError extends Error {
@@ -56,12 +58,12 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     }
     models[key] = { ...m, key, apiKey };
   }
-  for (const seat of ['modelA', 'modelB'] as const) {
+  for (const seat of ['modelA', 'modelB', 'synthesizer'] as const) {
     const key = data.salon[seat];
-    if (!models[key]) problems.push(`${file}: salon.${seat}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`);
+    if (key !== undefined && !Object.hasOwn(models, key)) problems.push(`${file}: salon.${seat}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, models, salon: data.salon };
+  return { file, models, salon: data.salon, access: data.access };
 }
 
 /** Reads SALON_CONFIG (YAML, or JSON, which is YAML too) and validates it. */

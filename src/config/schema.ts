@@ -12,6 +12,8 @@ const httpURL = z
     }
   }, 'expected a URL (http:// or https://)');
 
+const price = z.number({ error: 'expected USD per million tokens' }).min(0, 'expected USD per million tokens, 0 or more').max(10_000, 'expected USD per million tokens (at most 10000)');
+
 const text = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, `expected ${what}`);
 
 export const modelSchema = z.strictObject({
@@ -30,6 +32,18 @@ export const modelSchema = z.strictObject({
   timeoutSeconds: z.number({ error: 'expected seconds' }).positive('expected more than 0 seconds').max(3600).default(120),
   maxRetries: z.int({ error: 'expected a whole number' }).min(0).max(10).default(3),
   headers: z.record(z.string(), z.string({ error: 'expected a string header value' })).optional(),
+  pricing: z
+    .strictObject({
+      prompt: price,
+      completion: price,
+      cachedPrompt: price.optional(),
+    }, { error: 'expected { prompt, completion, cachedPrompt? } in USD per million tokens' })
+    .optional(),
+  /**
+   * Ask the endpoint for its own cost figure (OpenRouter's usage accounting). On by default for OpenRouter only,
+   * since other endpoints may refuse the extra field.
+   */
+  usageAccounting: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 export const salonSchema = z.strictObject({
@@ -40,6 +54,24 @@ export const salonSchema = z.strictObject({
   autoClose: z.boolean({ error: 'expected true or false' }).default(false),
   stream: z.boolean({ error: 'expected true or false' }).default(true),
   maxPendingQuestions: z.int({ error: 'expected a whole number from 1 to 100' }).min(1, 'expected a whole number from 1 to 100').max(100, 'expected a whole number from 1 to 100').default(10),
+  budgetUSD: z.number({ error: 'expected dollars from 0.01 to 1000' }).min(0.01, 'expected dollars from 0.01 to 1000').max(1000, 'expected dollars from 0.01 to 1000').optional(),
+  synthesis: z.boolean({ error: 'expected true or false' }).default(false),
+  synthesizer: text('a model key').optional(),
+  repetition: z
+    .strictObject({
+      threshold: z.number({ error: 'expected a number from 0.05 to 1' }).min(0.05, 'expected a number from 0.05 to 1').max(1, 'expected a number from 0.05 to 1').default(0.8),
+      maxNudges: z.int({ error: 'expected a whole number from 1 to 20' }).min(1, 'expected a whole number from 1 to 20').max(20, 'expected a whole number from 1 to 20').default(2),
+    })
+    .default({ threshold: 0.8, maxNudges: 2 }),
+});
+
+const snowflake = z.string({ error: 'expected a Discord id (quoted, digits)' }).regex(/^\d{17,20}$/, 'expected a Discord id (17-20 digits, in quotes)');
+
+export const accessSchema = z.strictObject({
+  channels: z.array(snowflake, { error: 'expected a list of channel ids' }).default([]),
+  startRoles: z.array(snowflake, { error: 'expected a list of role ids' }).default([]),
+  maxActivePerGuild: z.int({ error: 'expected a whole number from 1 to 10000' }).min(1, 'expected a whole number from 1 to 10000').max(10_000).optional(),
+  maxActivePerUser: z.int({ error: 'expected a whole number from 1 to 10000' }).min(1, 'expected a whole number from 1 to 10000').max(10_000).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -47,6 +79,7 @@ export const configSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'model keys are 1-32 letters, digits, - or _'), modelSchema, { error: 'expected a map of models' })
     .refine((m) => Object.keys(m).length > 0, 'expected at least one model'),
   salon: salonSchema,
+  access: accessSchema.default({ channels: [], startRoles: [] }),
 });
 
 export type ModelConfigInput = z.input<typeof modelSchema>;

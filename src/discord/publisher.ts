@@ -109,6 +109,9 @@ export class DiscordPublisher implements Publisher {
         case 'turn':
           await this.postTurn(thread, salon, post, progress);
           return;
+        case 'synthesis':
+          await this.postSynthesis(thread, salon, post, progress);
+          return;
         case 'archive':
           await this.postArchive(thread, salon, post, progress);
           return;
@@ -151,23 +154,26 @@ export class DiscordPublisher implements Publisher {
     return message;
   }
 
-  /** Posts the webhook or bot way, for one speaker in one thread. */
-  private async turnChannel(thread: ThreadChannel, salon: SalonRecord, turn: { name: string; modelKey: string; round: number }): Promise<TurnChannel> {
+  /**
+   * Posts the webhook or bot way, for one speaker in one thread. As the bot, `botHeader` (the speaker's name)
+   * leads the first message; through the webhook the author's name says who speaks, and `webhookHeader` is
+   * only for what needs a label beyond it.
+   */
+  private async turnChannel(thread: ThreadChannel, speaker: { name: string; modelKey: string }, botHeader: string, webhookHeader = ''): Promise<TurnChannel> {
     const webhook = await this.webhookFor(thread);
     if (webhook) {
-      const model = this.config.models[turn.modelKey];
+      const model = Object.hasOwn(this.config.models, speaker.modelKey) ? this.config.models[speaker.modelKey] : undefined;
       return {
-        header: '',
+        header: webhookHeader,
         bucket: webhook.id,
-        post: async (content) => (await this.sendViaWebhook(thread, webhook, { content, username: webhookUsername(turn.name), avatarURL: model?.avatarURL })).id,
+        post: async (content) => (await this.sendViaWebhook(thread, webhook, { content, username: webhookUsername(speaker.name), avatarURL: model?.avatarURL })).id,
         edit: async (id, content) => void (await webhook.edit(id, { content, threadId: thread.id })),
         remove: async (id) => void (await webhook.remove(id, thread.id)),
         owns: (m) => m.webhookId === webhook.id,
       };
     }
     return {
-      // As the bot, the speaker's name leads the first message; through the webhook it is the author's name.
-      header: `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`,
+      header: botHeader,
       bucket: thread.id,
       post: async (content, nonce) => (await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS })).id,
       edit: async (id, content) => void (await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS })),
@@ -181,12 +187,27 @@ export class DiscordPublisher implements Publisher {
     return parts.map((part, i) => (i === 0 ? `${channel.header}${part}` : part));
   }
 
+  private turnHeader(salon: SalonRecord, turn: { name: string; round: number }): string {
+    return `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`;
+  }
+
   private async postTurn(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'turn' }>, progress: DeliveryProgress): Promise<void> {
     const turn = salon.turns[post.turnIndex];
     if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
-    const channel = await this.turnChannel(thread, salon, turn);
-    const parts = this.turnParts(channel, turnText(turn.text, turn.finishReason));
-    const drafts = post.draftIds ?? [];
+    const channel = await this.turnChannel(thread, turn, this.turnHeader(salon, turn));
+    await this.postSpoken(thread, channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress);
+  }
+
+  private async postSynthesis(thread: ThreadChannel, salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
+    const synthesis = salon.synthesis;
+    if (synthesis?.status !== 'done') return;
+    const channel = await this.turnChannel(thread, synthesis, `**Synthesis** · by ${synthesis.name}\n`, '**Synthesis**\n');
+    await this.postSpoken(thread, channel, synthesis.text, post, [], progress);
+  }
+
+  /** Posts `text` in parts as `channel`'s speaker: finishing drafts in place, never repeating a part already out. */
+  private async postSpoken(thread: ThreadChannel, channel: TurnChannel, text: string, post: Post, drafts: string[], progress: DeliveryProgress): Promise<void> {
+    const parts = this.turnParts(channel, text);
     let recent: Message[] | undefined;
     for (let i = 0; i < parts.length; i++) {
       if (post.messageIds[i]) continue;
@@ -220,9 +241,10 @@ export class DiscordPublisher implements Publisher {
   }
 
   async draft(salon: SalonRecord, update: DraftUpdate): Promise<string[]> {
-    const turn = { name: salon.seats[seatOf(update.turnIndex)].name, modelKey: salon.seats[seatOf(update.turnIndex)].key, round: roundOf(update.turnIndex) };
+    const seat = salon.seats[seatOf(update.turnIndex)];
+    const turn = { name: seat.name, modelKey: seat.key, round: roundOf(update.turnIndex) };
     const thread = await this.thread(salon);
-    const channel = await this.turnChannel(thread, salon, turn);
+    const channel = await this.turnChannel(thread, turn, this.turnHeader(salon, turn));
     const parts = this.turnParts(channel, update.text);
     const ids = [...update.messageIds];
     for (let i = 0; i < parts.length; i++) {

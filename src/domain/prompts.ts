@@ -90,6 +90,9 @@ function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, 
   if (last && seat === 'A') note += ` This is your closing turn: bring the conversation towards its end; ${other} will have the final word.`;
   else if (last) note += ' This is the final turn of the salon: close it gracefully.';
   if (questions > 0) note += questions === 1 ? ' Answer the question from the audience above.' : ' Answer the questions from the audience above.';
+  if ((salon.repetitive ?? 0) > 0) {
+    note += ` The conversation has started to circle: the last turn mostly repeated earlier ones. Bring a genuinely new angle, challenge something ${other} said, or move towards a close.`;
+  }
   return `${note}]`;
 }
 
@@ -191,4 +194,44 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
     trimmedTurns: tail.slice(0, dropped).filter((p) => p.kind === 'turn').length,
     estimatedTokens: size(messages),
   };
+}
+
+/**
+ * The request for a synthesis of the whole dialogue, in the manner of the hand-made archives: what the two agreed
+ * on, where they differed, what stays open. The dialogue is given as one document, trimmed from the oldest turns
+ * (the topic always kept) to fit the synthesizer's context.
+ */
+export function buildSynthesisPrompt(salon: SalonRecord, name: string, settings: SeatSettings): Prompt {
+  const { A, B } = salon.seats;
+  const system = [
+    `You are ${name}. You write the synthesis that closes the archive of a salon: a public conversation between two language models, ${A.name} and ${B.name}.`,
+    'Write in English, in Markdown, without a title (the archive adds the heading "Synthesis").',
+    'Say what the two agreed on, where they differed, and which questions stay open, as a short numbered list with a bold lead-in per point, each point one to three sentences, quoting a striking line where it helps.',
+    'Be faithful to what was said; do not add opinions of your own. About 150 to 300 words.',
+    settings.persona?.trim() ?? '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  const entries: string[] = [];
+  const questions = new Map<number, Interjection[]>();
+  for (const q of salon.interjections) {
+    if (q.answeredBy !== undefined) questions.set(q.answeredBy, [...(questions.get(q.answeredBy) ?? []), q]);
+  }
+  for (const turn of salon.turns) {
+    for (const q of questions.get(turn.index) ?? []) entries.push(`### Question from ${q.author.name}\n\n${q.text}`);
+    entries.push(`### Round ${turn.round}: ${turn.name}\n\n${turn.text}`);
+  }
+  const head = `## Topic\n\n${salon.topic}\n\n## The dialogue`;
+  const budget = Math.max(0, settings.contextTokens - settings.maxTokens) - estimateTokens(system) - 2 * MESSAGE_OVERHEAD;
+  let dropped = 0;
+  let size = estimateTokens(head) + entries.reduce((n, e) => n + estimateTokens(e) + 1, 0);
+  while (size > budget && dropped < entries.length - 1) size -= estimateTokens(entries[dropped++]!) + 1;
+  const kept = entries.slice(dropped);
+  const marker = dropped > 0 ? [`[${dropped} earlier entries are left out here to fit the context window.]`] : [];
+  const user = [head, ...marker, ...kept, 'Write the synthesis now.'].join('\n\n');
+  const messages: ChatMessage[] = [
+    { role: 'system', content: system },
+    { role: 'user', content: user },
+  ];
+  return { messages, answering: [], trimmedTurns: dropped, estimatedTokens: estimateTokens(system) + estimateTokens(user) + 2 * MESSAGE_OVERHEAD };
 }

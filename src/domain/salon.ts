@@ -5,6 +5,8 @@
  * returns what changed, so the engine can apply changes one at a time and save after each.
  */
 
+import type { Cost } from './ledger.js';
+
 export const SCHEMA_VERSION = 1;
 
 export type Seat = 'A' | 'B';
@@ -25,6 +27,10 @@ export interface Usage {
   completionTokens?: number;
   totalTokens?: number;
   cachedPromptTokens?: number;
+  /** The endpoint's own cost figure in USD (OpenRouter's usage accounting). */
+  costUSD?: number;
+  /** The endpoint reported no usage: these counts are salon's estimates. */
+  estimated?: boolean;
 }
 
 export interface Person {
@@ -51,7 +57,16 @@ export interface Turn {
   answered: string[];
   /** Discord (or other) message ids the turn was posted as, once delivered. */
   messageIds?: string[];
+  cost?: Cost;
+  latencyMs?: number;
+  /** How much the turn repeated the salon's recent turns, 0..1 (word-shingle Jaccard). */
+  repetition?: number;
 }
+
+export type Synthesis =
+  | { status: 'pending'; modelKey: string }
+  | { status: 'done'; modelKey: string; name: string; model: string; text: string; usage?: Usage; cost?: Cost; at: string }
+  | { status: 'failed'; modelKey: string; name: string; model: string; reason: string; at: string };
 
 export interface Interjection {
   /** Unique per salon; the Discord message or interaction id, so a redelivered event counts once. */
@@ -89,6 +104,8 @@ export type Post =
   /** `draftIds` are messages that showed the turn while it streamed: edited to the final text, never posted again. */
   | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[]; draftIds?: string[] }
   | { key: string; kind: 'notice'; notice: NoticeKind; text: string; messageIds: string[] }
+  /** The synthesis written at close, posted before the transcript. */
+  | { key: string; kind: 'synthesis'; messageIds: string[] }
   /** The transcript as a file, then the thread archived. */
   | { key: string; kind: 'archive'; messageIds: string[] };
 
@@ -127,6 +144,13 @@ export interface SalonRecord {
   carried?: number;
   /** The turn being streamed, if any. */
   draft?: Draft;
+  /** The most this salon may spend, in USD; absent: no cap. */
+  budgetUSD?: number;
+  /** Repetitive turns in a row (see repetition.ts); the next prompts carry a nudge while it is above 0. */
+  repetitive?: number;
+  /** Why the salon finished before its last round, if it did. */
+  endedEarly?: string;
+  synthesis?: Synthesis;
   /** Epoch ms when the next turn is due; absent when no turn is scheduled. */
   nextTurnAt?: number;
   createdAt: string;
@@ -150,6 +174,7 @@ export interface NewSalon {
   seats: Record<Seat, Participant>;
   rounds: number;
   delaySeconds: number;
+  budgetUSD?: number;
   /** For a fork: the parent, the turns carried over from it, and the forker's opening question. */
   fork?: { origin: ForkOrigin; turns: Turn[]; direction?: { id: string; author: Person; text: string } };
 }
@@ -223,7 +248,7 @@ export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {
 
 /** Whether the engine must keep the salon loaded: it may take turns or still owes the thread a post. */
 export function needsEngine(salon: SalonRecord): boolean {
-  return isActive(salon) || salon.outbox.length > 0;
+  return isActive(salon) || salon.outbox.length > 0 || salon.synthesis?.status === 'pending';
 }
 
 export function turnKey(salonId: string, index: number): string {

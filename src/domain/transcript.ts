@@ -4,6 +4,7 @@
  * questions from the audience under their own heading, and a closing `*Archived <date>*` line.
  * Pure and deterministic: the same record and clock give the same bytes.
  */
+import { formatCost, formatTokens, ledgerOf } from './ledger.js';
 import { closeOpenFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
 import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
 
@@ -20,7 +21,24 @@ export function transcriptFileName(salon: SalonRecord, now: Date): string {
 
 /** Text from people goes into headings and italics: keep it on one line and free of characters that would end the markup early. */
 function inline(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(/[*_`#<>[\]]/g, (c) => `\\${c}`).trim();
+  return text.replace(/\s+/g, ' ').replace(/[*_`#<>[\]|]/g, (c) => `\\${c}`).trim();
+}
+
+/** 2025-12-27 14:03 UTC */
+function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Who took part, with what they used: tokens and cost per model and in total. */
+function ledgerTable(salon: SalonRecord): string {
+  const { byModel, total } = ledgerOf(salon);
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    row(['Participant', 'Model', 'Turns', 'Tokens', 'Cost']),
+    row(['---', '---', '---:', '---', '---']),
+    ...byModel.map(({ name, model, tally }) => row([inline(name), `\`${model}\``, String(tally.count), formatTokens(tally), formatCost(tally)])),
+    row([salon.synthesis?.status === 'done' ? '**Total** (synthesis included)' : '**Total**', '', String(total.count), formatTokens(total), formatCost(total)]),
+  ].join('\n');
 }
 
 export function renderTranscript(salon: SalonRecord, now: Date): string {
@@ -30,6 +48,8 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   const blocks: string[] = [
     `# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}`,
     `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
+    ledgerTable(salon),
+    `*Rounds: ${roundsDone(salon)} of ${salon.rounds} · Started ${formatTime(started)}${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
     RULE,
     '## Context',
     neutraliseMarkdownBlocks(closeOpenFence(salon.topic.trim())),
@@ -68,7 +88,13 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   }
 
   const done = roundsDone(salon);
-  if (done < salon.rounds) blocks.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*`);
+  if (salon.endedEarly) blocks.push(`*The salon ended early, after ${done} of ${salon.rounds} rounds: ${inline(salon.endedEarly)}.*`);
+  else if (done < salon.rounds) blocks.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*`);
+  if (salon.synthesis?.status === 'done') {
+    blocks.push('## Synthesis', closeOpenFence(salon.synthesis.text.trim()), `*Written by ${inline(salon.synthesis.name)} (\`${salon.synthesis.model}\`).*`, RULE);
+  } else if (salon.synthesis?.status === 'failed') {
+    blocks.push('## Synthesis', `*The synthesis could not be written: ${inline(salon.synthesis.reason)}.*`, RULE);
+  }
   blocks.push(`*Archived ${formatDate(now)}*\n*${inline(A.name)} (${A.model}) in dialogue with ${inline(B.name)} (${B.model})*`);
   return `${blocks.join('\n\n')}\n`;
 }

@@ -4,6 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
+import { formatUSD, spentUSD, type Cost } from './ledger.js';
 import {
   MAX_TOTAL_ROUNDS,
   nextTurn,
@@ -90,6 +91,8 @@ export function extend(salon: SalonRecord, rounds: number, now: number): void {
   if (salon.status === 'finished') {
     salon.status = 'running';
     salon.finishedAt = undefined;
+    salon.endedEarly = undefined;
+    salon.repetitive = 0;
     salon.nextTurnAt = now;
     // A "finished" notice not yet posted would now be wrong.
     salon.outbox = salon.outbox.filter((p) => !(p.kind === 'notice' && p.notice === 'finished'));
@@ -107,11 +110,22 @@ export function pause(salon: SalonRecord, now: number, reason?: string): void {
   salon.updatedAt = iso(now);
 }
 
-export function resume(salon: SalonRecord, now: number): void {
+export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: number } = {}): void {
   assertOpen(salon);
+  const spent = spentUSD(salon);
+  if (options.budgetUSD !== undefined) {
+    if (options.budgetUSD <= spent) {
+      throw new SalonError('invalid', `This salon has spent ${formatUSD(spent)} already; a budget of ${formatUSD(options.budgetUSD)} would stop it again at once. Give more.`);
+    }
+  }
   if (salon.status !== 'paused') {
     throw new SalonError('not_paused', salon.status === 'running' ? 'This salon is already running.' : 'This salon has finished all its rounds.');
   }
+  const budget = options.budgetUSD ?? salon.budgetUSD;
+  if (budget !== undefined && spent >= budget) {
+    throw new SalonError('invalid', `This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget. Resume with a higher one: \`/salon resume budget:<dollars>\`.`);
+  }
+  if (options.budgetUSD !== undefined) salon.budgetUSD = options.budgetUSD;
   salon.status = 'running';
   salon.pausedReason = undefined;
   salon.failure = undefined;
@@ -120,15 +134,67 @@ export function resume(salon: SalonRecord, now: number): void {
   salon.updatedAt = iso(now);
 }
 
-/** Closes the salon; the archive post (transcript file, then the thread archived) goes out after anything still owed. */
-export function close(salon: SalonRecord, now: number): void {
+/**
+ * Closes the salon. The archive post (transcript file, then the thread archived) goes out after anything still
+ * owed, and after the synthesis when one is asked for (`synthesizer`: the model key that writes it).
+ */
+export function close(salon: SalonRecord, now: number, options: { synthesizer?: string } = {}): void {
   assertOpen(salon);
   salon.status = 'closed';
   salon.nextTurnAt = undefined;
   salon.closedAt = iso(now);
   salon.finishedAt ??= iso(now);
   salon.updatedAt = iso(now);
+  if (options.synthesizer && salon.turns.length > (salon.carried ?? 0)) {
+    salon.synthesis = { status: 'pending', modelKey: options.synthesizer };
+  } else {
+    pushArchive(salon);
+  }
+}
+
+function pushArchive(salon: SalonRecord): void {
   salon.outbox.push({ key: `${salon.id}:archive`, kind: 'archive', messageIds: [] });
+}
+
+export type SynthesisResult =
+  | { ok: true; name: string; model: string; text: string; usage?: Usage; cost?: Cost }
+  | { ok: false; name: string; model: string; reason: string };
+
+/** Records the synthesis (or why there is none) and lets the archive go out; a failed synthesis never blocks it. */
+export function commitSynthesis(salon: SalonRecord, result: SynthesisResult, now: number): void {
+  if (salon.synthesis?.status !== 'pending') return;
+  const { modelKey } = salon.synthesis;
+  if (result.ok) {
+    salon.synthesis = { status: 'done', modelKey, name: result.name, model: result.model, text: result.text, usage: result.usage, cost: result.cost, at: iso(now) };
+    salon.outbox.push({ key: `${salon.id}:synthesis`, kind: 'synthesis', messageIds: [] });
+  } else {
+    salon.synthesis = { status: 'failed', modelKey, name: result.name, model: result.model, reason: result.reason, at: iso(now) };
+  }
+  salon.updatedAt = iso(now);
+  pushArchive(salon);
+}
+
+/** The salon has spent its budget: it pauses before the next model request, with one notice. */
+export function pauseOverBudget(salon: SalonRecord, now: number): void {
+  const spent = spentUSD(salon);
+  const budget = salon.budgetUSD ?? 0;
+  if (salon.status === 'running') {
+    salon.status = 'paused';
+    salon.nextTurnAt = undefined;
+  }
+  salon.pausedReason = `budget reached: ${formatUSD(spent)} spent of ${formatUSD(budget)}`;
+  salon.updatedAt = iso(now);
+  salon.outbox.push({
+    key: `${salon.id}:budget:${salon.turns.length}:${now}`,
+    kind: 'notice',
+    notice: 'info',
+    text: `💸 This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget, so it is paused. To go on, raise the budget: \`/salon resume budget:<dollars>\`.`,
+    messageIds: [],
+  });
+}
+
+export function overBudget(salon: SalonRecord): boolean {
+  return salon.budgetUSD !== undefined && spentUSD(salon) >= salon.budgetUSD;
 }
 
 export interface GeneratedTurn {
@@ -136,16 +202,28 @@ export interface GeneratedTurn {
   text: string;
   finishReason?: string;
   usage?: Usage;
+  cost?: Cost;
+  latencyMs?: number;
+  /** Similarity to the salon's recent turns (repetition.ts), 0..1. */
+  repetition?: number;
   startedAt: number;
   /** Interjections that were in the prompt: the turn answers them. */
   answered: string[];
+}
+
+export interface CommitOptions {
+  autoClose?: boolean;
+  /** Close with a synthesis by this model key (with autoClose). */
+  synthesizer?: string;
+  /** A turn at or above `threshold` is repetitive; `maxNudges` repetitive turns in a row finish the salon early. */
+  repetition?: { threshold: number; maxNudges: number };
 }
 
 /**
  * Adds a generated turn. Returns false when the salon moved on while the model was writing
  * (closed, or the turn was already taken): the result is then dropped, never duplicated.
  */
-export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: number, options: { autoClose?: boolean } = {}): Turn | undefined {
+export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: number, options: CommitOptions = {}): Turn | undefined {
   const next = nextTurn(salon);
   if (salon.status === 'closed' || !next || next.index !== generated.index) return undefined;
   const seat = salon.seats[next.seat];
@@ -159,6 +237,9 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
     text: generated.text,
     finishReason: generated.finishReason,
     usage: generated.usage,
+    cost: generated.cost,
+    latencyMs: generated.latencyMs,
+    repetition: generated.repetition,
     startedAt: iso(generated.startedAt),
     finishedAt: iso(now),
     answered: generated.answered,
@@ -172,9 +253,15 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   salon.draft = undefined;
   salon.failure = undefined;
   salon.updatedAt = iso(now);
-  if (next.last && next.seat === 'B') {
+  const { threshold, maxNudges } = options.repetition ?? { threshold: Infinity, maxNudges: Infinity };
+  salon.repetitive = (generated.repetition ?? 0) >= threshold ? (salon.repetitive ?? 0) + 1 : 0;
+  const looping = salon.repetitive >= maxNudges;
+  if ((next.last && next.seat === 'B') || looping) {
+    if (looping && !(next.last && next.seat === 'B')) {
+      salon.endedEarly = `the last ${salon.repetitive} turns mostly repeated what had already been said`;
+    }
     finish(salon, now, options.autoClose ?? false);
-    if (options.autoClose) close(salon, now);
+    if (options.autoClose) close(salon, now, { synthesizer: options.synthesizer });
   } else if (salon.status === 'running') {
     salon.nextTurnAt = now + salon.delaySeconds * 1000;
   }
@@ -188,11 +275,12 @@ function finish(salon: SalonRecord, now: number, closing: boolean): void {
   salon.finishedAt = iso(now);
   const waiting = pendingInterjections(salon).length;
   const unanswered = waiting > 0 ? ` ${waiting === 1 ? 'One question was' : `${waiting} questions were`} asked too late to be answered.` : '';
+  const early = salon.endedEarly ? ` It ended early: ${salon.endedEarly}.` : '';
   salon.outbox.push({
     key: `${salon.id}:finished:${salon.turns.length}`,
     kind: 'notice',
     notice: 'finished',
-    text: `The salon has finished after ${roundsDone(salon)} ${roundsDone(salon) === 1 ? 'round' : 'rounds'}.${unanswered}${closing ? ' The transcript follows and the thread will be archived.' : ' Use `/salon close` to post the transcript and archive the thread.'}`,
+    text: `The salon has finished after ${roundsDone(salon)} ${roundsDone(salon) === 1 ? 'round' : 'rounds'}.${early}${unanswered}${closing ? ' The transcript follows and the thread will be archived.' : ' Use `/salon close` to post the transcript and archive the thread.'}`,
     messageIds: [],
   });
 }

@@ -15,10 +15,12 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import { buildPrompt } from '../domain/prompts.js';
+import { costOf, formatUSD } from '../domain/ledger.js';
+import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
+import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
 import { createSalon, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
 import * as T from '../domain/transitions.js';
-import { stripOwnName } from '../domain/text.js';
+import { estimateTokens, stripOwnName } from '../domain/text.js';
 import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
 import { RecordError } from '../store/migrate.js';
 import type { SalonStore } from '../store/salon-store.js';
@@ -169,18 +171,21 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     return salon;
   }
 
-  async resume(id: string): Promise<SalonRecord> {
-    const salon = await this.change(id, (s, now) => T.resume(s, now));
+  async resume(id: string, options: { budgetUSD?: number } = {}): Promise<SalonRecord> {
+    const salon = await this.change(id, (s, now) => T.resume(s, now, options));
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
     this.kick(id);
     return salon;
   }
 
-  /** Closes the salon at once: a model still writing is stopped, and the archive goes out after anything owed. */
-  async close(id: string): Promise<SalonRecord> {
+  /**
+   * Closes the salon at once: a model still writing is stopped, and the archive goes out after anything owed,
+   * and after a synthesis when `synthesis` (or, when unset, the config) asks for one.
+   */
+  async close(id: string, options: { synthesis?: boolean } = {}): Promise<SalonRecord> {
     this.generating.get(id)?.abort();
-    const salon = await this.change(id, (s, now) => T.close(s, now));
+    const salon = await this.change(id, (s, now) => T.close(s, now, { synthesizer: this.synthesizerFor(s, options.synthesis) }));
     this.clearTimer(id);
     this.emit('closed', salon);
     this.kick(id);
@@ -229,7 +234,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     else if (salon.outbox.length > 0) {
       if (this.undeliverable.has(id)) return;
       wait = 0;
-    }
+    } else if (salon.synthesis?.status === 'pending') wait = 0;
     else if (salon.status === 'running' && salon.nextTurnAt !== undefined && nextTurn(salon)) wait = salon.nextTurnAt - this.clock.now();
     else return;
     const timer = setTimeout(() => {
@@ -249,8 +254,48 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       this.kick(id, retryIn);
       return;
     }
-    if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) await this.takeTurn(id);
+    if (salon.synthesis?.status === 'pending') await this.writeSynthesis(id);
+    else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) await this.takeTurn(id);
     this.kick(id);
+  }
+
+  private synthesizerFor(salon: SalonRecord, wanted: boolean | undefined): string | undefined {
+    if (!(wanted ?? this.options.config.salon.synthesis)) return undefined;
+    return this.options.config.salon.synthesizer ?? salon.seats.A.key;
+  }
+
+  /** Writes the closing synthesis. Whatever happens, the archive goes out after it: a failure is recorded, not retried. */
+  private async writeSynthesis(id: string): Promise<void> {
+    const salon = this.live.get(id);
+    if (salon?.synthesis?.status !== 'pending') return;
+    const key = salon.synthesis.modelKey;
+    const model = Object.hasOwn(this.options.config.models, key) ? this.options.config.models[key] : undefined;
+    const name = model?.name ?? key;
+    const modelId = model?.model ?? key;
+    const log = this.salonLog(salon).child({ synthesizer: key });
+    let result: T.SynthesisResult;
+    if (!model) {
+      result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
+    } else if (T.overBudget(salon)) {
+      result = { ok: false, name, model: modelId, reason: `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget` };
+    } else {
+      const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
+      const controller = new AbortController();
+      this.generating.set(id, controller);
+      try {
+        const reply = await this.options.models.complete({ modelKey: key, messages: prompt.messages, signal: controller.signal });
+        const usage = reply.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(reply.text), estimated: true };
+        result = { ok: true, name, model: modelId, text: reply.text, usage, cost: costOf(usage, model.pricing) };
+      } catch (err) {
+        if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
+        result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : `an unexpected error (${(err as Error)?.message})` };
+      } finally {
+        this.generating.delete(id);
+      }
+    }
+    if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
+    else log.warn({ reason: result.reason }, 'synthesis could not be written');
+    await this.change(id, (draft, now) => T.commitSynthesis(draft, result, now));
   }
 
   /**
@@ -317,6 +362,12 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       const next = salon && nextTurn(salon);
       if (!salon || !next || salon.status !== 'running' || salon.outbox.length > 0) return undefined;
       if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
+      if (T.overBudget(salon)) {
+        // Checked before every request: a salon never starts one its budget has already used up.
+        const paused = await this.mutate(id, (draft, now) => T.pauseOverBudget(draft, now));
+        this.emit('paused', paused, paused.pausedReason ?? 'budget reached');
+        return undefined;
+      }
       try {
         return { salon, next, prompt: buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat)) };
       } catch (err) {
@@ -350,12 +401,27 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       });
       await draft?.finish();
       const text = stripOwnName(result.text, [seat.name, seat.key]);
+      // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
+      const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
+      const pricing = this.options.config.models[seat.key]?.pricing;
+      const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
+      const { salon: settings } = this.options.config;
       const committed = await this.change(id, (draft, now) => {
         T.commitTurn(
           draft,
-          { index: next.index, text, finishReason: result.finishReason, usage: result.usage, startedAt, answered: prompt.answering },
+          {
+            index: next.index,
+            text,
+            finishReason: result.finishReason,
+            usage,
+            cost: costOf(usage, pricing),
+            latencyMs: result.latencyMs,
+            repetition: Math.round(repetitionScore(text, recent) * 1000) / 1000,
+            startedAt,
+            answered: prompt.answering,
+          },
           now,
-          { autoClose: this.options.config.salon.autoClose },
+          { autoClose: settings.autoClose, synthesizer: this.synthesizerFor(draft, undefined), repetition: settings.repetition },
         );
       });
       log.info({ latencyMs: result.latencyMs, attempts: result.attempts, usage: result.usage, finishReason: result.finishReason }, 'turn written');

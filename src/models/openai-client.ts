@@ -55,14 +55,22 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-function mapUsage(usage: OpenAI.CompletionUsage | undefined | null): Usage | undefined {
+function mapUsage(usage: (OpenAI.CompletionUsage & { cost?: unknown }) | undefined | null): Usage | undefined {
   if (!usage) return undefined;
   return {
     promptTokens: usage.prompt_tokens,
     completionTokens: usage.completion_tokens,
     totalTokens: usage.total_tokens,
     cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? undefined,
+    // OpenRouter's own figure, present when the request asked for usage accounting.
+    ...(typeof usage.cost === 'number' && Number.isFinite(usage.cost) ? { costUSD: usage.cost } : {}),
   };
+}
+
+/** Extra request fields: OpenRouter's usage accounting, asked of endpoints known to take it. */
+function extraBody(model: ModelConfig): Record<string, unknown> {
+  const accounting = model.usageAccounting ?? new URL(model.baseURL).hostname.endsWith('openrouter.ai');
+  return accounting ? { usage: { include: true } } : {};
 }
 
 export class OpenAIModelClient implements ModelClient {
@@ -180,6 +188,7 @@ export class OpenAIModelClient implements ModelClient {
         messages,
         max_tokens: model.maxTokens,
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+        ...extraBody(model),
       },
       { signal, headers: model.headers },
     );
@@ -202,6 +211,7 @@ export class OpenAIModelClient implements ModelClient {
         stream: true,
         stream_options: { include_usage: true },
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+        ...extraBody(model),
       },
       { signal, headers: model.headers },
     );

@@ -32,7 +32,21 @@ describe('config', () => {
     const config = loadConfig('config/salon.yaml', env);
     expect(config.models.claude).toMatchObject({ name: 'Claude Opus 4.5', model: 'anthropic/claude-opus-4.5', apiKey: 'sk-or-test-key' });
     expect(config.models.glm).toMatchObject({ name: 'GLM 4.7', model: 'z-ai/glm-4.7', baseURL: 'https://openrouter.ai/api/v1' });
-    expect(config.salon).toEqual({ modelA: 'claude', modelB: 'glm', rounds: 5, turnDelaySeconds: 20, autoClose: false, stream: true, maxPendingQuestions: 10 });
+    expect(config.salon).toEqual({
+      modelA: 'claude',
+      modelB: 'glm',
+      rounds: 5,
+      turnDelaySeconds: 20,
+      autoClose: false,
+      stream: true,
+      maxPendingQuestions: 10,
+      budgetUSD: 2,
+      synthesis: true,
+      synthesizer: 'claude',
+      repetition: { threshold: 0.8, maxNudges: 2 },
+    });
+    expect(config.models.claude!.pricing).toEqual({ prompt: 5, completion: 25, cachedPrompt: 0.5 });
+    expect(config.access).toEqual({ channels: [], startRoles: [] });
   });
 
   it('fills every optional setting with a default', () => {

@@ -68,6 +68,10 @@ export class MemoryPublisher extends EventEmitter implements Publisher {
       case 'notice':
         text = post.text;
         break;
+      case 'synthesis':
+        text = salon.synthesis?.status === 'done' ? salon.synthesis.text : '';
+        speaker = salon.synthesis?.status === 'done' ? salon.synthesis.name : undefined;
+        break;
       case 'archive':
         text = renderTranscript(salon, new Date(salon.closedAt ?? salon.updatedAt));
         break;

@@ -1,0 +1,102 @@
+/**
+ * What a salon has spent: tokens and dollars per turn, per model and in total. A turn's cost is the endpoint's
+ * own figure when it gives one (OpenRouter's usage accounting), else its tokens at the model's configured
+ * prices, else unknown, and said so.
+ */
+import type { SalonRecord, Turn, Usage } from './salon.js';
+
+/** USD per million tokens. */
+export interface Pricing {
+  prompt: number;
+  completion: number;
+  /** Prompt tokens served from the provider's cache; the prompt price when absent. */
+  cachedPrompt?: number;
+}
+
+export interface Cost {
+  usd: number;
+  source: 'endpoint' | 'pricing';
+}
+
+export function costOf(usage: Usage | undefined, pricing: Pricing | undefined): Cost | undefined {
+  if (usage?.costUSD !== undefined) return { usd: usage.costUSD, source: 'endpoint' };
+  if (!usage || !pricing || usage.promptTokens === undefined || usage.completionTokens === undefined) return undefined;
+  const cached = Math.min(usage.cachedPromptTokens ?? 0, usage.promptTokens);
+  const usd = ((usage.promptTokens - cached) * pricing.prompt + cached * (pricing.cachedPrompt ?? pricing.prompt) + usage.completionTokens * pricing.completion) / 1_000_000;
+  return { usd, source: 'pricing' };
+}
+
+export interface Tally {
+  promptTokens: number;
+  cachedPromptTokens: number;
+  completionTokens: number;
+  usd: number;
+  /** Turns (or syntheses) whose cost is not known; their tokens still count. */
+  unpriced: number;
+  /** Whether any token count here is an estimate (the endpoint reported no usage). */
+  estimated: boolean;
+  /** Turns counted (a synthesis adds its tokens and cost, not a turn). */
+  count: number;
+}
+
+export function emptyTally(): Tally {
+  return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, usd: 0, unpriced: 0, estimated: false, count: 0 };
+}
+
+function add(tally: Tally, item: { usage?: Usage; cost?: Cost; isTurn: boolean }): void {
+  if (item.isTurn) tally.count += 1;
+  tally.promptTokens += item.usage?.promptTokens ?? 0;
+  tally.cachedPromptTokens += item.usage?.cachedPromptTokens ?? 0;
+  tally.completionTokens += item.usage?.completionTokens ?? 0;
+  tally.estimated ||= item.usage?.estimated === true;
+  if (item.cost) tally.usd += item.cost.usd;
+  else tally.unpriced += 1;
+}
+
+export interface Ledger {
+  /** By participant name, in seat order (A, then B, then a synthesizer that sat in neither seat). */
+  byModel: { name: string; model: string; tally: Tally }[];
+  total: Tally;
+}
+
+/** Sums every turn written in this salon (turns carried into a fork were paid for by the parent) and the synthesis. */
+export function ledgerOf(salon: SalonRecord): Ledger {
+  const total = emptyTally();
+  const byName = new Map<string, { name: string; model: string; tally: Tally }>();
+  const entry = (name: string, model: string) => {
+    let e = byName.get(`${name}\u0000${model}`);
+    if (!e) byName.set(`${name}\u0000${model}`, (e = { name, model, tally: emptyTally() }));
+    return e;
+  };
+  // Seats first, so the order is stable even before either has spoken.
+  entry(salon.seats.A.name, salon.seats.A.model);
+  entry(salon.seats.B.name, salon.seats.B.model);
+  const items: { name: string; model: string; usage?: Usage; cost?: Cost; isTurn: boolean }[] = salon.turns.slice(salon.carried ?? 0).map((t: Turn) => ({ ...t, isTurn: true }));
+  if (salon.synthesis?.status === 'done') items.push({ ...salon.synthesis, isTurn: false });
+  for (const item of items) {
+    add(entry(item.name, item.model).tally, item);
+    add(total, item);
+  }
+  return { byModel: [...byName.values()], total };
+}
+
+export function spentUSD(salon: SalonRecord): number {
+  return ledgerOf(salon).total.usd;
+}
+
+export function formatUSD(usd: number): string {
+  if (usd === 0) return '$0';
+  if (usd < 0.01) return `$${usd.toFixed(4)}`;
+  return `$${usd.toFixed(2)}`;
+}
+
+export function formatTokens(t: Tally): string {
+  const cached = t.cachedPromptTokens > 0 ? ` (${t.cachedPromptTokens.toLocaleString('en-US')} cached)` : '';
+  const approx = t.estimated ? '~' : '';
+  return `${approx}${t.promptTokens.toLocaleString('en-US')} in${cached}, ${approx}${t.completionTokens.toLocaleString('en-US')} out`;
+}
+
+export function formatCost(t: Tally): string {
+  if (t.unpriced > 0 && t.usd === 0) return 'cost unknown';
+  return t.unpriced > 0 ? `${formatUSD(t.usd)} + cost unknown for ${t.unpriced}` : formatUSD(t.usd);
+}
