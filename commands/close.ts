@@ -7,7 +7,10 @@ import { salonHere } from './salon-thread.js';
 
 const close: Subcommand = {
   name: 'close',
-  define: (b) => b.setDescription('Close this salon: post its transcript as a file and archive the thread'),
+  define: (b) =>
+    b
+      .setDescription('Close this salon: post its transcript as a file and archive the thread')
+      .addBooleanOption((o) => o.setName('synthesis').setDescription('Have a model write a synthesis first (default: as configured)')),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'close');
@@ -16,9 +19,11 @@ const close: Subcommand = {
     if (salon.status === 'closed') throw new SalonError('closed', 'This salon is closed; its transcript has been posted.');
     // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
     await interaction.deferReply();
-    await ctx.engine.close(salon.id);
+    const synthesis = interaction.options.getBoolean('synthesis') ?? undefined;
+    const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
-    await respond(interaction, { content: `📦 Closed by ${interaction.user}. The transcript follows, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
+    const next = closed.synthesis?.status === 'pending' ? 'A synthesis is being written; the transcript follows it' : 'The transcript follows';
+    await respond(interaction, { content: `📦 Closed by ${interaction.user}. ${next}, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
       ctx.log.debug({ err }, 'could not confirm the close'),
     );
   },

@@ -8,7 +8,7 @@ import { SalonError } from '../src/domain/errors.js';
 import { MAX_TOTAL_ROUNDS, roundsDone } from '../src/domain/salon.js';
 import { cutOnWord } from '../src/domain/text.js';
 import { salonHere } from './salon-thread.js';
-import { assertBotCanHost, distinctNames, modelChoices, resolveModel, threadName } from './start.js';
+import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './start.js';
 
 const fork: Subcommand = {
   name: 'fork',
@@ -41,6 +41,8 @@ const fork: Subcommand = {
     const rawDirection = interaction.options.getString('direction');
     const direction = rawDirection === null ? undefined : cleanText(rawDirection, 'direction', LIMITS.question);
     assertBotCanHost(channel);
+    const admit = admission(interaction, ctx);
+    admit(engine.activeSalons());
 
     await interaction.deferReply();
     const forked = await channel.threads.create({
@@ -49,7 +51,7 @@ const fork: Subcommand = {
       reason: `salon forked by ${interaction.user.tag}`,
     });
     const starter = { id: interaction.user.id, name: displayName(interaction) };
-    const salon = await engine.create({
+    const salon = await createOrDropThread(forked, () => engine.create({
       id: forked.id,
       guildId: interaction.guildId ?? undefined,
       channelId: channel.id,
@@ -64,7 +66,8 @@ const fork: Subcommand = {
         turns: parent.turns.slice(0, fromRound * 2),
         direction: direction ? { id: interaction.id, author: starter, text: direction } : undefined,
       },
-    });
+      budgetUSD: parent.budgetUSD,
+    }, admit));
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
     await respond(
       interaction,

@@ -3,18 +3,26 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
+import { LIMITS } from '../src/discord/limits.js';
+import { formatUSD } from '../src/domain/ledger.js';
 import { salonHere } from './salon-thread.js';
+import { checkBudget } from './start.js';
 
 const resume: Subcommand = {
   name: 'resume',
-  define: (b) => b.setDescription('Resume a paused salon'),
+  define: (b) =>
+    b
+      .setDescription('Resume a paused salon')
+      .addNumberOption((o) => o.setName('budget').setDescription('A new spending cap in US dollars, for a salon that reached its budget').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'resume');
     assertCanControl(interaction, salon, 'resume');
-    const after = await ctx.engine.resume(salon.id);
+    const budgetUSD = checkBudget(interaction.options.getNumber('budget'));
+    const after = await ctx.engine.resume(salon.id, { budgetUSD });
     const next = nextTurn(after);
-    await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` }, ctx.log);
+    const budget = budgetUSD !== undefined ? ` The budget is now ${formatUSD(budgetUSD)}.` : '';
+    await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${budget}${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` }, ctx.log);
   },
 };
 

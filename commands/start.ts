@@ -1,4 +1,4 @@
-import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction, type TextChannel } from 'discord.js';
+import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction, type TextChannel, type ThreadChannel } from 'discord.js';
 import type { Config } from '../src/config/index.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText, checkInteger, visibleText } from '../src/discord/input.js';
@@ -6,7 +6,9 @@ import { LIMITS } from '../src/discord/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import type { Participant } from '../src/domain/salon.js';
+import type { Participant, SalonRecord } from '../src/domain/salon.js';
+import { formatUSD } from '../src/domain/ledger.js';
+import { checkAccess, roleIdsOf } from '../src/discord/access.js';
 import { cutOnWord } from '../src/domain/text.js';
 
 /** Autocomplete choices for a model option: the configured models whose key or name matches what was typed. */
@@ -57,6 +59,37 @@ export function assertBotCanHost(channel: TextChannel): void {
   }
 }
 
+/** A budget option, checked again in code: whole cents from 0.01 to 1000 dollars. */
+export function checkBudget(value: number | null): number | undefined {
+  if (value === null) return undefined;
+  if (!Number.isFinite(value) || value < LIMITS.budget.min || value > LIMITS.budget.max) {
+    throw new SalonError('invalid', `The budget must be between $${LIMITS.budget.min} and $${LIMITS.budget.max}.`);
+  }
+  return Math.round(value * 100) / 100;
+}
+
+/** The access check for starting (or forking) a salon here, to run before and again at creation. */
+export function admission(interaction: ChatInputCommandInteraction, { config }: BotContext): (active: SalonRecord[]) => void {
+  const request = { guildId: interaction.guildId ?? '', channelId: channelOf(interaction), userId: interaction.user.id, roleIds: roleIdsOf(interaction) };
+  return (active) => checkAccess(config.access, request, active);
+}
+
+/** Where a salon is started: the channel itself, or the parent channel of a thread (for a fork). */
+function channelOf(interaction: ChatInputCommandInteraction): string {
+  const channel = interaction.channel;
+  return channel?.isThread() ? (channel.parentId ?? channel.id) : interaction.channelId;
+}
+
+/** Creates the salon for a new thread; if that is refused after all (a limit reached meanwhile), the thread goes. */
+export async function createOrDropThread<T>(thread: ThreadChannel, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    await thread.delete('salon refused').catch(() => {});
+    throw err;
+  }
+}
+
 const REQUIRED = [
   [PermissionFlagsBits.ViewChannel, 'View Channel'],
   [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
@@ -72,13 +105,15 @@ const start: Subcommand = {
       .addStringOption((o) => o.setName('model_a').setDescription('The model that speaks first').setAutocomplete(true).setMaxLength(100))
       .addStringOption((o) => o.setName('model_b').setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
       .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
-      .addIntegerOption((o) => o.setName('delay').setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max)),
+      .addIntegerOption((o) => o.setName('delay').setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
+      .addNumberOption((o) => o.setName('budget').setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
   },
 
-  async execute(interaction: ChatInputCommandInteraction, { config, engine, log }: BotContext) {
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
+    const { config, engine, log } = ctx;
     const channel = interaction.channel;
     if (!interaction.inGuild() || !channel || channel.type !== ChannelType.GuildText) {
       throw new SalonError('invalid', 'Start a salon in a server text channel; it opens its own thread there.');
@@ -89,7 +124,10 @@ const start: Subcommand = {
     distinctNames(seatA, seatB);
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, config.salon.rounds);
     const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
+    const budgetUSD = checkBudget(interaction.options.getNumber('budget')) ?? config.salon.budgetUSD;
     assertBotCanHost(channel);
+    const admit = admission(interaction, ctx);
+    admit(engine.activeSalons());
 
     await interaction.deferReply();
     const thread = await channel.threads.create({
@@ -98,20 +136,27 @@ const start: Subcommand = {
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
       reason: `salon started by ${interaction.user.tag}`,
     });
-    const salon = await engine.create({
-      id: thread.id,
-      guildId: interaction.guildId,
-      channelId: channel.id,
-      threadId: thread.id,
-      starter: { id: interaction.user.id, name: displayName(interaction) },
-      topic,
-      seats: { A: seatA, B: seatB },
-      rounds,
-      delaySeconds: delay,
-    });
+    const salon = await createOrDropThread(thread, () =>
+      engine.create(
+        {
+          id: thread.id,
+          guildId: interaction.guildId,
+          channelId: channel.id,
+          threadId: thread.id,
+          starter: { id: interaction.user.id, name: displayName(interaction) },
+          topic,
+          seats: { A: seatA, B: seatB },
+          rounds,
+          delaySeconds: delay,
+          budgetUSD,
+        },
+        admit,
+      ),
+    );
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
+    const budget = budgetUSD !== undefined ? `, a budget of ${formatUSD(budgetUSD)}` : '';
     await respond(interaction, {
-      content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}. Join the thread to watch and ask questions.`,
+      content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
     }, log);
   },
 };

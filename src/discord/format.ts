@@ -2,6 +2,7 @@
 import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
 import type { Config } from '../config/index.js';
 import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
+import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { cutOnWord } from '../domain/text.js';
 
 const COLOR = 0x8a6fd1;
@@ -72,5 +73,16 @@ export function statusText(salon: SalonRecord, now: number): string {
   }
   const waiting = pendingInterjections(salon).length;
   if (waiting > 0) lines.push(`**Questions waiting:** ${waiting}`);
+  const { byModel, total } = ledgerOf(salon);
+  lines.push('**Spent:**');
+  for (const { name, tally } of byModel) lines.push(`- ${name}: ${formatTokens(tally)} tokens · ${formatCost(tally)}`);
+  lines.push(`- Total: ${formatTokens(total)} tokens · ${formatCost(total)}`);
+  if (total.estimated) lines.push('-# ~ marks token counts estimated by salon: the endpoint reported none.');
+  if (salon.budgetUSD !== undefined) {
+    const left = Math.max(0, salon.budgetUSD - total.usd);
+    lines.push(`**Budget:** ${formatUSD(salon.budgetUSD)}, ${formatUSD(left)} left${total.unpriced > 0 ? ' (turns of unknown cost not counted)' : ''}`);
+  } else {
+    lines.push('**Budget:** none');
+  }
   return lines.join('\n');
 }

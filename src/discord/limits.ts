@@ -5,4 +5,5 @@ export const LIMITS = {
   rounds: { min: 1, max: 50 },
   delay: { min: 0, max: 86_400 },
   threadName: 100,
+  budget: { min: 0.01, max: 1000 },
 } as const;

@@ -18,7 +18,7 @@ import { SalonError } from '../domain/errors.js';
 import { costOf, formatUSD } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
-import { createSalon, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
+import { createSalon, isActive, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
 import * as T from '../domain/transitions.js';
 import { estimateTokens, stripOwnName } from '../domain/text.js';
 import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
@@ -131,8 +131,18 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     await this.queue.drain();
   }
 
-  async create(input: NewSalon): Promise<SalonRecord> {
-    return this.queue.run(input.id, async () => {
+  /** Salons that are running or paused: what access limits count. */
+  activeSalons(): SalonRecord[] {
+    return [...this.live.values()].filter(isActive);
+  }
+
+  /**
+   * Creates a salon. `admit` runs first, inside one queue for all creations, with the salons active at that
+   * moment: two starts at once cannot both slip under a limit.
+   */
+  async create(input: NewSalon, admit?: (active: SalonRecord[]) => void): Promise<SalonRecord> {
+    return this.queue.run('\u0000admission', () => this.queue.run(input.id, async () => {
+      admit?.(this.activeSalons());
       if (this.live.has(input.id) || (await this.options.store.get(input.id).catch(() => undefined))) {
         throw new SalonError('duplicate', 'There is already a salon here.');
       }
@@ -142,7 +152,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       this.salonLog(salon).info({ topic: salon.topic, rounds: salon.rounds, seats: salon.seats }, 'salon created');
       this.kick(salon.id);
       return salon;
-    });
+    }));
   }
 
   /** The current record: from memory for live salons, else from the store. */

@@ -1,0 +1,40 @@
+/**
+ * Who may start a salon, where, and how many may run at once (config `access`). Counts come from the engine's
+ * live salons, which it loads from the store at start-up, so they survive restarts. Members who may manage
+ * threads and the server owner are held to the same concurrency caps as everyone else.
+ */
+import { GuildMemberRoleManager, type ChatInputCommandInteraction } from 'discord.js';
+import type { AccessConfig } from '../config/index.js';
+import { SalonError } from '../domain/errors.js';
+import type { SalonRecord } from '../domain/salon.js';
+
+export interface AccessRequest {
+  guildId: string;
+  channelId: string;
+  userId: string;
+  roleIds: string[];
+}
+
+export function roleIdsOf(interaction: ChatInputCommandInteraction): string[] {
+  const roles = interaction.member?.roles;
+  if (!roles) return [];
+  return roles instanceof GuildMemberRoleManager ? [...roles.cache.keys()] : roles;
+}
+
+/** Throws a SalonError naming the limit when `request` may not start one more salon. */
+export function checkAccess(access: AccessConfig, request: AccessRequest, active: SalonRecord[]): void {
+  if (access.channels.length > 0 && !access.channels.includes(request.channelId)) {
+    throw new SalonError('forbidden', `Salons can only be started in ${access.channels.map((id) => `<#${id}>`).join(', ')} on this server (access.channels).`);
+  }
+  if (access.startRoles.length > 0 && !access.startRoles.some((id) => request.roleIds.includes(id))) {
+    throw new SalonError('forbidden', `Starting a salon needs one of these roles: ${access.startRoles.map((id) => `<@&${id}>`).join(', ')} (access.startRoles).`);
+  }
+  const inGuild = active.filter((s) => s.guildId === request.guildId);
+  if (access.maxActivePerGuild !== undefined && inGuild.length >= access.maxActivePerGuild) {
+    throw new SalonError('forbidden', `This server already has ${inGuild.length} salons running or paused, the most it allows (access.maxActivePerGuild). Close one with \`/salon close\` first.`);
+  }
+  const mine = inGuild.filter((s) => s.starter.id === request.userId);
+  if (access.maxActivePerUser !== undefined && mine.length >= access.maxActivePerUser) {
+    throw new SalonError('forbidden', `You already have ${mine.length} salons running or paused, the most one person may have at once (access.maxActivePerUser). Close one with \`/salon close\` first.`);
+  }
+}
