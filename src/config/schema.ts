@@ -44,6 +44,8 @@ export const modelSchema = z.strictObject({
    * since other endpoints may refuse the extra field.
    */
   usageAccounting: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Mark the stable prompt prefix for caching (cache_control); default: on for Anthropic models. */
+  promptCaching: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 export const salonSchema = z.strictObject({

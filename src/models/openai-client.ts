@@ -9,6 +9,7 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai'
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/index.js';
 import type { Usage } from '../domain/salon.js';
+import { takesCacheBreakpoints, withCacheBreakpoints } from './prompt-cache.js';
 import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from './types.js';
 
 export interface RetryTiming {
@@ -65,6 +66,11 @@ function mapUsage(usage: (OpenAI.CompletionUsage & { cost?: unknown }) | undefin
     // OpenRouter's own figure, present when the request asked for usage accounting.
     ...(typeof usage.cost === 'number' && Number.isFinite(usage.cost) ? { costUSD: usage.cost } : {}),
   };
+}
+
+/** The messages as sent: with cache breakpoints where the endpoint takes them. */
+function wire(model: ModelConfig, messages: CompletionRequest['messages']): OpenAI.ChatCompletionMessageParam[] {
+  return (takesCacheBreakpoints(model) ? withCacheBreakpoints(messages) : messages) as OpenAI.ChatCompletionMessageParam[];
 }
 
 /** Extra request fields: OpenRouter's usage accounting, asked of endpoints known to take it. */
@@ -185,7 +191,7 @@ export class OpenAIModelClient implements ModelClient {
     const response = await client.chat.completions.create(
       {
         model: model.model,
-        messages,
+        messages: wire(model, messages),
         max_tokens: model.maxTokens,
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
         ...extraBody(model),
@@ -206,7 +212,7 @@ export class OpenAIModelClient implements ModelClient {
     const stream = await client.chat.completions.create(
       {
         model: model.model,
-        messages,
+        messages: wire(model, messages),
         max_tokens: model.maxTokens,
         stream: true,
         stream_options: { include_usage: true },
