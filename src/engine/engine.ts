@@ -73,6 +73,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly live = new Map<string, SalonRecord>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generating = new Map<string, AbortController>();
+  /** Salons whose delivery loop is running. */
+  private readonly delivering = new Set<string>();
   private readonly deliveryAttempts = new Map<string, number>();
   /** Salons whose thread refused a post for good; nothing is sent for them until someone resumes them. */
   private readonly undeliverable = new Set<string>();
@@ -238,7 +240,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     if (this.stopped) return;
     this.clearTimer(id);
     const salon = this.live.get(id);
-    if (!salon || this.generating.has(id)) return;
+    // A running turn or delivery loop kicks the salon again when it ends.
+    if (!salon || this.generating.has(id) || this.delivering.has(id)) return;
     let wait: number;
     if (delayMs !== undefined) wait = delayMs;
     else if (salon.outbox.length > 0) {
@@ -311,19 +314,23 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   /**
    * Delivers owed posts in order. A transient failure returns the backoff before the next attempt; a permanent one
    * pauses the salon and stops delivery until it is resumed.
+   *
+   * Posting runs outside the salon's queue (one delivery loop per salon at a time), so a command never waits
+   * behind Discord's rate limits; each record change it makes goes through the queue like any other.
    */
   private async deliverOutbox(id: string): Promise<number | undefined> {
-    let retryIn: number | undefined;
-    await this.queue.run(id, async () => {
+    if (this.delivering.has(id)) return undefined;
+    this.delivering.add(id);
+    try {
       while (!this.stopped) {
         const salon = this.live.get(id);
         const post = salon?.outbox[0];
-        if (!salon || !post) return;
+        if (!salon || !post) return undefined;
         try {
           await this.options.publisher.deliver(salon, post, {
             maybeDelivered: this.uncertain.has(post.key),
             onPart: async (part, messageId) => {
-              await this.mutate(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
+              await this.change(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
             },
           });
         } catch (err) {
@@ -332,32 +339,34 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
             // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
             log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
-            await this.mutate(id, (draft) => T.markDelivered(draft, post.key));
+            await this.change(id, (draft) => T.markDelivered(draft, post.key));
             continue;
           }
           if (err instanceof PublishError && err.permanent) {
             log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
             // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
             this.undeliverable.add(id);
-            const paused = await this.mutate(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
+            const paused = await this.change(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
             this.emit('paused', paused, err.message);
-            return;
+            return undefined;
           }
           const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
           this.deliveryAttempts.set(id, attempt);
-          retryIn = this.deliveryBackoffMs(attempt);
+          const retryIn = this.deliveryBackoffMs(attempt);
           log.warn({ post: post.key, attempt, retryInMs: retryIn, err }, 'posting failed; will retry');
-          return;
+          return retryIn;
         }
         this.deliveryAttempts.delete(id);
         this.uncertain.delete(post.key);
-        const after = await this.mutate(id, (draft) => T.markDelivered(draft, post.key));
+        const after = await this.change(id, (draft) => T.markDelivered(draft, post.key));
         this.emit('delivered', after, post);
         if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);
         if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
       }
-    });
-    return retryIn;
+      return undefined;
+    } finally {
+      this.delivering.delete(id);
+    }
   }
 
   private seatSettings(salon: SalonRecord, seat: Seat) {
@@ -367,10 +376,12 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   private async takeTurn(id: string): Promise<void> {
+    const controller = new AbortController();
     const plan = await this.queue.run(id, async () => {
       const salon = this.live.get(id);
       const next = salon && nextTurn(salon);
-      if (!salon || !next || salon.status !== 'running' || salon.outbox.length > 0) return undefined;
+      // Two steps may race to the same due turn; only one may write it.
+      if (!salon || !next || salon.status !== 'running' || salon.outbox.length > 0 || this.generating.has(id)) return undefined;
       if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
       if (T.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
@@ -379,7 +390,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         return undefined;
       }
       try {
-        return { salon, next, prompt: buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat)) };
+        const prompt = buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat));
+        this.generating.set(id, controller);
+        return { salon, next, prompt };
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
         await this.failTurn(id, next.seat, err);
@@ -390,8 +403,6 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     const { salon, next, prompt } = plan;
     const seat = salon.seats[next.seat];
     const log = this.salonLog(salon).child({ turn: next.index, seat: next.seat, model: seat.model });
-    const controller = new AbortController();
-    this.generating.set(id, controller);
     const typing = this.startTyping(salon, next.seat);
     const draft = this.draftWriter(salon, next.index, log);
     const startedAt = this.clock.now();

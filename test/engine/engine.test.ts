@@ -254,6 +254,32 @@ describe('engine', () => {
     expect(done.failure).toBeUndefined();
   });
 
+  it('applies commands at once while a post is stuck at Discord', async () => {
+    const config = testConfig(server.baseURL, { rounds: 2 });
+    const { engine, publisher } = await start(config);
+    const slow = gate();
+    const stuck = gate();
+    const original = publisher.deliver.bind(publisher);
+    publisher.deliver = async (salon, post, progress) => {
+      if (post.kind === 'turn' && post.turnIndex === 0) {
+        stuck.open();
+        await slow.opened;
+      }
+      return original(salon, post, progress);
+    };
+    const salon = await engine.create(newSalon(config));
+    await stuck.opened;
+    // The post is still in flight, yet pause and a question go through.
+    const paused = await engine.pause(salon.id);
+    expect(paused.status).toBe('paused');
+    await engine.ask(salon.id, { id: 'q', author: { id: 'u', name: 'Grace' }, text: 'Still there?' });
+    slow.open();
+    await engine.resume(salon.id);
+    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    expect(done.turns).toHaveLength(4);
+    expect(done.interjections[0]!.answeredBy).toBe(1);
+  });
+
   it('backs off between failed deliveries instead of retrying at once', async () => {
     const config = testConfig(server.baseURL, { rounds: 1 });
     const { engine, publisher } = await start(config);
