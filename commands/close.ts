@@ -3,6 +3,7 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
+import { overBudget } from '../src/domain/transitions.js';
 import { salonHere } from './salon-thread.js';
 
 const close: Subcommand = {
@@ -22,7 +23,12 @@ const close: Subcommand = {
     const synthesis = interaction.options.getBoolean('synthesis') ?? undefined;
     const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
-    const next = closed.synthesis?.status === 'pending' ? 'A synthesis is being written; the transcript follows it' : 'The transcript follows';
+    const next =
+      closed.synthesis?.status !== 'pending'
+        ? 'The transcript follows'
+        : overBudget(closed)
+          ? 'The budget is spent, so there will be no synthesis; the transcript follows'
+          : 'A synthesis is being written; the transcript follows it';
     await respond(interaction, { content: `📦 Closed by ${interaction.user}. ${next}, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
       ctx.log.debug({ err }, 'could not confirm the close'),
     );

@@ -20,6 +20,10 @@ const resume: Subcommand = {
     assertCanControl(interaction, salon, 'resume');
     const budgetUSD = checkBudget(interaction.options.getNumber('budget'));
     const after = await ctx.engine.resume(salon.id, { budgetUSD });
+    if (salon.status === 'running') {
+      await respond(interaction, { content: `💰 ${interaction.user} set the budget to ${formatUSD(budgetUSD!)}.` }, ctx.log);
+      return;
+    }
     const next = nextTurn(after);
     const budget = budgetUSD !== undefined ? ` The budget is now ${formatUSD(budgetUSD)}.` : '';
     await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${budget}${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` }, ctx.log);

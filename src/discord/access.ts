@@ -31,10 +31,10 @@ export function checkAccess(access: AccessConfig, request: AccessRequest, active
   }
   const inGuild = active.filter((s) => s.guildId === request.guildId);
   if (access.maxActivePerGuild !== undefined && inGuild.length >= access.maxActivePerGuild) {
-    throw new SalonError('forbidden', `This server already has ${inGuild.length} salons running or paused, the most it allows (access.maxActivePerGuild). Close one with \`/salon close\` first.`);
+    throw new SalonError('forbidden', `This server already has ${inGuild.length} ${inGuild.length === 1 ? 'salon' : 'salons'} running or paused, the most it allows (access.maxActivePerGuild). Close one with \`/salon close\` first.`);
   }
   const mine = inGuild.filter((s) => s.starter.id === request.userId);
   if (access.maxActivePerUser !== undefined && mine.length >= access.maxActivePerUser) {
-    throw new SalonError('forbidden', `You already have ${mine.length} salons running or paused, the most one person may have at once (access.maxActivePerUser). Close one with \`/salon close\` first.`);
+    throw new SalonError('forbidden', `You already have ${mine.length} ${mine.length === 1 ? 'salon' : 'salons'} running or paused, the most one person may have at once (access.maxActivePerUser). Close one with \`/salon close\` first.`);
   }
 }

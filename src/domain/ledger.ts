@@ -16,6 +16,8 @@ export interface Pricing {
 export interface Cost {
   usd: number;
   source: 'endpoint' | 'pricing';
+  /** Priced from estimated token counts (the endpoint reported no usage). */
+  estimated?: boolean;
 }
 
 export function costOf(usage: Usage | undefined, pricing: Pricing | undefined): Cost | undefined {
@@ -23,7 +25,7 @@ export function costOf(usage: Usage | undefined, pricing: Pricing | undefined): 
   if (!usage || !pricing || usage.promptTokens === undefined || usage.completionTokens === undefined) return undefined;
   const cached = Math.min(usage.cachedPromptTokens ?? 0, usage.promptTokens);
   const usd = ((usage.promptTokens - cached) * pricing.prompt + cached * (pricing.cachedPrompt ?? pricing.prompt) + usage.completionTokens * pricing.completion) / 1_000_000;
-  return { usd, source: 'pricing' };
+  return { usd, source: 'pricing', ...(usage.estimated ? { estimated: true } : {}) };
 }
 
 export interface Tally {
@@ -86,6 +88,7 @@ export function spentUSD(salon: SalonRecord): number {
 
 export function formatUSD(usd: number): string {
   if (usd === 0) return '$0';
+  if (usd < 0.0001) return '<$0.0001';
   if (usd < 0.01) return `$${usd.toFixed(4)}`;
   return `$${usd.toFixed(2)}`;
 }
@@ -98,5 +101,7 @@ export function formatTokens(t: Tally): string {
 
 export function formatCost(t: Tally): string {
   if (t.unpriced > 0 && t.usd === 0) return 'cost unknown';
-  return t.unpriced > 0 ? `${formatUSD(t.usd)} + cost unknown for ${t.unpriced}` : formatUSD(t.usd);
+  // Estimated tokens make an estimated cost: marked like the tokens.
+  const usd = `${t.estimated ? '~' : ''}${formatUSD(t.usd)}`;
+  return t.unpriced > 0 ? `${usd} + cost unknown for ${t.unpriced}` : usd;
 }

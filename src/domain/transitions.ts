@@ -118,6 +118,12 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
       throw new SalonError('invalid', `This salon has spent ${formatUSD(spent)} already; a budget of ${formatUSD(options.budgetUSD)} would stop it again at once. Give more.`);
     }
   }
+  if (salon.status === 'running' && options.budgetUSD !== undefined) {
+    // Raising the budget of a running salon needs no pause first.
+    salon.budgetUSD = options.budgetUSD;
+    salon.updatedAt = iso(now);
+    return;
+  }
   if (salon.status !== 'paused') {
     throw new SalonError('not_paused', salon.status === 'running' ? 'This salon is already running.' : 'This salon has finished all its rounds.');
   }
