@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
-import { startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
 
 const SEND_IN_THREADS = 1n << 38n;
 
@@ -37,12 +37,7 @@ describe('Discord faults', () => {
 
   it('pauses with one log line when the thread is deleted, without a retry storm', async () => {
     world = await startWorld({ rounds: 3 });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    world.models.setScript(async (req) => {
-      if (req.index === 1) await held;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
     world.discord.deleteChannel(threadId);
@@ -65,12 +60,7 @@ describe('Discord faults', () => {
 
   it('pauses when the bot loses permission to post, and carries on after /salon resume once it is back', async () => {
     world = await startWorld({ rounds: 2, discord: { botPermissions: DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) } });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    world.models.setScript(async (req) => {
-      if (req.index === 1) await held;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
     world.discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) & ~SEND_IN_THREADS);

@@ -101,3 +101,17 @@ export function waitForMessages(world: World, threadId: string, predicate: (mess
     { timeoutMs, description },
   );
 }
+
+/**
+ * Makes the model server answer `Turn <n>.` to every request, holding request number `index` until the returned
+ * function is called: a turn in flight, frozen at a moment the test chooses.
+ */
+export function holdModelRequest(world: World, index: number, text = (n: number) => `Turn ${n}.`): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  world.models.setScript(async (req) => {
+    if (req.index === index) await held;
+    return { text: text(req.index) };
+  });
+  return release;
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
-import { startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
 
 const WITHOUT_WEBHOOKS = DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
 
@@ -99,12 +99,7 @@ describe('the salon journey on Discord', () => {
 
   it('takes questions by /salon ask and by plain message, answered by the next turn', async () => {
     world = await startWorld({ rounds: 3 });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    world.models.setScript(async (req) => {
-      if (req.index === 1) await held;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
     const ask = world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'What about memory?' } });

@@ -1,7 +1,7 @@
 /** Live salons: questions aimed at one speaker, the cap, the transcript any time, extend and fork. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../fakes/openai-server.js';
-import { startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 
@@ -15,20 +15,9 @@ describe('live salons', () => {
     }
   });
 
-  /** Holds the model request with this index until the returned function is called. */
-  function holdRequest(w: World, index: number): () => void {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    w.models.setScript(async (req) => {
-      if (req.index === index) await held;
-      return { text: `Turn ${req.index} by ${req.body.model}.` };
-    });
-    return release;
-  }
-
   it('sends an aimed question to its seat at that seat’s turn only, by command and by plain message', async () => {
     world = await startWorld({ rounds: 3 });
-    const release = holdRequest(world, 0);
+    const release = holdModelRequest(world, 0);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(1);
     // While Claude writes the opening, Bob asks GLM by command and Ada asks Claude by name in a plain message.
@@ -58,7 +47,7 @@ describe('live salons', () => {
 
   it('caps the questions waiting at once, and says so privately', async () => {
     world = await startWorld({ rounds: 2, maxPendingQuestions: 2 });
-    const release = holdRequest(world, 0);
+    const release = holdModelRequest(world, 0);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(1);
     for (const q of ['One?', 'Two?']) {
