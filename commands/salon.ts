@@ -30,7 +30,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     if (!sub) throw new Error(`unknown subcommand ${interaction.options.getSubcommand()}`);
     await sub.execute(interaction, ctx);
   } catch (err) {
-    await answerError(interaction, err, ctx.log);
+    // The answer itself can fail (an interaction that expired meanwhile): log it, never let it escape.
+    await answerError(interaction, err, ctx.log).catch((answerErr: unknown) => ctx.log.warn({ err: answerErr, cause: err }, 'could not answer a command'));
   }
 }
 

@@ -57,6 +57,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A promise nobody awaited must not take every salon down with it: log it and carry on.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }

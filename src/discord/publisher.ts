@@ -317,11 +317,19 @@ export class DiscordPublisher implements Publisher {
       { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
     );
     client.rest.on('response', (request, response) => this.gauge.record(request.route, response.headers));
+    // One request at a time: a fresh REST client does not know the webhook's bucket until Discord first answers,
+    // and requests queued before that would not share its count (seen as 429s under load).
+    let tail: Promise<unknown> = Promise.resolve();
+    const serial = <T>(request: () => Promise<T>): Promise<T> => {
+      const run = tail.then(request, request);
+      tail = run.catch(() => {});
+      return run;
+    };
     return {
       id: webhook.id,
-      send: (body) => client.send({ ...body, allowedMentions: NO_MENTIONS }),
-      edit: (messageId, body) => client.editMessage(messageId, { ...body, allowedMentions: NO_MENTIONS }),
-      remove: (messageId, threadId) => client.deleteMessage(messageId, threadId),
+      send: (body) => serial(() => client.send({ ...body, allowedMentions: NO_MENTIONS })),
+      edit: (messageId, body) => serial(() => client.editMessage(messageId, { ...body, allowedMentions: NO_MENTIONS })),
+      remove: (messageId, threadId) => serial(() => client.deleteMessage(messageId, threadId)),
     };
   }
 

@@ -5,7 +5,7 @@
  * trickles forever would never time out. Each attempt here gets a whole-request deadline instead, and the
  * retry loop (429, 408, 409, 5xx, connection errors, timeouts; Retry-After honoured) lives in one place.
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/index.js';
 import type { Usage } from '../domain/salon.js';
@@ -30,19 +30,41 @@ const DEFAULT_TIMING: RetryTiming = { baseDelayMs: 500, maxDelayMs: 8_000, maxRe
 const PERMANENT_STATUSES = new Set([400, 401, 402, 403, 404, 422]);
 const RETRYABLE_STATUSES = new Set([408, 409, 429]);
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ModelAbortedError());
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
+/**
+ * One attempt's abort signal: fired by any caller signal or by the whole-request deadline. Every listener it puts
+ * on the long-lived caller signals is removed by `dispose`, so nothing of a finished attempt stays reachable
+ * (AbortSignal.any keeps combined signals alive for as long as their sources live: a leak per request).
+ */
+function attemptSignal(sources: AbortSignal[], timeoutMs: number) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const abort = () => controller.abort();
+  for (const source of sources) {
+    if (source.aborted) controller.abort();
+    else source.addEventListener('abort', abort, { once: true });
+  }
+  const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs) : undefined;
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose() {
       clearTimeout(timer);
-      reject(new ModelAbortedError());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+      for (const source of sources) source.removeEventListener('abort', abort);
+    },
+  };
+}
+
+async function sleep(ms: number, sources: AbortSignal[]): Promise<void> {
+  const wait = attemptSignal(sources, 0);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (wait.signal.aborted) return reject(new ModelAbortedError());
+      const timer = setTimeout(resolve, ms);
+      wait.signal.addEventListener('abort', () => (clearTimeout(timer), reject(new ModelAbortedError())), { once: true });
+    });
+  } finally {
+    wait.dispose();
+  }
 }
 
 function retryAfterMs(headers: Headers | undefined): number | undefined {
@@ -121,15 +143,16 @@ export class OpenAIModelClient implements ModelClient {
     if (!model) throw new ModelError(`no model "${request.modelKey}" in the config`, true);
     const client = this.clientFor(model);
     const log = this.log.child({ model: model.model, modelKey: model.key });
-    const outer = request.signal ? AbortSignal.any([this.shutdown.signal, request.signal]) : this.shutdown.signal;
+    const callers = request.signal ? [this.shutdown.signal, request.signal] : [this.shutdown.signal];
+    const cancelled = () => callers.some((s) => s.aborted);
     const started = performance.now();
     let emptyReplies = 0;
 
     for (let attempt = 1; ; attempt++) {
-      const deadline = AbortSignal.timeout(model.timeoutSeconds * 1000);
+      const current = attemptSignal(callers, model.timeoutSeconds * 1000);
+      const { signal } = current;
       let failure: ModelError;
       let wait: number | undefined;
-      const signal = AbortSignal.any([outer, deadline]);
       let streamed = false;
       try {
         const reply = request.onText
@@ -138,8 +161,9 @@ export class OpenAIModelClient implements ModelClient {
               request.onText!(text);
             })
           : await this.completeOnce(client, model, request.messages, signal);
-        if (outer.aborted) throw new ModelAbortedError();
-        if (deadline.aborted) throw deadline.reason;
+        if (cancelled()) throw new ModelAbortedError();
+        // An aborted stream ends quietly: a deadline that fired mid-stream must still count as a timeout.
+        if (current.timedOut()) throw new DOMException('deadline', 'TimeoutError');
         const text = reply.text.trim();
         if (text) {
           return {
@@ -157,8 +181,8 @@ export class OpenAIModelClient implements ModelClient {
         wait = 0;
       } catch (err) {
         if (err instanceof ModelError || err instanceof ModelAbortedError) throw err;
-        if (outer.aborted) throw new ModelAbortedError();
-        if (deadline.aborted || (err instanceof APIUserAbortError && deadline.aborted)) {
+        if (cancelled()) throw new ModelAbortedError();
+        if (current.timedOut()) {
           failure = new ModelError(`no reply within ${model.timeoutSeconds} s`, false);
         } else if (err instanceof APIConnectionError) {
           failure = new ModelError(`could not reach ${new URL(model.baseURL).host} (${this.scrub(err.message, model)})`, false);
@@ -178,12 +202,14 @@ export class OpenAIModelClient implements ModelClient {
         } else {
           throw err;
         }
+      } finally {
+        current.dispose();
       }
       // Once text has been shown, a retry would start the turn over on screen: leave that to the engine's next attempt.
       if (attempt > model.maxRetries || streamed) throw failure;
       const delay = wait ?? Math.min(this.timing.maxDelayMs, this.timing.baseDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
       log.warn({ attempt, delayMs: Math.round(delay), reason: failure.reason }, 'model request failed; retrying');
-      await sleep(delay, outer);
+      await sleep(delay, callers);
     }
   }
 
