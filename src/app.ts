@@ -105,6 +105,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const engine = new SalonEngine({ config, store, models, publisher: new DiscordPublisher(ready, config, log), log, ...options.engine });
   const ctx: BotContext = { config, engine, client: ready, log };
 
+  // Salons resume before commands are taken, so a command never races the record being loaded.
+  await engine.start();
+
   ready.on(Events.InteractionCreate, (interaction: Interaction) => {
     if (interaction.isChatInputCommand() && interaction.commandName === salonCommand.data.name) {
       void salonCommand.execute(interaction, ctx);
@@ -115,10 +118,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   ready.on(Events.MessageCreate, (message: Message) => {
     void onThreadMessage(message, ctx).catch((err: unknown) => log.error({ err }, 'handling a thread message failed'));
   });
+  ready.on(Events.ThreadDelete, (thread) => {
+    void engine.threadGone(thread.id).catch((err: unknown) => log.error({ err }, 'handling a deleted thread failed'));
+  });
   ready.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   ready.on(Events.ShardResume, () => log.info('gateway session resumed'));
-
-  await engine.start();
 
   let stopping: Promise<void> | undefined;
   return {

@@ -15,7 +15,8 @@ const NO_MENTIONS = { parse: [] as [] };
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
   if (!message.content.trim()) return;
-  const salon = await ctx.engine.get(message.channelId).catch(() => undefined);
+  // Only salons the engine is running take questions; a memory look-up, so chat in other threads costs nothing.
+  const salon = ctx.engine.running(message.channelId);
   if (!salon || !isActive(salon)) return;
   try {
     const { to, question } = aimedAt(salon, message.content);

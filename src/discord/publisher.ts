@@ -128,6 +128,9 @@ export class DiscordPublisher implements Publisher {
 
   private classify(err: unknown): unknown {
     if (err instanceof PublishError) return err;
+    if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownChannel) {
+      return new PublishError(`the salon's thread is gone: ${err.message}`, true, true);
+    }
     if (err instanceof DiscordAPIError) {
       const permanent = PERMANENT_CODES.has(Number(err.code)) || (err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 408);
       return new PublishError(`Discord refused the post: ${err.message} (code ${err.code})`, permanent);
@@ -138,7 +141,7 @@ export class DiscordPublisher implements Publisher {
   private async thread(salon: SalonRecord): Promise<ThreadChannel> {
     const id = salon.threadId ?? salon.id;
     const channel = await this.client.channels.fetch(id);
-    if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true);
+    if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true, true);
     return channel;
   }
 

@@ -307,6 +307,8 @@ export interface RetryPolicy {
 
 /** A model turn failed after the client's retries. Either schedule another attempt or pause with one notice. */
 export function recordFailure(salon: SalonRecord, input: FailureInput, now: number, policy: RetryPolicy): 'retry' | 'paused' {
+  // A turn that failed while the salon was being closed needs no notice: the archive says where it ended.
+  if (salon.status === 'closed') return 'paused';
   const attempts = (salon.failure?.seat === input.seat ? salon.failure.attempts : 0) + 1;
   const name = salon.seats[input.seat].name;
   salon.failure = { seat: input.seat, name, reason: input.reason, at: iso(now), attempts };
@@ -359,4 +361,19 @@ export function recordPostedPart(salon: SalonRecord, key: string, part: number, 
 export function recordDraft(salon: SalonRecord, turnIndex: number, messageIds: string[]): void {
   if (salon.status === 'closed' || salon.turns.length !== turnIndex) return;
   salon.draft = { turnIndex, messageIds: [...messageIds] };
+}
+
+/** The salon's thread is gone (deleted): it is closed as it stands, owing nothing to a thread that no longer exists. */
+export function abandon(salon: SalonRecord, now: number): void {
+  if (salon.status !== 'closed') {
+    salon.status = 'closed';
+    salon.closedAt = iso(now);
+    salon.finishedAt ??= iso(now);
+  }
+  salon.pausedReason = 'the thread was deleted';
+  salon.nextTurnAt = undefined;
+  salon.outbox = [];
+  salon.draft = undefined;
+  if (salon.synthesis?.status === 'pending') salon.synthesis = undefined;
+  salon.updatedAt = iso(now);
 }

@@ -73,8 +73,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly live = new Map<string, SalonRecord>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly generating = new Map<string, AbortController>();
-  /** Salons whose delivery loop is running. */
-  private readonly delivering = new Set<string>();
+  /** Salons whose delivery loop is running, and the loop. */
+  private readonly deliveries = new Map<string, Promise<number | undefined>>();
+  private readonly stepFailures = new Map<string, number>();
   private readonly deliveryAttempts = new Map<string, number>();
   /** Salons whose thread refused a post for good; nothing is sent for them until someone resumes them. */
   private readonly undeliverable = new Set<string>();
@@ -130,6 +131,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.timers.clear();
     for (const controller of this.generating.values()) controller.abort();
     this.options.models.close();
+    // Delivery loops end after the post in hand; their last record change must land before the store closes.
+    await Promise.all(this.deliveries.values());
     await this.queue.drain();
   }
 
@@ -158,6 +161,11 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   /** The current record: from memory for live salons, else from the store. */
+  /** The record of a salon the engine is running, without a store read (undefined for any other). */
+  running(id: string): SalonRecord | undefined {
+    return this.live.get(id);
+  }
+
   async get(id: string): Promise<SalonRecord | undefined> {
     return this.live.get(id) ?? (await this.options.store.get(id));
   }
@@ -177,18 +185,32 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     return salon;
   }
 
+  /** No further turn starts; what the salon owes the thread (a turn being written included) still goes out. */
   async pause(id: string): Promise<SalonRecord> {
-    const salon = await this.change(id, (s, now) => T.pause(s, now));
-    this.clearTimer(id);
-    return salon;
+    return this.change(id, (s, now) => T.pause(s, now));
   }
 
   async resume(id: string, options: { budgetUSD?: number } = {}): Promise<SalonRecord> {
     const salon = await this.change(id, (s, now) => T.resume(s, now, options));
+    this.retryDelivery(id);
+    return salon;
+  }
+
+  /** Forgets past delivery failures, so a thread that refused posts is tried again (after resume or close). */
+  private retryDelivery(id: string): void {
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
     this.kick(id);
-    return salon;
+  }
+
+  /** The thread is gone for good (deleted): the salon is closed and owes it nothing more. */
+  async threadGone(id: string): Promise<void> {
+    if (!this.live.has(id)) return;
+    this.salonLog({ id }).warn('the thread was deleted; closing the salon');
+    await this.change(id, (s, now) => {
+      T.abandon(s, now);
+      this.generating.get(id)?.abort();
+    });
   }
 
   /**
@@ -196,11 +218,14 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    * and after a synthesis when `synthesis` (or, when unset, the config) asks for one.
    */
   async close(id: string, options: { synthesis?: boolean } = {}): Promise<SalonRecord> {
-    this.generating.get(id)?.abort();
-    const salon = await this.change(id, (s, now) => T.close(s, now, { synthesizer: this.synthesizerFor(s, options.synthesis) }));
-    this.clearTimer(id);
+    const salon = await this.change(id, (s, now) => {
+      T.close(s, now, { synthesizer: this.synthesizerFor(s, options.synthesis) });
+      // Stop a model still writing, but only once this close is certain (a second close is refused above),
+      // and inside the queue, so a turn about to start cannot slip past it.
+      this.generating.get(id)?.abort();
+    });
     this.emit('closed', salon);
-    this.kick(id);
+    this.retryDelivery(id);
     return salon;
   }
 
@@ -216,7 +241,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     draft.version += 1;
     await this.options.store.save(draft);
     if (needsEngine(draft)) this.live.set(id, draft);
-    else this.live.delete(id);
+    else this.forget(id);
     this.emit('saved', draft);
     return draft;
   }
@@ -227,6 +252,14 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
 
   private salonLog(salon: Pick<SalonRecord, 'id'>): Logger {
     return this.log.child({ salonId: salon.id });
+  }
+
+  /** Drops what the engine kept in memory for a salon it no longer runs. */
+  private forget(id: string): void {
+    this.live.delete(id);
+    this.deliveryAttempts.delete(id);
+    this.undeliverable.delete(id);
+    for (const key of this.uncertain) if (key.startsWith(`${id}:`)) this.uncertain.delete(key);
   }
 
   private clearTimer(id: string): void {
@@ -241,7 +274,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.clearTimer(id);
     const salon = this.live.get(id);
     // A running turn or delivery loop kicks the salon again when it ends.
-    if (!salon || this.generating.has(id) || this.delivering.has(id)) return;
+    if (!salon || this.generating.has(id) || this.deliveries.has(id)) return;
     let wait: number;
     if (delayMs !== undefined) wait = delayMs;
     else if (salon.outbox.length > 0) {
@@ -252,13 +285,21 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     else return;
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.step(id).catch((err) => this.log.error({ salonId: id, err }, 'salon step failed'));
+      void this.step(id).catch((err: unknown) => {
+        // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
+        const attempt = (this.stepFailures.get(id) ?? 0) + 1;
+        this.stepFailures.set(id, attempt);
+        const retryIn = this.deliveryBackoffMs(attempt);
+        this.log.error({ salonId: id, err, retryInMs: retryIn }, 'salon step failed; will try again');
+        this.kick(id, retryIn);
+      });
     }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
     this.timers.set(id, timer);
   }
 
   private async step(id: string): Promise<void> {
     if (this.stopped) return;
+    this.stepFailures.delete(id);
     const salon = this.live.get(id);
     if (!salon) return;
     if (salon.outbox.length > 0) {
@@ -301,7 +342,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         result = { ok: true, name, model: modelId, text: reply.text, usage, cost: costOf(usage, model.pricing) };
       } catch (err) {
         if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
-        result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : `an unexpected error (${(err as Error)?.message})` };
+        if (!(err instanceof ModelError)) log.error({ err }, 'synthesis failed unexpectedly');
+        result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : 'an unexpected error on our side' };
       } finally {
         this.generating.delete(id);
       }
@@ -318,55 +360,63 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    * Posting runs outside the salon's queue (one delivery loop per salon at a time), so a command never waits
    * behind Discord's rate limits; each record change it makes goes through the queue like any other.
    */
-  private async deliverOutbox(id: string): Promise<number | undefined> {
-    if (this.delivering.has(id)) return undefined;
-    this.delivering.add(id);
-    try {
-      while (!this.stopped) {
-        const salon = this.live.get(id);
-        const post = salon?.outbox[0];
-        if (!salon || !post) return undefined;
-        try {
-          await this.options.publisher.deliver(salon, post, {
-            maybeDelivered: this.uncertain.has(post.key),
-            onPart: async (part, messageId) => {
-              await this.change(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
-            },
-          });
-        } catch (err) {
-          this.uncertain.add(post.key);
-          const log = this.salonLog(salon);
-          if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
-            // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
-            log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
-            await this.change(id, (draft) => T.markDelivered(draft, post.key));
-            continue;
-          }
-          if (err instanceof PublishError && err.permanent) {
-            log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
-            // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
-            this.undeliverable.add(id);
-            const paused = await this.change(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
-            this.emit('paused', paused, err.message);
-            return undefined;
-          }
-          const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
-          this.deliveryAttempts.set(id, attempt);
-          const retryIn = this.deliveryBackoffMs(attempt);
-          log.warn({ post: post.key, attempt, retryInMs: retryIn, err }, 'posting failed; will retry');
-          return retryIn;
+  private deliverOutbox(id: string): Promise<number | undefined> {
+    if (this.deliveries.has(id)) return Promise.resolve(undefined);
+    const loop = this.deliveryLoop(id).finally(() => this.deliveries.delete(id));
+    this.deliveries.set(id, loop);
+    return loop;
+  }
+
+  private async deliveryLoop(id: string): Promise<number | undefined> {
+    while (!this.stopped) {
+      const salon = this.live.get(id);
+      const post = salon?.outbox[0];
+      if (!salon || !post) return undefined;
+      try {
+        await this.options.publisher.deliver(salon, post, {
+          maybeDelivered: this.uncertain.has(post.key),
+          onPart: async (part, messageId) => {
+            await this.change(id, (draft) => T.recordPostedPart(draft, post.key, part, messageId));
+          },
+        });
+      } catch (err) {
+        this.uncertain.add(post.key);
+        const log = this.salonLog(salon);
+        if (err instanceof PublishError && err.gone) {
+          log.warn({ post: post.key, reason: err.message }, 'the thread is gone; closing the salon');
+          await this.change(id, (draft, now) => T.abandon(draft, now));
+          this.forget(id);
+          return undefined;
         }
-        this.deliveryAttempts.delete(id);
-        this.uncertain.delete(post.key);
-        const after = await this.change(id, (draft) => T.markDelivered(draft, post.key));
-        this.emit('delivered', after, post);
-        if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);
-        if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
+        if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
+          // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
+          log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
+          await this.change(id, (draft) => T.markDelivered(draft, post.key));
+          continue;
+        }
+        if (err instanceof PublishError && err.permanent) {
+          log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
+          // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
+          this.undeliverable.add(id);
+          const paused = await this.change(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
+          this.emit('paused', paused, err.message);
+          return undefined;
+        }
+        const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
+        this.deliveryAttempts.set(id, attempt);
+        const retryIn = this.deliveryBackoffMs(attempt);
+        log.warn({ post: post.key, attempt, retryInMs: retryIn, err }, 'posting failed; will retry');
+        return retryIn;
       }
-      return undefined;
-    } finally {
-      this.delivering.delete(id);
+      this.deliveryAttempts.delete(id);
+      const after = await this.change(id, (draft) => T.markDelivered(draft, post.key));
+      // Only once the record says so is the post known to be out.
+      this.uncertain.delete(post.key);
+      this.emit('delivered', after, post);
+      if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);
+      if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
     }
+    return undefined;
   }
 
   private seatSettings(salon: SalonRecord, seat: Seat) {
@@ -452,7 +502,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         log.info('turn aborted');
       } else {
         // Anything unforeseen counts as a transient failure: retried, then shown in the thread, never a silent stall.
-        const failure = err instanceof ModelError ? err : new ModelError(`an unexpected error (${(err as Error)?.message ?? String(err)})`, false);
+        // The details go to the log; the thread gets a plain reason.
+        const failure = err instanceof ModelError ? err : new ModelError('an unexpected error on our side', false);
         if (err instanceof ModelError) log.warn({ reason: err.reason, permanent: err.permanent, status: err.status }, 'turn failed');
         else log.error({ err }, 'turn failed unexpectedly');
         await this.queue.run(id, () => this.failTurn(id, next.seat, failure));

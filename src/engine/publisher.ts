@@ -43,6 +43,8 @@ export class PublishError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
+    /** The salon's thread no longer exists: nothing can ever be shown there again. */
+    readonly gone = false,
   ) {
     super(message);
     this.name = 'PublishError';

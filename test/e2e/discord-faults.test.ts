@@ -35,18 +35,21 @@ describe('Discord faults', () => {
     expect(salon!.interjections.map((q) => q.text)).toEqual(['And this?']);
   });
 
-  it('pauses with one log line when the thread is deleted, without a retry storm', async () => {
+  it('closes the salon when its thread is deleted, without a retry storm', async () => {
     world = await startWorld({ rounds: 3 });
     const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
     world.discord.deleteChannel(threadId);
     release();
-    const paused = await world.bot.engine.whenSalon(threadId, (s) => s.status === 'paused', 10_000);
-    expect(paused.pausedReason).toMatch(/Unknown Channel|gone/);
-    expect(paused.turns).toHaveLength(2);
-    expect(paused.outbox.map((p) => p.kind)).toEqual(['turn']);
-    expect(world.lines.filter((l) => l.includes('pausing the salon'))).toHaveLength(1);
+    // A deleted thread closes its salon: nothing can be shown there again, and it must not count as active.
+    const closed = await world.bot.engine.whenSalon(threadId, (s) => s.status === 'closed', 10_000);
+    expect(closed.pausedReason).toBe('the thread was deleted');
+    // The turn being written when the thread went is dropped.
+    expect(closed.turns).toHaveLength(1);
+    expect(closed.outbox).toEqual([]);
+    expect(world.bot.engine.activeSalons().map((s) => s.id)).not.toContain(threadId);
+    expect(world.lines.filter((l) => /the thread (was deleted|is gone)/.test(l))).toHaveLength(1);
     const aboutThread = (r: { path: string; query: Record<string, string> }) => r.path.split('/').includes(threadId) || r.query.thread_id === threadId;
     const requestsToThread = world.discord.requests.filter(aboutThread).length;
     // While another salon runs its course, the paused one attempts nothing: no model request, no post.
