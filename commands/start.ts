@@ -90,10 +90,16 @@ export async function createOrDropThread<T>(thread: ThreadChannel, create: () =>
   }
 }
 
+// What a salon needs from start to archive: without Attach Files the transcript could not be posted, without
+// Manage Threads the closed thread could not be locked.
 const REQUIRED = [
   [PermissionFlagsBits.ViewChannel, 'View Channel'],
   [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
   [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'],
+  [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
+  [PermissionFlagsBits.AttachFiles, 'Attach Files'],
+  [PermissionFlagsBits.ReadMessageHistory, 'Read Message History'],
+  [PermissionFlagsBits.ManageThreads, 'Manage Threads'],
 ] as const;
 
 const start: Subcommand = {

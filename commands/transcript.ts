@@ -1,4 +1,4 @@
-import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { AttachmentBuilder, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { respond } from '../src/discord/reply.js';
 import { roundsDone } from '../src/domain/salon.js';
@@ -11,6 +11,8 @@ const transcript: Subcommand = {
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'transcript');
+    // A long salon's file takes a moment to upload: acknowledge (privately) within Discord's 3 seconds first.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const now = new Date();
     const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), { name: transcriptFileName(salon, now), description: 'Transcript so far' });
     await respond(

@@ -38,13 +38,17 @@ function prettyAvailable(): boolean {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
-  const mask = (line: string): string => secrets.reduce((out, s) => out.split(s).join('[redacted]'), line);
+  const mask = (line: string): string =>
+    secrets
+      .reduce((out, s) => out.split(s).join('[redacted]'), line)
+      // Webhook and interaction tokens travel in URLs (a DiscordAPIError's url, say): they let anyone post.
+      .replace(/(\/(?:webhooks|interactions)\/\d+\/)[A-Za-z0-9_.-]{16,}/g, '$1[redacted]');
   const pretty = (options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== 'production')) && prettyAvailable();
   const base = {
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Masking runs over the serialised line, so a secret inside an error message or a URL is caught as well.
-    ...(secrets.length > 0 ? { hooks: { streamWrite: mask } } : {}),
+    hooks: { streamWrite: mask },
   };
   if (pretty && !options.destination) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });

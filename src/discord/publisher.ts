@@ -93,7 +93,7 @@ export class DiscordPublisher implements Publisher {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    client.rest.on('response', (request, response) => this.gauge.record(request.route, response.headers));
+    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
   }
 
   async deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
@@ -114,6 +114,9 @@ export class DiscordPublisher implements Publisher {
           return;
         case 'archive':
           await this.postArchive(thread, salon, post, progress);
+          return;
+        case 'retract':
+          await this.retract(thread, salon, post);
           return;
       }
     } catch (err) {
@@ -151,10 +154,19 @@ export class DiscordPublisher implements Publisher {
     part: number,
     body: { content?: string; embeds?: EmbedBuilder[]; files?: AttachmentBuilder[] },
     progress: DeliveryProgress,
-  ): Promise<Message> {
+  ): Promise<void> {
+    if (post.messageIds[part]) return;
+    if (progress.maybeDelivered) {
+      // Discord honours a nonce for a few minutes only; after a longer outage, look for the post itself.
+      const marker = body.content ?? body.embeds?.[0]?.data.title ?? body.files?.[0]?.name ?? undefined;
+      const recent = await thread.messages.fetch({ limit: 50 });
+      const found = recent.find(
+        (m) => m.author.id === this.client.user.id && (m.content === body.content || (marker !== undefined && (m.embeds[0]?.title === marker || m.attachments.some((a) => a.name === marker)))),
+      );
+      if (found) return progress.onPart(part, found.id);
+    }
     const message = await thread.send({ ...body, nonce: nonceFor(post.key, part), enforceNonce: true, allowedMentions: NO_MENTIONS });
     await progress.onPart(part, message.id);
-    return message;
   }
 
   /**
@@ -217,11 +229,16 @@ export class DiscordPublisher implements Publisher {
       const content = parts[i]!;
       const draft = drafts[i];
       if (draft) {
-        // The message showed this part while the turn streamed: finish it in place.
-        if (this.shown.get(draft) !== content) await channel.edit(draft, content);
+        // The message showed this part while the turn streamed: finish it in place, unless someone deleted it.
+        const finished = this.shown.get(draft) === content || (await channel.edit(draft, content).then(() => true, (err: unknown) => {
+          if (isGoneMessage(err)) return false;
+          throw err;
+        }));
         this.shown.delete(draft);
-        await progress.onPart(i, draft);
-        continue;
+        if (finished) {
+          await progress.onPart(i, draft);
+          continue;
+        }
       }
       if (progress.maybeDelivered) {
         // The part may be out already, from a process that died before recording it.
@@ -235,12 +252,23 @@ export class DiscordPublisher implements Publisher {
       await progress.onPart(i, await channel.post(content, nonceFor(post.key, i)));
     }
     // A streamed draft that ran to more messages than the final text needs loses the extra ones.
-    for (const extra of drafts.slice(parts.length)) {
-      await channel.remove(extra).catch((err: unknown) => {
-        if (!(err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownMessage)) throw err;
+    await this.removeDrafts(channel, drafts.slice(parts.length));
+  }
+
+  private async removeDrafts(channel: TurnChannel, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      await channel.remove(id).catch((err: unknown) => {
+        if (!isGoneMessage(err)) throw err;
       });
-      this.shown.delete(extra);
+      this.shown.delete(id);
     }
+  }
+
+  /** A streamed turn that will never be finished (the salon closed mid-stream) leaves no half-written messages. */
+  private async retract(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'retract' }>): Promise<void> {
+    const seat = salon.seats[seatOf(post.turnIndex)];
+    const channel = await this.turnChannel(thread, { name: seat.name, modelKey: seat.key }, '');
+    await this.removeDrafts(channel, post.draftIds);
   }
 
   async draft(salon: SalonRecord, update: DraftUpdate): Promise<string[]> {
@@ -259,8 +287,14 @@ export class DiscordPublisher implements Publisher {
       } else if (this.shown.get(id) !== content) {
         // Drafts give way when the bucket is nearly spent: the final delivery will carry the text anyway.
         if (!this.gauge.canSpend(channel.bucket)) break;
-        await channel.edit(id, content);
-        this.shown.set(id, content);
+        try {
+          await channel.edit(id, content);
+        } catch (err) {
+          if (!isGoneMessage(err)) throw err;
+          // Someone deleted the message mid-stream: show the part in a new one.
+          ids[i] = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}:${id}`, i));
+        }
+        this.shown.set(ids[i]!, content);
       }
     }
     return ids;
@@ -319,10 +353,15 @@ export class DiscordPublisher implements Publisher {
       { id: webhook.id, token: webhook.token! },
       { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
     );
-    client.rest.on('response', (request, response) => this.gauge.record(request.route, response.headers));
+    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
     // One request at a time: a fresh REST client does not know the webhook's bucket until Discord first answers,
     // and requests queued before that would not share its count (seen as 429s under load).
     let tail: Promise<unknown> = Promise.resolve();
+    // A deleted webhook is forgotten, so the next post makes a new one (its messages are then gone with it).
+    const evictOnUnknownWebhook = (err: unknown): never => {
+      if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownWebhook && webhook.channelId) this.webhooks.delete(webhook.channelId);
+      throw err;
+    };
     const serial = <T>(request: () => Promise<T>): Promise<T> => {
       const run = tail.then(request, request);
       tail = run.catch(() => {});
@@ -331,8 +370,8 @@ export class DiscordPublisher implements Publisher {
     return {
       id: webhook.id,
       send: (body) => serial(() => client.send({ ...body, allowedMentions: NO_MENTIONS })),
-      edit: (messageId, body) => serial(() => client.editMessage(messageId, { ...body, allowedMentions: NO_MENTIONS })),
-      remove: (messageId, threadId) => serial(() => client.deleteMessage(messageId, threadId)),
+      edit: (messageId, body) => serial(() => client.editMessage(messageId, { ...body, allowedMentions: NO_MENTIONS })).catch(evictOnUnknownWebhook),
+      remove: (messageId, threadId) => serial(() => client.deleteMessage(messageId, threadId)).catch(evictOnUnknownWebhook),
     };
   }
 
@@ -341,4 +380,9 @@ export class DiscordPublisher implements Publisher {
     if (existing) return existing;
     return channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
   }
+}
+
+/** The message (or the webhook that made it) no longer exists. */
+function isGoneMessage(err: unknown): boolean {
+  return err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.UnknownMessage || err.code === RESTJSONErrorCodes.UnknownWebhook);
 }

@@ -6,10 +6,11 @@
 export class RateLimitGauge {
   private readonly buckets = new Map<string, { remaining: number; resetAt: number }>();
 
-  record(route: string, headers: Headers): void {
+  /** `path`: the request's full path (@discordjs/rest's `route` has every id replaced, so it cannot say whose bucket). */
+  record(path: string, headers: Headers): void {
     const remaining = headers.get('x-ratelimit-remaining');
     const resetAfter = headers.get('x-ratelimit-reset-after');
-    const major = majorId(route);
+    const major = majorId(path);
     if (!major || remaining === null || resetAfter === null) return;
     this.buckets.set(major, { remaining: Number(remaining), resetAt: Date.now() + Number(resetAfter) * 1000 });
   }
@@ -21,6 +22,6 @@ export class RateLimitGauge {
   }
 }
 
-function majorId(route: string): string | undefined {
-  return /^\/(?:channels|webhooks)\/(\d+)/.exec(route)?.[1];
+function majorId(path: string): string | undefined {
+  return /^\/(?:channels|webhooks)\/(\d+)/.exec(path)?.[1];
 }

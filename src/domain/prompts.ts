@@ -77,7 +77,9 @@ function topicText(salon: SalonRecord, seat: Seat): string {
 
 function questionText(q: Interjection, salon: SalonRecord): string {
   const to = q.to ? `, for ${salon.seats[q.to].name}` : '';
-  return `[Question from ${q.author.name}, a person watching the salon${to}]\n${q.text}`;
+  // A display name is anyone's to choose: it must not close the label and write a note of its own.
+  const name = q.author.name.replace(/[\[\]\r\n]+/g, ' ').trim() || 'someone';
+  return `[Question from ${name}, a person watching the salon${to}]\n${q.text}`;
 }
 
 function isOwn(turn: Turn, salon: SalonRecord, seat: Seat): boolean {

@@ -104,6 +104,8 @@ export type Post =
   /** `draftIds` are messages that showed the turn while it streamed: edited to the final text, never posted again. */
   | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[]; draftIds?: string[] }
   | { key: string; kind: 'notice'; notice: NoticeKind; text: string; messageIds: string[] }
+  /** Messages of a turn that streamed but will never be finished (closed mid-stream): deleted. */
+  | { key: string; kind: 'retract'; turnIndex: number; draftIds: string[]; messageIds: string[] }
   /** The synthesis written at close, posted before the transcript. */
   | { key: string; kind: 'synthesis'; messageIds: string[] }
   /** The transcript as a file, then the thread archived. */

@@ -151,6 +151,11 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
   salon.closedAt = iso(now);
   salon.finishedAt ??= iso(now);
   salon.updatedAt = iso(now);
+  if (salon.draft) {
+    // A turn shown while it streamed will not be finished now: its messages go, so the thread matches the archive.
+    salon.outbox.push({ key: `${salon.id}:retract:${salon.draft.turnIndex}`, kind: 'retract', turnIndex: salon.draft.turnIndex, draftIds: salon.draft.messageIds, messageIds: [] });
+    salon.draft = undefined;
+  }
   if (options.synthesizer && salon.turns.length > (salon.carried ?? 0)) {
     salon.synthesis = { status: 'pending', modelKey: options.synthesizer };
   } else {

@@ -58,8 +58,9 @@ export class DraftWriter {
         const ids = await this.publisher.draft(this.salon, { turnIndex: this.turnIndex, text, messageIds: this.messageIds });
         this.shown = text;
         if (ids.length !== this.messageIds.length || ids.some((id, i) => id !== this.messageIds[i])) {
-          this.messageIds = ids;
+          // Saved first: until the record holds them, these messages are not this turn's to edit after a restart.
           await this.save(ids);
+          this.messageIds = ids;
         }
       } catch (err) {
         // Drafts are a courtesy; the turn's own post carries the full text whatever happens here.

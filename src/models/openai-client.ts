@@ -113,6 +113,7 @@ export class OpenAIModelClient implements ModelClient {
 
   /** One SDK client per endpoint and key, shared by every model that uses them. */
   private clientFor(model: ModelConfig): OpenAI {
+    // Timeouts are per request, so models sharing an endpoint and key share the client whatever their timeout.
     const id = `${model.baseURL}\u0000${model.apiKey ?? ''}`;
     let client = this.clients.get(id);
     if (!client) {
@@ -122,7 +123,6 @@ export class OpenAIModelClient implements ModelClient {
         // The SDK insists on a key; keyless endpoints such as a local Ollama ignore this one.
         apiKey: model.apiKey ?? 'no-key',
         maxRetries: 0,
-        timeout: model.timeoutSeconds * 1000,
         defaultHeaders: openRouter ? { 'HTTP-Referer': 'https://github.com/salon-bot/salon', 'X-Title': 'salon' } : undefined,
       });
       this.clients.set(id, client);
@@ -222,7 +222,7 @@ export class OpenAIModelClient implements ModelClient {
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
         ...extraBody(model),
       },
-      { signal, headers: model.headers },
+      { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
     );
     const choice = response.choices?.[0];
     return { text: choice?.message?.content ?? '', finishReason: choice?.finish_reason ?? undefined, usage: mapUsage(response.usage) };
@@ -245,7 +245,7 @@ export class OpenAIModelClient implements ModelClient {
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
         ...extraBody(model),
       },
-      { signal, headers: model.headers },
+      { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
     );
     let text = '';
     let finishReason: string | undefined;

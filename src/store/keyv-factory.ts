@@ -65,7 +65,8 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
  */
 export async function openKeyv(url: string, options: { busyTimeoutMs?: number } = {}): Promise<OpenedStore> {
   const { adapter, description, sqlitePath } = await adapterFor(url, options.busyTimeoutMs ?? 5_000);
-  const keyv = new Keyv({ store: adapter, namespace: 'salon', throwOnErrors: true });
+  // No adapter (memory://) means keyv's own Map; passing `store: undefined` would replace it with nothing.
+  const keyv = new Keyv({ ...(adapter ? { store: adapter } : {}), namespace: 'salon', throwOnErrors: true });
   // keyv re-emits adapter errors; without a listener an 'error' event would crash the process.
   keyv.on('error', () => {});
   try {

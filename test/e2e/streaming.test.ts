@@ -59,6 +59,19 @@ describe('streamed turns', () => {
     });
   }
 
+  it('deletes a half-streamed turn when the salon is closed mid-stream, so the thread matches the archive', async () => {
+    world = await startWorld({ rounds: 2, stream: true });
+    world.models.setScript(() => ({ chunks: chunks(LONG.slice(0, 1000)), chunkDelayMs: 20, hang: true }));
+    const threadId = await startSalon(world);
+    const draft = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.author.username === 'Claude Opus 4.5'), { description: 'the draft' });
+    await world.bot.engine.whenSalon(threadId, (s) => s.draft?.messageIds.includes(draft.id) ?? false, 5_000);
+    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
+    await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked, { description: 'the archive' });
+    expect(world.discord.messages(threadId).some((m) => m.id === draft.id)).toBe(false);
+    const file = world.discord.messages(threadId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md'))!;
+    expect(file.text).not.toContain('Paragraph 0.');
+  });
+
   it('finishes a turn in the messages of its broken stream, deleting the ones the final text does not need', async () => {
     world = await startWorld({ rounds: 1, stream: true });
     // The first stream shows two messages' worth and breaks; the engine's retry writes a short turn.

@@ -72,6 +72,9 @@ export class MemoryPublisher extends EventEmitter implements Publisher {
         text = salon.synthesis?.status === 'done' ? salon.synthesis.text : '';
         speaker = salon.synthesis?.status === 'done' ? salon.synthesis.name : undefined;
         break;
+      case 'retract':
+        text = `retracted ${post.draftIds.length}`;
+        break;
       case 'archive':
         text = renderTranscript(salon, new Date(salon.closedAt ?? salon.updatedAt));
         break;
