@@ -2,6 +2,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { checkInteger } from '../src/discord/input.js';
 import { LIMITS } from '../src/discord/limits.js';
+import { checkCaps } from '../src/discord/access.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
@@ -18,6 +19,8 @@ const extend: Subcommand = {
     const salon = await salonHere(interaction, ctx, 'extend');
     assertCanControl(interaction, salon, 'extend');
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds to add', LIMITS.rounds, 0);
+    // A finished salon that carries on is active again: it counts against its starter's and the server's caps.
+    if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);
     const next = nextTurn(after);
     const carryOn = salon.status === 'finished' && next ? ` ${after.seats[next.seat].name} speaks next.` : '';

@@ -66,7 +66,8 @@ const fork: Subcommand = {
         turns: parent.turns.slice(0, fromRound * 2),
         direction: direction ? { id: interaction.id, author: starter, text: direction } : undefined,
       },
-      budgetUSD: parent.budgetUSD,
+      // The server's default, not the parent's: a budget someone raised for their salon is not everyone's to copy.
+      budgetUSD: config.salon.budgetUSD,
     }, admit));
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
     await respond(

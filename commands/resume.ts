@@ -18,7 +18,7 @@ const resume: Subcommand = {
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'resume');
     assertCanControl(interaction, salon, 'resume');
-    const budgetUSD = checkBudget(interaction.options.getNumber('budget'));
+    const budgetUSD = checkBudget(interaction.options.getNumber('budget'), ctx.config);
     const after = await ctx.engine.resume(salon.id, { budgetUSD });
     if (salon.status === 'running') {
       await respond(interaction, { content: `💰 ${interaction.user} set the budget to ${formatUSD(budgetUSD!)}.` }, ctx.log);

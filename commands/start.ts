@@ -59,11 +59,13 @@ export function assertBotCanHost(channel: TextChannel): void {
   }
 }
 
-/** A budget option, checked again in code: whole cents from 0.01 to 1000 dollars. */
-export function checkBudget(value: number | null): number | undefined {
+/** A budget option, checked again in code: whole cents from 0.01 dollars to the operator's ceiling. */
+export function checkBudget(value: number | null, config: Config): number | undefined {
   if (value === null) return undefined;
-  if (!Number.isFinite(value) || value < LIMITS.budget.min || value > LIMITS.budget.max) {
-    throw new SalonError('invalid', `The budget must be between $${LIMITS.budget.min} and $${LIMITS.budget.max}.`);
+  const max = config.salon.maxBudgetUSD ?? LIMITS.budget.max;
+  if (!Number.isFinite(value) || value < LIMITS.budget.min || value > max) {
+    const ceiling = config.salon.maxBudgetUSD !== undefined ? ' (salon.maxBudgetUSD)' : '';
+    throw new SalonError('invalid', `The budget must be between $${LIMITS.budget.min} and $${max}${ceiling}.`);
   }
   return Math.round(value * 100) / 100;
 }
@@ -130,7 +132,7 @@ const start: Subcommand = {
     distinctNames(seatA, seatB);
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, config.salon.rounds);
     const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
-    const budgetUSD = checkBudget(interaction.options.getNumber('budget')) ?? config.salon.budgetUSD;
+    const budgetUSD = checkBudget(interaction.options.getNumber('budget'), config) ?? config.salon.budgetUSD;
     assertBotCanHost(channel);
     const admit = admission(interaction, ctx);
     admit(engine.activeSalons());

@@ -57,6 +57,8 @@ export const salonSchema = z.strictObject({
   stream: z.boolean({ error: 'expected true or false' }).default(true),
   maxPendingQuestions: z.int({ error: 'expected a whole number from 1 to 100' }).min(1, 'expected a whole number from 1 to 100').max(100, 'expected a whole number from 1 to 100').default(10),
   budgetUSD: z.number({ error: 'expected dollars from 0.01 to 1000' }).min(0.01, 'expected dollars from 0.01 to 1000').max(1000, 'expected dollars from 0.01 to 1000').optional(),
+  /** The most anyone may give a salon with `budget:`; absent: 1000. */
+  maxBudgetUSD: z.number({ error: 'expected dollars from 0.01 to 1000' }).min(0.01, 'expected dollars from 0.01 to 1000').max(1000, 'expected dollars from 0.01 to 1000').optional(),
   synthesis: z.boolean({ error: 'expected true or false' }).default(false),
   synthesizer: text('a model key').optional(),
   repetition: z

@@ -29,6 +29,11 @@ export function checkAccess(access: AccessConfig, request: AccessRequest, active
   if (access.startRoles.length > 0 && !access.startRoles.some((id) => request.roleIds.includes(id))) {
     throw new SalonError('forbidden', `Starting a salon needs one of these roles: ${access.startRoles.map((id) => `<@&${id}>`).join(', ')} (access.startRoles).`);
   }
+  checkCaps(access, request, active);
+}
+
+/** The concurrency caps alone: for a salon that becomes active again (a finished salon extended). */
+export function checkCaps(access: AccessConfig, request: Pick<AccessRequest, 'guildId' | 'userId'>, active: SalonRecord[]): void {
   const inGuild = active.filter((s) => s.guildId === request.guildId);
   if (access.maxActivePerGuild !== undefined && inGuild.length >= access.maxActivePerGuild) {
     throw new SalonError('forbidden', `This server already has ${inGuild.length} ${inGuild.length === 1 ? 'salon' : 'salons'} running or paused, the most it allows (access.maxActivePerGuild). Close one with \`/salon close\` first.`);

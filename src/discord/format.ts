@@ -1,6 +1,5 @@
 /** What the bot's own posts and replies look like. */
 import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
-import type { Config } from '../config/index.js';
 import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
 import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { cutOnWord } from '../domain/text.js';
@@ -26,7 +25,7 @@ export function describeDelay(seconds: number): string {
 }
 
 /** The thread's first post: the topic, the two participants with their model ids, rounds and pace. */
-export function headerEmbed(salon: SalonRecord, _config: Config): EmbedBuilder {
+export function headerEmbed(salon: SalonRecord): EmbedBuilder {
   const { A, B } = salon.seats;
   const embed = new EmbedBuilder()
     .setColor(COLOR)
@@ -60,7 +59,7 @@ export function statusText(salon: SalonRecord, now: number): string {
   };
   const lines = [
     `**Salon:** ${cutOnWord(salon.topic, 200)}`,
-    `**State:** ${state[salon.status]}${salon.pausedReason ? ` — ${salon.pausedReason}` : ''}`,
+    `**State:** ${state[salon.status]}${salon.pausedReason ? ` — ${cutOnWord(salon.pausedReason, 300)}` : ''}`,
     `**Round:** ${Math.min(salon.rounds, next ? next.round : roundsDone(salon))} of ${salon.rounds} (${salon.turns.length} of ${salon.rounds * 2} turns taken)`,
     `**Models:** ${A.name} (\`${A.model}\`) and ${B.name} (\`${B.model}\`)`,
   ];

@@ -9,8 +9,8 @@ import { escapeRegExp } from '../domain/text.js';
 import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
 import { LIMITS } from './limits.js';
+import { NO_MENTIONS } from './mentions.js';
 
-const NO_MENTIONS = { parse: [] as [] };
 
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;

@@ -29,8 +29,8 @@ import { PublishError, type DeliveryProgress, type DraftUpdate, type Publisher }
 import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
+import { NO_MENTIONS } from './mentions.js';
 
-const NO_MENTIONS = { parse: [] as [] };
 const WEBHOOK_NAME = 'salon';
 const CONTENT_LIMIT = 2_000;
 
@@ -101,7 +101,7 @@ export class DiscordPublisher implements Publisher {
       const thread = await this.thread(salon);
       switch (post.kind) {
         case 'header':
-          await this.postAsBot(thread, post, 0, { embeds: [headerEmbed(salon, this.config)] }, progress);
+          await this.postAsBot(thread, post, 0, { embeds: [headerEmbed(salon)] }, progress);
           return;
         case 'notice':
           await this.postAsBot(thread, post, 0, { content: post.text }, progress);

@@ -6,8 +6,8 @@
 import { DiscordAPIError, MessageFlags, RESTJSONErrorCodes, type ChatInputCommandInteraction, type InteractionReplyOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
+import { NO_MENTIONS } from './mentions.js';
 
-const NO_MENTIONS = { parse: [] as [] };
 
 export async function respond(
   interaction: ChatInputCommandInteraction,

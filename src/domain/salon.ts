@@ -159,7 +159,7 @@ export interface SalonRecord {
   updatedAt: string;
   finishedAt?: string;
   closedAt?: string;
-  /** Incremented on every saved change; lets a stale writer be detected. */
+  /** Incremented on every saved change: how many changes the record has seen (for logs and debugging). */
   version: number;
 }
 

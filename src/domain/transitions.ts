@@ -100,12 +100,12 @@ export function extend(salon: SalonRecord, rounds: number, now: number): void {
   salon.updatedAt = iso(now);
 }
 
-export function pause(salon: SalonRecord, now: number, reason?: string): void {
+export function pause(salon: SalonRecord, now: number): void {
   assertOpen(salon);
   if (salon.status === 'paused') throw new SalonError('not_running', 'This salon is already paused. Use `/salon resume` to carry on.');
   if (salon.status !== 'running') throw new SalonError('not_running', 'This salon has finished; there is nothing to pause.');
   salon.status = 'paused';
-  salon.pausedReason = reason;
+  salon.pausedReason = undefined;
   salon.nextTurnAt = undefined;
   salon.updatedAt = iso(now);
 }
@@ -231,7 +231,7 @@ export interface CommitOptions {
 }
 
 /**
- * Adds a generated turn. Returns false when the salon moved on while the model was writing
+ * Adds a generated turn. Returns undefined when the salon moved on while the model was writing
  * (closed, or the turn was already taken): the result is then dropped, never duplicated.
  */
 export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: number, options: CommitOptions = {}): Turn | undefined {
