@@ -2,7 +2,7 @@
  * The running bot: config, store, engine and the Discord client wired together, with a clean shutdown.
  * main.ts runs it as a process; the end-to-end tests run it in-process against the fakes.
  */
-import { Client, Events, GatewayCloseCodes, GatewayIntentBits, type Interaction, type Message } from 'discord.js';
+import { Client, Events, GatewayCloseCodes, GatewayIntentBits, Options, type Interaction, type Message } from 'discord.js';
 import type { Logger } from 'pino';
 import * as salonCommand from '../commands/salon.js';
 import type { Config } from './config/index.js';
@@ -50,6 +50,9 @@ function createClient(apiBase: string | undefined, messageContent: boolean): Cli
     rest: apiBase ? { api: apiBase } : {},
     // Nothing the bot posts may ping anyone unless a call says otherwise.
     allowedMentions: { parse: [] },
+    // salon never reads messages back from the cache (it fetches when it must look), and a long-running bot
+    // would otherwise keep up to 200 messages per thread, its own posts included.
+    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
   });
 }
 

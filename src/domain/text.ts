@@ -15,13 +15,21 @@ export function escapeRegExp(s: string): string {
  * so a reply that merely begins with the name in a sentence is left alone.
  */
 export function stripOwnName(text: string, names: string[]): string {
-  for (const name of names.filter(Boolean)) {
-    const n = escapeRegExp(name);
-    const re = new RegExp(`^\\s*(?:#{1,6}\\s*)?(?:[*_]{1,3})?\\[?${n}\\]?(?:[*_]{1,3})?\\s*(?:[:：]|[-—–]\\s|\\n)(?:[*_]{1,3}(?=\\s))?\\s*`, 'i');
-    const stripped = text.replace(re, '');
-    if (stripped !== text && stripped.trim().length > 0) return stripped;
-  }
-  return text;
+  return ownNameStripper(names)(text);
+}
+
+/** stripOwnName with its patterns compiled once, for text that is stripped again and again as it streams. */
+export function ownNameStripper(names: string[]): (text: string) => string {
+  const patterns = names
+    .filter(Boolean)
+    .map((name) => new RegExp(`^\\s*(?:#{1,6}\\s*)?(?:[*_]{1,3})?\\[?${escapeRegExp(name)}\\]?(?:[*_]{1,3})?\\s*(?:[:：]|[-—–]\\s|\\n)(?:[*_]{1,3}(?=\\s))?\\s*`, 'i'));
+  return (text) => {
+    for (const re of patterns) {
+      const stripped = text.replace(re, '');
+      if (stripped !== text && stripped.trim().length > 0) return stripped;
+    }
+    return text;
+  };
 }
 
 /** Cuts text to at most `max` characters on a word boundary, adding an ellipsis when cut. */

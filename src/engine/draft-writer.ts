@@ -23,6 +23,8 @@ export class DraftWriter {
     private readonly save: (messageIds: string[]) => Promise<void>,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    /** Whether the thread may show this turn yet (everything owed before it is out). */
+    private readonly ready: () => boolean = () => true,
   ) {}
 
   /** The model's text so far. */
@@ -51,6 +53,12 @@ export class DraftWriter {
 
   private flush(): Promise<void> {
     if (this.stopped || this.text === this.shown) return Promise.resolve();
+    if (!this.ready()) {
+      // Not yet: look again a little later.
+      this.lastFlush = Date.now() - this.intervalMs + Math.min(this.intervalMs, 100);
+      this.schedule();
+      return Promise.resolve();
+    }
     const text = this.text;
     this.lastFlush = Date.now();
     this.flushing = (async () => {

@@ -20,7 +20,7 @@ import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
 import { createSalon, isActive, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
 import * as T from '../domain/transitions.js';
-import { estimateTokens, stripOwnName } from '../domain/text.js';
+import { estimateTokens, ownNameStripper } from '../domain/text.js';
 import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
 import { RecordError } from '../store/migrate.js';
 import type { SalonStore } from '../store/salon-store.js';
@@ -71,11 +71,14 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly queue = new KeyedQueue();
   /** Salons the engine keeps in memory: those that may take turns or still owe a post. */
   private readonly live = new Map<string, SalonRecord>();
+  /** Per salon: when its next turn (or synthesis) is to be written, and when its next delivery attempt is. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly deliveryTimers = new Map<string, NodeJS.Timeout>();
   private readonly generating = new Map<string, AbortController>();
   /** Salons whose delivery loop is running, and the loop. */
   private readonly deliveries = new Map<string, Promise<number | undefined>>();
   private readonly stepFailures = new Map<string, number>();
+  private readonly abandoning = new Set<string>();
   private readonly deliveryAttempts = new Map<string, number>();
   /** Salons whose thread refused a post for good; nothing is sent for them until someone resumes them. */
   private readonly undeliverable = new Set<string>();
@@ -112,7 +115,6 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             this.live.set(id, salon);
             for (const post of salon.outbox) this.uncertain.add(post.key);
             resumed += 1;
-            this.kick(id);
           } catch (err) {
             skipped += 1;
             this.log.error({ salonId: id, err: err instanceof RecordError ? err.message : err }, 'cannot read salon record; skipping it');
@@ -120,6 +122,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         }),
       );
     }
+    // Everything loaded first, then set going: starting turns while still loading slows both.
+    for (const id of this.live.keys()) this.kick(id);
     this.log.info({ resumed, skipped }, 'engine started');
     return { resumed, skipped };
   }
@@ -127,8 +131,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   /** Stops scheduling, aborts model requests in flight and waits for changes under way to be saved. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of [...this.timers.values(), ...this.deliveryTimers.values()]) clearTimeout(timer);
     this.timers.clear();
+    this.deliveryTimers.clear();
     for (const controller of this.generating.values()) controller.abort();
     this.options.models.close();
     // Delivery loops end after the post in hand; their last record change must land before the store closes.
@@ -200,17 +205,26 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private retryDelivery(id: string): void {
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
+    const waiting = this.deliveryTimers.get(id);
+    if (waiting) clearTimeout(waiting);
+    this.deliveryTimers.delete(id);
     this.kick(id);
   }
 
   /** The thread is gone for good (deleted): the salon is closed and owes it nothing more. */
-  async threadGone(id: string): Promise<void> {
-    if (!this.live.has(id)) return;
-    this.salonLog({ id }).warn('the thread was deleted; closing the salon');
-    await this.change(id, (s, now) => {
-      T.abandon(s, now);
-      this.generating.get(id)?.abort();
-    });
+  async threadGone(id: string, reason = 'the thread was deleted'): Promise<void> {
+    // Discord may tell twice (the gateway event, and a post refused as Unknown Channel): act and log once.
+    if (!this.live.has(id) || this.abandoning.has(id)) return;
+    this.abandoning.add(id);
+    try {
+      this.salonLog({ id }).warn({ reason }, 'the thread is gone; closing the salon');
+      await this.change(id, (s, now) => {
+        T.abandon(s, now);
+        this.generating.get(id)?.abort();
+      });
+    } finally {
+      this.abandoning.delete(id);
+    }
   }
 
   /**
@@ -257,6 +271,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   /** Drops what the engine kept in memory for a salon it no longer runs. */
   private forget(id: string): void {
     this.live.delete(id);
+    const waiting = this.deliveryTimers.get(id);
+    if (waiting) clearTimeout(waiting);
+    this.deliveryTimers.delete(id);
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
     for (const key of this.uncertain) if (key.startsWith(`${id}:`)) this.uncertain.delete(key);
@@ -268,49 +285,75 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.timers.delete(id);
   }
 
-  /** Works out what the salon needs next (a delivery, a turn, nothing) and arranges it. */
-  private kick(id: string, delayMs?: number): void {
+  /**
+   * Works out what the salon needs next and arranges it. Delivery and writing run side by side: the next turn is
+   * written while the last one is still being posted (the outbox keeps the posts in order), so a salon with no
+   * delay moves at the models' pace, not the models' plus Discord's.
+   */
+  private kick(id: string): void {
     if (this.stopped) return;
-    this.clearTimer(id);
     const salon = this.live.get(id);
-    // A running turn or delivery loop kicks the salon again when it ends.
-    if (!salon || this.generating.has(id) || this.deliveries.has(id)) return;
+    if (!salon) return;
+    // Posting: one loop per salon; a backoff after a failure is waited out.
+    if (salon.outbox.length > 0 && !this.undeliverable.has(id) && !this.deliveries.has(id) && !this.deliveryTimers.has(id)) {
+      this.scheduleDelivery(id, 0);
+    }
+    // Writing: a turn when due, or the closing synthesis; one at a time.
+    this.clearTimer(id);
+    if (this.generating.has(id)) return;
     let wait: number;
-    if (delayMs !== undefined) wait = delayMs;
-    else if (salon.outbox.length > 0) {
-      if (this.undeliverable.has(id)) return;
-      wait = 0;
-    } else if (salon.synthesis?.status === 'pending') wait = 0;
+    if (salon.synthesis?.status === 'pending') wait = 0;
     else if (salon.status === 'running' && salon.nextTurnAt !== undefined && nextTurn(salon)) wait = salon.nextTurnAt - this.clock.now();
     else return;
+    this.scheduleWork(id, wait);
+  }
+
+  private scheduleWork(id: string, wait: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.step(id).catch((err: unknown) => {
-        // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
-        const attempt = (this.stepFailures.get(id) ?? 0) + 1;
-        this.stepFailures.set(id, attempt);
-        const retryIn = this.deliveryBackoffMs(attempt);
-        this.log.error({ salonId: id, err, retryInMs: retryIn }, 'salon step failed; will try again');
-        this.kick(id, retryIn);
-      });
+      void this.work(id).then(
+        () => {
+          this.stepFailures.delete(id);
+          this.kick(id);
+        },
+        (err: unknown) => {
+          // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
+          const attempt = (this.stepFailures.get(id) ?? 0) + 1;
+          this.stepFailures.set(id, attempt);
+          const retryIn = this.deliveryBackoffMs(attempt);
+          this.log.error({ salonId: id, err, retryInMs: retryIn }, 'salon step failed; will try again');
+          if (!this.stopped) this.scheduleWork(id, retryIn);
+        },
+      );
     }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
     this.timers.set(id, timer);
   }
 
-  private async step(id: string): Promise<void> {
-    if (this.stopped) return;
-    this.stepFailures.delete(id);
+  private scheduleDelivery(id: string, wait: number): void {
+    const timer = setTimeout(() => {
+      this.deliveryTimers.delete(id);
+      void this.deliverOutbox(id).then(
+        (retryIn) => {
+          if (retryIn !== undefined && !this.stopped) this.scheduleDelivery(id, retryIn);
+          else this.kick(id);
+        },
+        (err: unknown) => {
+          const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
+          this.deliveryAttempts.set(id, attempt);
+          const retryIn = this.deliveryBackoffMs(attempt);
+          this.log.error({ salonId: id, err, retryInMs: retryIn }, 'delivery failed; will try again');
+          if (!this.stopped) this.scheduleDelivery(id, retryIn);
+        },
+      );
+    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    this.deliveryTimers.set(id, timer);
+  }
+
+  private async work(id: string): Promise<void> {
     const salon = this.live.get(id);
-    if (!salon) return;
-    if (salon.outbox.length > 0) {
-      const retryIn = this.undeliverable.has(id) ? undefined : await this.deliverOutbox(id);
-      // After a failed delivery, wait the backoff; otherwise see what the salon needs next.
-      this.kick(id, retryIn);
-      return;
-    }
+    if (this.stopped || !salon) return;
     if (salon.synthesis?.status === 'pending') await this.writeSynthesis(id);
     else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.clock.now()) await this.takeTurn(id);
-    this.kick(id);
   }
 
   private synthesizerFor(salon: SalonRecord, wanted: boolean | undefined): string | undefined {
@@ -383,9 +426,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         this.uncertain.add(post.key);
         const log = this.salonLog(salon);
         if (err instanceof PublishError && err.gone) {
-          log.warn({ post: post.key, reason: err.message }, 'the thread is gone; closing the salon');
-          await this.change(id, (draft, now) => T.abandon(draft, now));
-          this.forget(id);
+          await this.threadGone(id, err.message);
           return undefined;
         }
         if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
@@ -431,7 +472,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       const salon = this.live.get(id);
       const next = salon && nextTurn(salon);
       // Two steps may race to the same due turn; only one may write it.
-      if (!salon || !next || salon.status !== 'running' || salon.outbox.length > 0 || this.generating.has(id)) return undefined;
+      if (!salon || !next || salon.status !== 'running' || this.generating.has(id)) return undefined;
       if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
       if (T.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
@@ -455,6 +496,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     const log = this.salonLog(salon).child({ turn: next.index, seat: next.seat, model: seat.model });
     const typing = this.startTyping(salon, next.seat);
     const draft = this.draftWriter(salon, next.index, log);
+    const strip = ownNameStripper([seat.name, seat.key]);
     const startedAt = this.clock.now();
     try {
       log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns, streaming: !!draft }, 'turn started');
@@ -466,12 +508,12 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           ? (text) => {
               // Once text shows, the typing indicator has done its job.
               typing.stop();
-              draft.update(stripOwnName(text, [seat.name, seat.key]));
+              draft.update(strip(text));
             }
           : undefined,
       });
       await draft?.finish();
-      const text = stripOwnName(result.text, [seat.name, seat.key]);
+      const text = strip(result.text);
       // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
       const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
       const pricing = this.options.config.models[seat.key]?.pricing;
@@ -530,6 +572,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       },
       log,
       this.options.draftIntervalMs ?? 1_500,
+      // A turn written while the previous one is still being posted shows once that post is out, to keep the order.
+      () => (this.live.get(salon.id)?.outbox.length ?? 0) === 0,
     );
   }
 

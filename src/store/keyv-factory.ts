@@ -66,7 +66,14 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
 export async function openKeyv(url: string, options: { busyTimeoutMs?: number } = {}): Promise<OpenedStore> {
   const { adapter, description, sqlitePath } = await adapterFor(url, options.busyTimeoutMs ?? 5_000);
   // No adapter (memory://) means keyv's own Map; passing `store: undefined` would replace it with nothing.
-  const keyv = new Keyv({ ...(adapter ? { store: adapter } : {}), namespace: 'salon', throwOnErrors: true });
+  // Records are plain JSON: the built-in JSON beats keyv's own serializer by a wide margin on large records.
+  const keyv = new Keyv({
+    ...(adapter ? { store: adapter } : {}),
+    namespace: 'salon',
+    throwOnErrors: true,
+    serialize: (data) => JSON.stringify(data),
+    deserialize: (data) => (typeof data === 'string' ? JSON.parse(data) : data),
+  });
   // keyv re-emits adapter errors; without a listener an 'error' event would crash the process.
   keyv.on('error', () => {});
   try {
