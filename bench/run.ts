@@ -1,0 +1,296 @@
+/**
+ * `npm run bench`: salon's own cost, measured by running the real bot (compiled, in its own process) against the
+ * repository's fake Discord and a local OpenAI-compatible server, and printed as one table: each figure with its
+ * median and p95, its target and whether it is met, then the conditions and notes.
+ *
+ *   node --import tsx bench/run.ts [--quick] [--only 1,2,5] [--profile] [--markdown FILE] [--json FILE] [--no-build]
+ *
+ * --quick      smaller runs (about 2½ minutes), for trying the bench itself; the figures are then rougher
+ * --only       some figures (1–7)
+ * --profile    run the bot of figures 1, 2 and 5 under `node --cpu-prof` and print where its CPU time went
+ * --markdown   also write the table and notes as Markdown
+ * --json       also write every raw figure as JSON
+ * --no-build   reuse bench/.build from the last run
+ *
+ * How each figure is measured is described at the top of its module in bench/figures/.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { relayRun, type RelayRun } from './figures/relay.js';
+import { saveCosts } from './figures/save.js';
+import { scaleRun } from './figures/scale.js';
+import { singleRuns } from './figures/single.js';
+import { startupRuns } from './figures/startup.js';
+import { prefixStability, tokenFigure } from './figures/tokens.js';
+import { transcriptRuns } from './figures/transcript.js';
+import { build, ROOT } from './lib/build.js';
+import { conditions } from './lib/machine.js';
+import { categoriseProfile, formatProfile } from './lib/profile.js';
+import { fmt, fmtBytes, median, p95 } from './lib/stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    markdown: { type: 'string' },
+    json: { type: 'string' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+const quick = args.quick!;
+const wanted = new Set((args.only ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()));
+const PROFILE_DIR = join(ROOT, 'bench/.profiles');
+
+interface Row {
+  id: string;
+  figure: string;
+  median: string;
+  p95: string;
+  target: string;
+  met?: boolean;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const raw: Record<string, unknown> = {};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const ms = (v: number) => `${fmt(v)} ms`;
+const kb = (v: number) => `${fmt(v / 1024)} KB`;
+
+function profileDir(name: string): string | undefined {
+  if (!args.profile) return undefined;
+  const dir = join(PROFILE_DIR, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function reportProfile(dir: string | undefined, turns: number, skipMs: number): void {
+  if (!dir) return;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const path = join(dir, file);
+    const { busyMs, categories } = categoriseProfile(path, skipMs);
+    const lines = [`CPU profile ${path} (main thread, after the first ${skipMs} ms): ${fmt(busyMs)} ms busy, ${fmt(busyMs / turns)} ms per turn`];
+    for (const [name, value] of [...categories].sort((a, b) => b[1] - a[1])) lines.push(`  ${fmt(value / turns).padStart(7)} ms/turn  ${name}`);
+    log(lines.join('\n'));
+    log(formatProfile(path, ROOT, 30, skipMs));
+  }
+}
+
+async function figure(id: string, name: string, run: () => Promise<void> | void): Promise<void> {
+  if (![...id].some((c) => wanted.has(c))) return;
+  const started = performance.now();
+  log(`bench: figure ${id}: ${name}…`);
+  try {
+    await run();
+  } catch (err) {
+    rows.push({ id, figure: name, median: 'error', p95: '', target: '', met: false });
+    notes.push(`Figure ${id} failed: ${(err as Error).stack ?? err}`);
+  }
+  log(`bench: figure ${id} took ${fmt((performance.now() - started) / 1000)} s`);
+}
+
+function relayNotes(tag: string, run: RelayRun): void {
+  const stable = prefixStability(run.calls);
+  notes.push(
+    `${tag}: ${run.turns} turns in ${fmt(run.wallMs / 1000)} s; ${run.streamed ? `streamed replies, ${fmt(run.eventsPerTurn)} SSE events a turn` : 'whole replies'}; ` +
+      `${fmt(run.requestsPerTurn)} Discord requests (posts and edits) showed each turn; ${run.discordRequests} requests to the fake Discord in all, ${run.violations} violations. ` +
+      `Overhead split at the bot's "turn written" log line (ms clock): model end → commit saved median ${ms(median(run.commitMs))} / p95 ${ms(p95(run.commitMs))}; ` +
+      `commit → Discord median ${ms(median(run.deliverMs))} / p95 ${ms(p95(run.deliverMs))}. CPU ${fmt(run.cpuMs)} ms (${Math.round(run.userShare * 100)}% user), ${fmt(run.cpuPerTurnMs)} ms a turn over the whole run: ` +
+      Object.entries(run.threadsPerTurnMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${ms(v)}`).join(', ') +
+      '. ' +
+      `Prompt prefix: in ${stable.stable} of ${stable.pairs} consecutive requests of one seat, everything before the previous request's last message was unchanged` +
+      (stable.diverged.length > 0 ? ` (the others diverged at message ${[...new Set(stable.diverged)].slice(0, 8).join(', ')}: history trimming)` : '') +
+      `; ${Math.round(stable.cacheableShare * 100)}% of the prompt characters sat in that prefix.`,
+  );
+}
+
+async function main(): Promise<void> {
+  const cond = conditions();
+  log(`bench: salon, ${cond.date}, node ${cond.node}, ${cond.cpu} × ${cond.cores}${quick ? ', --quick' : ''}`);
+  if (!args['no-build']) log(`bench: built the bot into bench/.build in ${fmt(build() / 1000)} s`);
+
+  await figure('6', 'Transcript render, 1,000-turn salon', () => {
+    const r = transcriptRuns(quick ? 20 : 50);
+    raw.transcript = r;
+    rows.push({ id: '6', figure: `Transcript render, ${r.turns} turns (${fmtBytes(r.bytes)} of Markdown)`, median: ms(median(r.ms)), p95: ms(p95(r.ms)), target: '≤ 20 ms', met: p95(r.ms) <= 20 });
+  });
+
+  await figure('7', 'Prompt tokens per salon', () => {
+    for (const rounds of [5, 20, 50]) {
+      const t = tokenFigure(rounds);
+      raw[`tokens${rounds}`] = t;
+      if (rounds === 50) {
+        notes.push(
+          `7 (50 rounds, the maximum): sent ${fmt(t.sent)} estimated tokens vs naive ${fmt(t.naive)}; ${t.trimmedRequests} of ${t.requests} requests were trimmed to the 32k context, and each trimmed request changes the start of the history (the marker's count and the first turn kept), so only ${t.stablePrefixRequests} of ${t.requests - 2} requests keep the previous prefix: cacheable ${Math.round((100 * t.cacheable) / t.sent)}%, billed with caching ${Math.round((100 * t.billedWithCache) / t.naive)}% of naive.`,
+        );
+        continue;
+      }
+      rows.push({
+        id: '7',
+        figure: `Prompt tokens, ${rounds}-round salon (sent / naive; billed with caching)`,
+        median: `${fmt(t.sent)} / ${fmt(t.naive)}`,
+        p95: `${fmt(t.billedWithCache)} (${Math.round((100 * t.billedWithCache) / t.naive)}%)`,
+        target: 'report',
+      });
+      notes.push(
+        `7 (${rounds} rounds): ${t.requests} requests; salon resends the whole history each turn (sent = naive until the context budget is reached). ` +
+          `${Math.round((100 * t.cacheable) / t.sent)}% of the tokens sent are a prefix identical to the same seat's previous request (system prompt + every message before the previous request's last one, which carried the round note), in ${t.stablePrefixRequests} of ${t.requests - 2} repeat requests. ` +
+          `With the product's cache breakpoints (src/models/prompt-cache.ts: the system prompt and the seat's own last turn), Anthropic would bill ${fmt(t.billedWithCache)} token-equivalents (cache reads 0.1×, writes 1.25×), ${Math.round((100 * t.billedWithCache) / t.naive)}% of naive.`,
+      );
+    }
+  });
+
+  await figure('1', 'Relay overhead per turn', async () => {
+    const dir = profileDir('relay');
+    const run = quick
+      ? await relayRun({ salons: 5, rounds: 20, firstTokenMs: [300, 700], tokensPerSecond: 1_000, latencyMs: [800, 1_200], spacingMs: 150, cpuProfDir: dir, memory: true })
+      : await relayRun({ salons: 10, rounds: 50, firstTokenMs: [300, 700], tokensPerSecond: 1_000, latencyMs: [800, 1_200], spacingMs: 150, cpuProfDir: dir, memory: true });
+    raw.relay = { ...run, calls: run.calls.length };
+    rows.push({
+      id: '1',
+      figure: `Relay overhead: model's last byte → Discord, ${run.turns} turns (${quick ? 5 : 10} salons at once)`,
+      median: ms(median(run.overheadMs)),
+      p95: ms(p95(run.overheadMs)),
+      target: 'p95 ≤ 10 ms',
+      met: p95(run.overheadMs) <= 10,
+    });
+    relayNotes('1', run);
+    if (run.retainedPerSalonBytes !== undefined) {
+      notes.push(
+        `1 (memory): after all ${quick ? 5 : 10} salons had finished (${fmt(run.turns / (quick ? 5 : 10))} turns each), the bot still held ${kb(run.retainedPerSalonBytes)} of heap per salon (after a full GC, against before they started), for ${kb(run.textPerSalonBytes ?? 0)} of model text per salon.`,
+      );
+    }
+    reportProfile(dir, run.turns, 3_000);
+    const costs = await saveCosts([2, 10, 40, 100]);
+    raw.saveCosts = costs;
+    notes.push(
+      `1 (store): one saved change of a salon (structuredClone of the record + KeyvSalonStore.save to SQLite, medians, in the bench process): ` +
+        costs.map((c) => `${c.turns} turns (${fmtBytes(c.recordBytes)}): clone ${ms(c.cloneMs)} + save ${ms(c.saveMs)}`).join('; ') +
+        '. A turn makes at least three such changes (commit, each posted part, delivered), plus one per new draft message when streaming.',
+    );
+  });
+
+  await figure('2', 'CPU per turn at 100 concurrent salons', async () => {
+    const dir = profileDir('cpu');
+    const salons = quick ? 30 : 100;
+    const streamed = await relayRun({ salons, rounds: quick ? 2 : 3, firstTokenMs: [500, 1500], tokensPerSecond: 100, latencyMs: [5_500, 6_500], cpuProfDir: dir, turnDelaySeconds: 7 });
+    raw.cpu = { ...streamed, calls: streamed.calls.length };
+    rows.push({
+      id: '2',
+      figure: `CPU per turn, ${salons} salons × ${quick ? 2 : 3} rounds, delay 7 s, product defaults (${streamed.streamed ? 'streaming' : 'whole replies'}); 5-s windows`,
+      median: ms(median(streamed.cpuWindowsMs)),
+      p95: ms(p95(streamed.cpuWindowsMs)),
+      target: '≤ 2 ms',
+      met: streamed.cpuPerTurnMs <= 2,
+    });
+    relayNotes('2', streamed);
+    reportProfile(dir, streamed.turns, 3_000);
+    try {
+      const wholeDir = profileDir('cpu-whole');
+      const whole = await relayRun({ salons, rounds: quick ? 2 : 5, firstTokenMs: [500, 1500], tokensPerSecond: 100, latencyMs: [1_000, 3_000], turnDelaySeconds: 2, salon: { stream: false }, cpuProfDir: wholeDir });
+      raw.cpuWhole = { ...whole, calls: whole.calls.length };
+      rows.push({
+        id: '2',
+        figure: `CPU per turn, ${salons} salons × ${quick ? 2 : 5} rounds, delay 2 s, \`stream: false\`; 5-s windows`,
+        median: ms(median(whole.cpuWindowsMs)),
+        p95: ms(p95(whole.cpuWindowsMs)),
+        target: '≤ 2 ms',
+        met: whole.cpuPerTurnMs <= 2,
+      });
+      relayNotes('2 (stream: false)', whole);
+      reportProfile(wholeDir, whole.turns, 3_000);
+    } catch (err) {
+      notes.push(`2 (stream: false) could not run (has salon.stream changed?): ${(err as Error).message}`);
+    }
+  });
+
+  await figure('3', 'Single salon wall time vs ideal', async () => {
+    const runs = await singleRuns({ runs: quick ? 3 : 8, rounds: 5, latencyMs: 200 });
+    raw.single = runs;
+    const ratios = runs.map((r) => r.ratio);
+    rows.push({ id: '3', figure: '5-round salon, 200 ms model latency, delay 0: wall ÷ Σ model latency', median: fmt(median(ratios), 4), p95: fmt(p95(ratios), 4), target: '≤ 1.02', met: p95(ratios) <= 1.02 });
+    notes.push(
+      `3: ${runs.length} salons after one warm-up; wall median ${ms(median(runs.map((r) => r.wallMs)))} for Σ latency ${ms(median(runs.map((r) => r.idealMs)))}. ` +
+        `Where the rest goes (medians): interaction → first model request ${ms(median(runs.map((r) => r.startMs)))}; the 9 gaps between a reply's last byte and the next request ${ms(median(runs.map((r) => r.betweenMs)))} in all; last reply → last turn complete on Discord ${ms(median(runs.map((r) => r.tailMs)))}.`,
+    );
+  });
+
+  await figure('4', '1,000 concurrent salons', async () => {
+    const r = quick
+      ? await scaleRun({ salons: 200, rounds: 5, turnsDone: 2, turnDelaySeconds: 60, spreadSeconds: 60, firstTokenMs: [500, 1500], tokensPerSecond: 100, windowSeconds: 15, memorySamples: 2 })
+      : await scaleRun({ salons: 1_000, rounds: 5, turnsDone: 2, turnDelaySeconds: 60, spreadSeconds: 60, firstTokenMs: [500, 1500], tokensPerSecond: 100, windowSeconds: 30, memorySamples: 3 });
+    raw.scale = r;
+    rows.push({ id: '4', figure: `Peak RSS, ${r.salons} salons`, median: fmtBytes(r.peakRssBytes), p95: '(1 run)', target: '—' });
+    rows.push({ id: '4', figure: 'Memory per active salon beyond its text (heap after GC)', median: kb(median(r.perSalonBytes)), p95: kb(p95(r.perSalonBytes)), target: '≤ 64 KB', met: p95(r.perSalonBytes) <= 64 * 1024 });
+    rows.push({ id: '4', figure: 'Event-loop delay p99 (over the window)', median: ms(r.eldP99Ms), p95: '(1 run)', target: '≤ 20 ms', met: r.eldP99Ms <= 20 });
+    notes.push(
+      `4: ${r.salons} salons resumed from the store (2 turns each already), delay 60 s, next turns spread over the first 60 s, replies streamed at 100 tokens/s; window ${quick ? 15 : 30} s: ${r.turnsInWindow} turns, ${fmt(r.discordRequestsPerSecond)} Discord requests/s. ` +
+        `Text held ${fmtBytes(r.textPerSalonBytes)} a salon; idle bot (no salon) ${fmtBytes(r.baselineHeapBytes)} heap, ${fmtBytes(r.baselineRssBytes)} RSS; with the salons RSS ${fmtBytes(r.rssBytes)}, i.e. ${kb(r.perSalonRssBytes)} a salon beyond its text by RSS. ` +
+        `Event-loop delay p50 ${ms(r.eldP50Ms)}, max ${ms(r.eldMaxMs)} (10 ms monitor resolution subtracted; ${r.modelCallsInFlight} model calls were in flight at the last memory sample).`,
+    );
+  });
+
+  await figure('5', 'Start-up with 100,000 stored salons', async () => {
+    const dir = profileDir('startup');
+    const r = await startupRuns({ stored: 100_000, unfinished: 1_000, runs: quick ? 2 : 5, cpuProfDir: dir });
+    raw.startup = r;
+    const all = r.runs.map((x) => x.readyToAllResumedMs);
+    const engine = r.runs.map((x) => x.readyToEngineMs);
+    rows.push({ id: '5', figure: 'Start-up: gateway ready → every unfinished salon (1,000 of 100,000) has sent its next model request', median: ms(median(all)), p95: ms(p95(all)), target: '≤ 1 s', met: p95(all) <= 1_000 });
+    rows.push({ id: '5', figure: "Start-up: gateway ready → the engine's `engine started` (all loaded and scheduled)", median: ms(median(engine)), p95: ms(p95(engine)), target: '≤ 1 s', met: p95(engine) <= 1_000 });
+    notes.push(
+      `5: ${r.runs.length} runs; process spawn → gateway ready median ${ms(median(r.runs.map((x) => x.spawnToReadyMs)))} (module loading, store open, discord.js login and READY); resumed per the engine's log: ${r.runs.map((x) => x.resumed).join(', ')}.` +
+        (r.seededMs ? ` Writing the 99,000 finished salons took ${fmt(r.seededMs / 1000)} s (cached in bench/.cache for later runs).` : ''),
+    );
+    reportProfile(dir, 1_000, 450);
+  });
+
+  printTable(cond);
+}
+
+function printTable(cond: ReturnType<typeof conditions>): void {
+  const order = ['1', '2', '3', '4', '5', '6', '7'];
+  rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  const met = (r: Row) => (r.met === undefined ? '—' : r.met ? 'yes' : 'NO');
+  const header = ['#', 'Figure', 'Median', 'p95', 'Target', 'Met?'];
+  const cells = rows.map((r) => [r.id, r.figure, r.median, r.p95, r.target, met(r)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join(' | ');
+  const conditionsText = [
+    `Date: ${cond.date}`,
+    `Machine: ${cond.cpu}, ${cond.cores} cores, ${cond.memory}; ${cond.os}`,
+    `Node: ${cond.node}; bot compiled with tsconfig.build.json into bench/.build, one process, NODE_ENV=production, LOG_LEVEL=info`,
+    `Code: ${cond.commit}`,
+    `Command: node --import tsx bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    "Fakes: test/fakes/discord with rate limits off (discord.js's own 50 requests/s per REST client still applies), bench/lib/model-server.ts; both in the bench process, on one clock.",
+  ];
+  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...conditionsText, '', ...notes.map((n) => `- ${n}`)].join('\n');
+  process.stdout.write(`${text}\n`);
+  if (args.markdown) {
+    const md = [
+      `| ${header.join(' | ')} |`,
+      `| ${header.map(() => '---').join(' | ')} |`,
+      ...cells.map((c) => `| ${c.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`),
+      '',
+      ...conditionsText.map((c) => `- ${c}`),
+      '',
+      ...notes.map((n) => `- ${n}`),
+      '',
+    ].join('\n');
+    writeFileSync(args.markdown, md);
+  }
+  if (args.json) writeFileSync(args.json, JSON.stringify({ conditions: cond, rows, notes, raw }, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
