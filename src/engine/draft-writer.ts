@@ -34,10 +34,15 @@ export class DraftWriter {
     this.schedule();
   }
 
-  /** Stops drafting; resolves once an edit in flight has settled. The final text is the turn's post. */
-  async finish(): Promise<void> {
+  /** Stops drafting: no further update starts. The final text is the turn's post. */
+  stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Stops drafting and resolves once an update in flight has settled. */
+  async finish(): Promise<void> {
+    this.stop();
     await this.flushing;
   }
 

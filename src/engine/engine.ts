@@ -67,13 +67,23 @@ const DEFAULT_MODEL_RETRY: T.RetryPolicy = {
 // Timers cannot wait longer than 2^31-1 ms; a longer wait is re-armed when it fires.
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** Runs `run` after `ms`; at once (next turn of the event loop, without a timer's 1 ms floor) when nothing is to wait. */
+function later(ms: number, run: () => void): { cancel(): void } {
+  if (ms <= 0) {
+    const immediate = setImmediate(run);
+    return { cancel: () => clearImmediate(immediate) };
+  }
+  const timer = setTimeout(run, Math.min(ms, MAX_TIMER_MS));
+  return { cancel: () => clearTimeout(timer) };
+}
+
 export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly queue = new KeyedQueue();
   /** Salons the engine keeps in memory: those that may take turns or still owe a post. */
   private readonly live = new Map<string, SalonRecord>();
   /** Per salon: when its next turn (or synthesis) is to be written, and when its next delivery attempt is. */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly deliveryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { cancel(): void }>();
+  private readonly deliveryTimers = new Map<string, { cancel(): void }>();
   private readonly generating = new Map<string, AbortController>();
   /** Salons whose delivery loop is running, and the loop. */
   private readonly deliveries = new Map<string, Promise<number | undefined>>();
@@ -131,7 +141,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   /** Stops scheduling, aborts model requests in flight and waits for changes under way to be saved. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [...this.timers.values(), ...this.deliveryTimers.values()]) clearTimeout(timer);
+    for (const timer of [...this.timers.values(), ...this.deliveryTimers.values()]) timer.cancel();
     this.timers.clear();
     this.deliveryTimers.clear();
     for (const controller of this.generating.values()) controller.abort();
@@ -206,7 +216,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
     const waiting = this.deliveryTimers.get(id);
-    if (waiting) clearTimeout(waiting);
+    waiting?.cancel();
     this.deliveryTimers.delete(id);
     this.kick(id);
   }
@@ -272,7 +282,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private forget(id: string): void {
     this.live.delete(id);
     const waiting = this.deliveryTimers.get(id);
-    if (waiting) clearTimeout(waiting);
+    waiting?.cancel();
     this.deliveryTimers.delete(id);
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
@@ -281,7 +291,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
 
   private clearTimer(id: string): void {
     const timer = this.timers.get(id);
-    if (timer) clearTimeout(timer);
+    timer?.cancel();
     this.timers.delete(id);
   }
 
@@ -309,7 +319,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   private scheduleWork(id: string, wait: number): void {
-    const timer = setTimeout(() => {
+    const timer = later(wait, () => {
       this.timers.delete(id);
       void this.work(id).then(
         () => {
@@ -325,12 +335,12 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           if (!this.stopped) this.scheduleWork(id, retryIn);
         },
       );
-    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    });
     this.timers.set(id, timer);
   }
 
   private scheduleDelivery(id: string, wait: number): void {
-    const timer = setTimeout(() => {
+    const timer = later(wait, () => {
       this.deliveryTimers.delete(id);
       void this.deliverOutbox(id).then(
         (retryIn) => {
@@ -345,7 +355,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           if (!this.stopped) this.scheduleDelivery(id, retryIn);
         },
       );
-    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    });
     this.deliveryTimers.set(id, timer);
   }
 
@@ -512,7 +522,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             }
           : undefined,
       });
-      await draft?.finish();
+      // No new draft update from here; one in flight may still land, but before the final post: the publisher
+      // sends a turn's requests in order (one queue per webhook, one bucket per channel's messages).
+      draft?.stop();
       const text = strip(result.text);
       // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
       const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
