@@ -463,6 +463,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       const after = await this.change(id, (draft) => T.markDelivered(draft, post.key));
       // Only once the record says so is the post known to be out.
       this.uncertain.delete(post.key);
+      // A turn that waited for this post to go out may start now.
+      if (post.kind === 'turn') this.kick(id);
       this.emit('delivered', after, post);
       if (post.kind === 'turn') this.emit('turn', after, after.turns[post.turnIndex]!);
       if (post.kind === 'notice' && post.notice === 'finished') this.emit('finished', after);
@@ -483,6 +485,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       const next = salon && nextTurn(salon);
       // Two steps may race to the same due turn; only one may write it.
       if (!salon || !next || salon.status !== 'running' || this.generating.has(id)) return undefined;
+      // Write ahead of the thread by one turn at most: the next turn may be written while the last is being posted,
+      // but a salon slowed by Discord never runs rounds ahead of what its audience sees (or can pause).
+      const unposted = salon.outbox.filter((p) => p.kind === 'turn');
+      if (unposted.length > 1 || (unposted[0] && unposted[0].turnIndex !== next.index - 1)) return undefined;
       if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
       if (T.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
