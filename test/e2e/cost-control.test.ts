@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import type { InteractionHandle, Member, StoredAttachment } from '../fakes/discord/index.js';
 import type { ChatRequest, Reply, Script } from '../fakes/openai-server.js';
-import { MANAGE_THREADS, startSalon, startWorld, turnMessages, type World, type WorldOptions } from './harness.js';
+import { MANAGE_THREADS, startSalon, startWorld, turnMessages, type World, type WorldOptions, endWorld } from './harness.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 const isSynthesis = (r: ChatRequest) => r.body.messages[0]!.content.includes('You write the synthesis');
@@ -15,13 +15,7 @@ const NUDGE = 'The conversation has started to circle';
 
 describe('cost and control', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      expect(world.discord.violations).toEqual([]);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   async function open(options: WorldOptions): Promise<World> {
     world = await startWorld(options);

@@ -4,20 +4,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
-import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 
 const SEND_IN_THREADS = 1n << 38n;
 
 describe('Discord faults', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      expect(world.discord.violations).toEqual([]);
-      expect(world.discord.rateLimitViolations).toBe(0);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   const finished = (w: World, threadId: string) =>
     waitForMessages(w, threadId, (ms) => ms.some((m) => m.content.includes('finished after')), 'the salon to finish', 15_000);

@@ -2,6 +2,7 @@
  * The real bot (discord.js client, engine, SQLite store, openai SDK) in-process, against the fake Discord
  * and the local OpenAI-compatible server. Nothing inside the bot is mocked.
  */
+import { expect } from 'vitest';
 import { startBot, type RunningBot } from '../../src/app.js';
 import type { Config } from '../../src/config/index.js';
 import { deployCommands } from '../../src/deploy-commands.js';
@@ -114,4 +115,19 @@ export function holdModelRequest(world: World, index: number, text = (n: number)
     return { text: text(req.index) };
   });
   return release;
+}
+
+/**
+ * Ends a test's world: every request the bot sent must be one real Discord accepts, sent within its rate limits;
+ * then everything is stopped. For `afterEach(async () => (world = await endWorld(world)))`.
+ */
+export async function endWorld(world: World | undefined): Promise<undefined> {
+  if (!world) return undefined;
+  try {
+    expect(world.discord.violations).toEqual([]);
+    expect(world.discord.rateLimitViolations).toBe(0);
+  } finally {
+    await world.close();
+  }
+  return undefined;
 }

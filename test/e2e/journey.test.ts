@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
-import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 
 const WITHOUT_WEBHOOKS = DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
 
 describe('the salon journey on Discord', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      // Every request the bot sent must be one real Discord accepts.
-      expect(world.discord.violations).toEqual([]);
-      expect(world.discord.rateLimitViolations).toBe(0);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   it('registers /salon with its subcommands and their limits', async () => {
     world = await startWorld();

@@ -1,19 +1,13 @@
 /** Live salons: questions aimed at one speaker, the cap, the transcript any time, extend and fork. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../fakes/openai-server.js';
-import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 
 describe('live salons', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      expect(world.discord.violations).toEqual([]);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   it('sends an aimed question to its seat at that seat’s turn only, by command and by plain message', async () => {
     world = await startWorld({ rounds: 3 });

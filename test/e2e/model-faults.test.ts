@@ -1,18 +1,12 @@
 /** Model failures as people in the thread see them, and no secret anywhere the bot writes. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSalon, startWorld, turnMessages, waitForMessages, type World } from './harness.js';
+import { startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 
 const API_KEY = 'sk-test-0123456789abcdef';
 
 describe('model faults on Discord', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      expect(world.discord.violations).toEqual([]);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   it('pauses with one notice naming the model and the reason, shows it in status, and tries again on resume', async () => {
     world = await startWorld({ rounds: 1 });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { splitMessage } from '../../src/discord/split.js';
 import { DEFAULT_BOT_PERMISSIONS, type StoredMessage } from '../fakes/discord/index.js';
-import { startSalon, startWorld, waitForMessages, type World } from './harness.js';
+import { startSalon, startWorld, waitForMessages, type World, endWorld } from './harness.js';
 
 const paragraph = (n: number) => `Paragraph ${n}. ${'The salamanders traded their fire for a soul that would persist, and we trade ours for text. '.repeat(4).trim()}`;
 const LONG = Array.from({ length: 14 }, (_, i) => paragraph(i)).join('\n\n');
@@ -16,14 +16,7 @@ function chunks(text: string, size = 100): string[] {
 
 describe('streamed turns', () => {
   let world: World | undefined;
-  afterEach(async () => {
-    if (world) {
-      expect(world.discord.violations).toEqual([]);
-      expect(world.discord.rateLimitViolations).toBe(0);
-      await world.close();
-      world = undefined;
-    }
-  });
+  afterEach(async () => (world = await endWorld(world)));
 
   for (const mode of ['webhook', 'bot'] as const) {
     it(`shows a 5,000-character turn as it streams and ends with the whole text, split, edits ≥ 1.5 s apart (${mode})`, async () => {
