@@ -3,6 +3,7 @@
  * so the fakes' CPU and memory never count as the bot's. Process figures are read from outside (/proc/<pid>/stat
  * and /proc/<pid>/status) or, for event-loop delay and heap, from the preloaded probe (probe.ts) over IPC.
  */
+import { readLines } from '../../test/helpers/lines.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,14 +65,9 @@ export class BotProcess {
       this.notify();
       resolve({ code, signal });
     }));
-    let buffer = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
+    readLines(child.stdout!, (parts) => {
       const readAt = now();
       for (const part of parts) {
-        if (!part) continue;
         try {
           this.logs.push({ line: JSON.parse(part) as Record<string, unknown>, readAt });
         } catch {

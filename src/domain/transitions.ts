@@ -124,6 +124,12 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
     salon.updatedAt = iso(now);
     return;
   }
+  if (salon.status === 'finished' && salon.pausedReason && salon.outbox.length > 0) {
+    // A finished salon whose thread refused its last posts: resuming means trying those posts again.
+    salon.pausedReason = undefined;
+    salon.updatedAt = iso(now);
+    return;
+  }
   if (salon.status !== 'paused') {
     throw new SalonError('not_paused', salon.status === 'running' ? 'This salon is already running.' : 'This salon has finished all its rounds.');
   }

@@ -55,8 +55,6 @@ export interface EngineEvents {
   turn: [salon: SalonRecord, turn: Turn];
   delivered: [salon: SalonRecord, post: Post];
   finished: [salon: SalonRecord];
-  paused: [salon: SalonRecord, reason: string];
-  closed: [salon: SalonRecord];
 }
 
 const DEFAULT_MODEL_RETRY: T.RetryPolicy = {
@@ -248,7 +246,6 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       // and inside the queue, so a turn about to start cannot slip past it.
       this.generating.get(id)?.abort();
     });
-    this.emit('closed', salon);
     this.retryDelivery(id);
     return salon;
   }
@@ -449,8 +446,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
           // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
           this.undeliverable.add(id);
-          const paused = await this.change(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
-          this.emit('paused', paused, err.message);
+          await this.change(id, (draft, now) => T.pauseUndeliverable(draft, err.message, now));
           return undefined;
         }
         const attempt = (this.deliveryAttempts.get(id) ?? 0) + 1;
@@ -492,8 +488,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       if ((salon.nextTurnAt ?? Infinity) > this.clock.now()) return undefined;
       if (T.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
-        const paused = await this.mutate(id, (draft, now) => T.pauseOverBudget(draft, now));
-        this.emit('paused', paused, paused.pausedReason ?? 'budget reached');
+        await this.mutate(id, (draft, now) => T.pauseOverBudget(draft, now));
         return undefined;
       }
       try {
@@ -537,7 +532,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       const pricing = this.options.config.models[seat.key]?.pricing;
       const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
       const { salon: settings } = this.options.config;
-      const committed = await this.change(id, (draft, now) => {
+      await this.change(id, (draft, now) => {
         T.commitTurn(
           draft,
           {
@@ -556,7 +551,6 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         );
       });
       log.info({ latencyMs: result.latencyMs, attempts: result.attempts, usage: result.usage, finishReason: result.finishReason }, 'turn written');
-      if (committed.status === 'closed' && salon.status !== 'closed') this.emit('closed', committed);
     } catch (err) {
       if (err instanceof ModelAbortedError) {
         log.info('turn aborted');
@@ -597,11 +591,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
 
   /** Must run inside the salon's queue. */
   private async failTurn(id: string, seat: Seat, err: ModelError): Promise<void> {
-    let outcome = 'retry' as 'retry' | 'paused';
-    const salon = await this.mutate(id, (draft, now) => {
-      outcome = T.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.modelRetry);
+    await this.mutate(id, (draft, now) => {
+      T.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.modelRetry);
     });
-    if (outcome === 'paused') this.emit('paused', salon, salon.pausedReason ?? err.reason);
   }
 
   private startTyping(salon: SalonRecord, seat: Seat): { stop(): void } {

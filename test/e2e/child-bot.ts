@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readLines } from '../helpers/lines.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -34,12 +35,8 @@ export class ChildBot {
       this.notify();
       resolve({ code, signal });
     }));
-    let buffer = '';
-    process.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      this.lines.push(...parts.filter(Boolean));
+    readLines(process.stdout!, (lines) => {
+      this.lines.push(...lines);
       this.notify();
     });
     process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -516,6 +516,19 @@ describe('recordFailure', () => {
 });
 
 describe('pauseUndeliverable', () => {
+  it('lets a finished salon whose last posts were refused be resumed, to try them again', () => {
+    const salon = newSalon({ rounds: 1 });
+    playTurns(salon, 2);
+    expect(salon.status).toBe('finished');
+    pauseUndeliverable(salon, 'Missing Permissions', T0 + 100_000);
+    expect(salon.pausedReason).toBe('Missing Permissions');
+    resume(salon, T0 + 200_000);
+    expect(salon.status).toBe('finished');
+    expect(salon.pausedReason).toBeUndefined();
+    expect(salon.outbox.length).toBeGreaterThan(0);
+    expect(() => resume(salon, T0 + 300_000)).toThrow(/finished all its rounds/);
+  });
+
   it('pauses a running salon with the reason', () => {
     const salon = newSalon();
     pauseUndeliverable(salon, 'the thread was deleted', T0 + 5);
