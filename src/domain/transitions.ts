@@ -16,6 +16,7 @@ import {
   turnKey,
   type Interjection,
   type Person,
+  type Post,
   type SalonRecord,
   type Seat,
   type Turn,
@@ -159,7 +160,7 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
   salon.updatedAt = iso(now);
   if (salon.draft) {
     // A turn shown while it streamed will not be finished now: its messages go, so the thread matches the archive.
-    salon.outbox.push({ key: `${salon.id}:retract:${salon.draft.turnIndex}`, kind: 'retract', turnIndex: salon.draft.turnIndex, draftIds: salon.draft.messageIds, messageIds: [] });
+    retractDraft(salon, salon.draft.turnIndex, salon.draft.messageIds);
     salon.draft = undefined;
   }
   if (options.synthesizer && salon.turns.length > (salon.carried ?? 0)) {
@@ -368,10 +369,38 @@ export function recordPostedPart(salon: SalonRecord, key: string, part: number, 
   if (post) post.messageIds[part] = messageId;
 }
 
-/** Remembers the messages showing a turn while it streams, so a restart edits them instead of posting again. */
+/**
+ * Remembers the messages showing a turn while it streams, so a restart edits them instead of posting again.
+ * Ids that arrive late (a draft post answered after the turn was committed, delivered or dropped) are never
+ * lost: they join the turn's post while it is owed, and are otherwise retracted, so no half-written message
+ * stays in the thread.
+ */
 export function recordDraft(salon: SalonRecord, turnIndex: number, messageIds: string[]): void {
-  if (salon.status === 'closed' || salon.turns.length !== turnIndex) return;
-  salon.draft = { turnIndex, messageIds: [...messageIds] };
+  if (salon.status !== 'closed' && salon.turns.length === turnIndex) {
+    salon.draft = { turnIndex, messageIds: [...messageIds] };
+    return;
+  }
+  const known = new Set(salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : []);
+  for (const post of salon.outbox) {
+    if ((post.kind === 'turn' || post.kind === 'retract') && post.turnIndex === turnIndex) {
+      for (const id of [...(post.kind === 'turn' ? (post.draftIds ?? []) : post.draftIds), ...post.messageIds]) known.add(id);
+    }
+  }
+  for (const id of salon.turns[turnIndex]?.messageIds ?? []) known.add(id);
+  const late = messageIds.filter((id) => !known.has(id));
+  if (late.length === 0) return;
+  const owed = salon.outbox.find((p): p is Extract<Post, { kind: 'turn' }> => p.kind === 'turn' && p.turnIndex === turnIndex);
+  if (owed && salon.status !== 'closed') {
+    // Still to be delivered: the delivery finishes these messages in place (or deletes the ones it does not need).
+    owed.draftIds = [...(owed.draftIds ?? []), ...late];
+    return;
+  }
+  retractDraft(salon, turnIndex, late);
+}
+
+function retractDraft(salon: SalonRecord, turnIndex: number, draftIds: string[]): void {
+  const n = salon.outbox.filter((p) => p.kind === 'retract' && p.turnIndex === turnIndex).length;
+  salon.outbox.push({ key: `${salon.id}:retract:${turnIndex}${n ? `:${n}` : ''}`, kind: 'retract', turnIndex, draftIds, messageIds: [] });
 }
 
 /** The salon's thread is gone (deleted): it is closed as it stands, owing nothing to a thread that no longer exists. */

@@ -24,6 +24,7 @@ import {
   pause,
   pauseUndeliverable,
   recordFailure,
+  recordDraft,
   recordPostedPart,
   resume,
   type RetryPolicy,
@@ -586,5 +587,46 @@ describe('outbox delivery', () => {
     const before = snapshot(salon);
     markDelivered(salon, 'thread-1:nothing');
     expect(salon).toEqual(before);
+  });
+});
+
+describe('recordDraft', () => {
+  const turnPost = (salon: SalonRecord, index: number) => salon.outbox.find((p): p is Extract<Post, { kind: 'turn' }> => p.kind === 'turn' && p.turnIndex === index);
+
+  it('keeps the messages of the turn being streamed, and hands them to its post when it is committed', () => {
+    const salon = newSalon();
+    recordDraft(salon, 0, ['500']);
+    recordDraft(salon, 0, ['500', '501']);
+    expect(salon.draft).toEqual({ turnIndex: 0, messageIds: ['500', '501'] });
+    commitTurn(salon, generated(salon), T0 + 1000);
+    expect(turnPost(salon, 0)?.draftIds).toEqual(['500', '501']);
+    expect(salon.draft).toBeUndefined();
+  });
+
+  it('adds a draft message whose id arrives after the commit to the owed post, once', () => {
+    const salon = newSalon();
+    recordDraft(salon, 0, ['500']);
+    commitTurn(salon, generated(salon), T0 + 1000);
+    recordDraft(salon, 0, ['500', '501']);
+    recordDraft(salon, 0, ['500', '501']);
+    expect(turnPost(salon, 0)?.draftIds).toEqual(['500', '501']);
+    expect(salon.outbox.some((p) => p.kind === 'retract')).toBe(false);
+  });
+
+  it('retracts a late draft message of a turn already delivered, or of a closed salon', () => {
+    const delivered = newSalon();
+    commitTurn(delivered, generated(delivered), T0 + 1000);
+    recordPostedPart(delivered, turnKey(delivered.id, 0), 0, '700');
+    markDelivered(delivered, turnKey(delivered.id, 0));
+    recordDraft(delivered, 0, ['700', '701']);
+    expect(delivered.outbox.filter((p) => p.kind === 'retract').map((p) => (p as { draftIds: string[] }).draftIds)).toEqual([['701']]);
+
+    const closed = newSalon();
+    recordDraft(closed, 0, ['800']);
+    close(closed, T0 + 1000);
+    recordDraft(closed, 0, ['800', '801']);
+    const retracts = closed.outbox.filter((p): p is Extract<Post, { kind: 'retract' }> => p.kind === 'retract');
+    expect(retracts.map((p) => p.draftIds)).toEqual([['800'], ['801']]);
+    expect(new Set(retracts.map((p) => p.key)).size).toBe(2);
   });
 });
