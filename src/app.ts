@@ -11,9 +11,9 @@ import { onThreadMessage } from './discord/messages.js';
 import { DiscordPublisher } from './discord/publisher.js';
 import { SalonEngine, type EngineOptions } from './engine/engine.js';
 import { OpenAIModelClient } from './models/openai-client.js';
-import type { ModelClient } from './models/types.js';
+import type { ModelClient } from './engine/ports.js';
 import { openKeyv } from './store/keyv-factory.js';
-import { KeyvSalonStore } from './store/salon-store.js';
+import { KeyvSalonStore } from './store/keyv-salon-store.js';
 
 export interface BotOptions {
   config: Config;
@@ -26,7 +26,7 @@ export interface BotOptions {
   readyTimeoutMs?: number;
   models?: ModelClient;
   /** Engine settings to override, e.g. faster backoff in tests. */
-  engine?: Pick<EngineOptions, 'deliveryBackoffMs' | 'modelRetry' | 'typingIntervalMs'>;
+  engine?: Pick<EngineOptions, 'deliveryBackoffMs' | 'modelRetry'>;
 }
 
 export interface RunningBot {

@@ -1,5 +1,5 @@
 /** The bot process: validate everything, connect, run until SIGINT/SIGTERM, then shut down cleanly. */
-import { startBot, StartupError } from './app.js';
+import { startBot, StartupError, type RunningBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { loadDotEnv, readEnv } from './env.js';
 import { startHeartbeat } from './health.js';
@@ -26,23 +26,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  let bot;
-  try {
-    bot = await startBot({ config, token: env.token, apiBase: env.apiBase, storeUrl: env.storeUrl, log });
-  } catch (err) {
-    if (err instanceof StoreError || err instanceof StartupError) {
-      log.fatal(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const stopHeartbeat = env.healthFile ? startHeartbeat(bot.client, env.healthFile) : () => {};
-
-  let shuttingDown = false;
+  // Signals are heeded from here on: one that arrives while the bot is still starting stops it as soon as it is up.
+  let bot: RunningBot | undefined;
+  let signalled: string | undefined;
+  let stopping = false;
+  let stopHeartbeat = () => {};
   const shutdown = (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
+    signalled ??= signal;
+    if (!bot || stopping) return;
+    stopping = true;
+    log.info({ signal: signalled }, 'shutting down');
     stopHeartbeat();
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
@@ -61,6 +54,18 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    bot = await startBot({ config, token: env.token, apiBase: env.apiBase, storeUrl: env.storeUrl, log });
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof StartupError) {
+      log.fatal(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (signalled) shutdown(signalled);
+  else if (env.healthFile) stopHeartbeat = startHeartbeat(bot.client, env.healthFile);
 }
 
 main().catch((err: unknown) => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKeyv } from '../../src/store/keyv-factory.js';
-import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { buildRecord } from '../lib/seed.js';
 import { median } from '../lib/stats.js';
 

@@ -4,7 +4,7 @@
  * bot itself would have saved.
  */
 import { openKeyv } from '../../src/store/keyv-factory.js';
-import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
 import * as T from '../../src/domain/transitions.js';
 import { prose, turnText } from './texts.js';

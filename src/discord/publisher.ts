@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { roundOf, seatOf, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../domain/transcript.js';
-import { PublishError, type DeliveryProgress, type DraftUpdate, type Publisher } from '../engine/publisher.js';
+import { PublishError, type DeliveryProgress, type DraftUpdate, type Pacing, type Publisher } from '../engine/ports.js';
 import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
@@ -82,7 +82,14 @@ interface TurnChannel {
   bucket: string;
 }
 
+/**
+ * Discord allows about 5 edits of a message per 5 s, and shows a typing indicator for about 10 s: one edit per
+ * 1.5 s leaves room for the final one, and typing is renewed before it lapses.
+ */
+export const DISCORD_PACING: Pacing = { draftIntervalMs: 1_500, typingIntervalMs: 8_000 };
+
 export class DiscordPublisher implements Publisher {
+  readonly pacing = DISCORD_PACING;
   private readonly webhooks = new Map<string, Promise<WebhookSender | undefined>>();
   /** What each draft message shows now, so an unchanged part is not edited again. */
   private readonly shown = new Map<string, string>();

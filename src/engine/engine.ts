@@ -18,19 +18,12 @@ import { SalonError } from '../domain/errors.js';
 import { costOf, formatUSD } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
-import { createSalon, isActive, needsEngine, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
+import { createSalon, isActive, needsEngine, nextTurn, turnKey, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat, type Turn } from '../domain/salon.js';
 import * as T from '../domain/transitions.js';
 import { estimateTokens, ownNameStripper } from '../domain/text.js';
-import { ModelAbortedError, ModelError, type ModelClient } from '../models/types.js';
-import { RecordError } from '../store/migrate.js';
-import type { SalonStore } from '../store/salon-store.js';
 import { DraftWriter } from './draft-writer.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { PublishError, type Publisher } from './publisher.js';
-
-export interface Clock {
-  now(): number;
-}
+import { ModelAbortedError, ModelError, PublishError, RecordError, type Clock, type ModelClient, type Publisher, type SalonStore } from './ports.js';
 
 export interface EngineOptions {
   config: Config;
@@ -43,10 +36,6 @@ export interface EngineOptions {
   modelRetry?: T.RetryPolicy;
   /** Backoff for deliveries that failed in a way that may pass (Discord 5xx, network). */
   deliveryBackoffMs?: (attempt: number) => number;
-  /** How often the typing indicator is renewed while a model writes (Discord shows it for about 10 s). */
-  typingIntervalMs?: number;
-  /** The least time between two updates of a streaming turn's message (Discord allows about 5 edits per 5 s). */
-  draftIntervalMs?: number;
 }
 
 export interface EngineEvents {
@@ -92,6 +81,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly undeliverable = new Set<string>();
   /** Post keys that may have been delivered without being recorded (see DeliveryProgress.maybeDelivered). */
   private readonly uncertain = new Set<string>();
+  /** Salons whose next turn may already show in a draft message nobody knows the id of (see DraftUpdate.maybePosted). */
+  private readonly uncertainDrafts = new Set<string>();
   private readonly clock: Clock;
   private readonly modelRetry: T.RetryPolicy;
   private readonly deliveryBackoffMs: (attempt: number) => number;
@@ -122,6 +113,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             if (!salon || !needsEngine(salon)) return;
             this.live.set(id, salon);
             for (const post of salon.outbox) this.uncertain.add(post.key);
+            this.uncertainDrafts.add(id);
             resumed += 1;
           } catch (err) {
             skipped += 1;
@@ -284,6 +276,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.deliveryAttempts.delete(id);
     this.undeliverable.delete(id);
     for (const key of this.uncertain) if (key.startsWith(`${id}:`)) this.uncertain.delete(key);
+    this.uncertainDrafts.delete(id);
   }
 
   private clearTimer(id: string): void {
@@ -523,9 +516,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             }
           : undefined,
       });
-      // No new draft update from here; one in flight may still land, but before the final post: the publisher
-      // sends a turn's requests in order (one queue per webhook, one bucket per channel's messages).
-      draft?.stop();
+      // The draft's messages become the turn's: an update still in flight lands, and its ids are saved, before the
+      // commit copies them into the turn's post, which then edits them into the final text.
+      const settled = await draft?.settle();
+      if (settled?.maybePosted || (!draft && this.uncertainDrafts.delete(id))) this.uncertain.add(turnKey(id, next.index));
       const text = strip(result.text);
       // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
       const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
@@ -564,7 +558,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       }
     } finally {
       typing.stop();
-      await draft?.finish();
+      const unsettled = await draft?.settle();
+      if (unsettled?.maybePosted) this.uncertainDrafts.add(id);
       this.generating.delete(id);
     }
   }
@@ -572,21 +567,22 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private draftWriter(salon: SalonRecord, turnIndex: number, log: Logger): DraftWriter | undefined {
     const { publisher } = this.options;
     if (!this.options.config.salon.stream || !publisher.draft) return undefined;
-    const existing = salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [];
-    return new DraftWriter(
-      { draft: publisher.draft.bind(publisher) },
+    return new DraftWriter({
+      publisher: { draft: publisher.draft.bind(publisher), pacing: publisher.pacing },
       salon,
       turnIndex,
-      existing,
-      async (ids) => {
+      messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
+      // A process that died mid-stream (or an update whose answer was lost) may have left a message nobody knows.
+      maybePosted: this.uncertainDrafts.delete(salon.id),
+      save: async (ids) => {
         await this.change(salon.id, (draft) => T.recordDraft(draft, turnIndex, ids));
         log.debug({ messageIds: ids }, 'draft messages saved');
       },
-      log,
-      this.options.draftIntervalMs ?? 1_500,
       // A turn written while the previous one is still being posted shows once that post is out, to keep the order.
-      () => (this.live.get(salon.id)?.outbox.length ?? 0) === 0,
-    );
+      ready: () => (this.live.get(salon.id)?.outbox.length ?? 0) === 0,
+      clock: this.clock,
+      log,
+    });
   }
 
   /** Must run inside the salon's queue. */
@@ -601,7 +597,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     if (!typing) return { stop() {} };
     const send = () => void typing(salon, seat).catch(() => {});
     send();
-    const timer = setInterval(send, this.options.typingIntervalMs ?? 8_000);
+    const timer = setInterval(send, this.options.publisher.pacing.typingIntervalMs);
     return { stop: () => clearInterval(timer) };
   }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/index.js';
 import type { Usage } from '../domain/salon.js';
 import { takesCacheBreakpoints, withCacheBreakpoints } from './prompt-cache.js';
-import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from './types.js';
+import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from '../engine/ports.js';
 
 export interface RetryTiming {
   /** First backoff in ms; doubles each attempt, with jitter. */

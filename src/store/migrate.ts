@@ -3,13 +3,7 @@
  * is reported, never guessed at, so one bad record cannot take the others down.
  */
 import { SCHEMA_VERSION, type SalonRecord } from '../domain/salon.js';
-
-export class RecordError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RecordError';
-  }
-}
+import { RecordError } from '../engine/ports.js';
 
 /** migrations[n] lifts a record from schema n to n + 1. */
 const migrations: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {};

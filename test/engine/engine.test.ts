@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTranscript } from '../../src/domain/transcript.js';
-import { PublishError } from '../../src/engine/publisher.js';
+import { PublishError } from '../../src/engine/ports.js';
 import { FakeOpenAI, type ChatRequest } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { MemoryThreads } from '../helpers/memory-publisher.js';

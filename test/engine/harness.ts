@@ -4,7 +4,7 @@ import { SalonEngine } from '../../src/engine/engine.js';
 import type { NewSalon, SalonRecord } from '../../src/domain/salon.js';
 import { OpenAIModelClient } from '../../src/models/openai-client.js';
 import { openKeyv } from '../../src/store/keyv-factory.js';
-import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { memoryLogger } from '../helpers/log.js';
 import { MemoryPublisher, MemoryThreads } from '../helpers/memory-publisher.js';
 
@@ -20,7 +20,7 @@ export async function startEngine(config: Config, storeUrl: string, threads = ne
   const { log, lines } = memoryLogger(['sk-test-0123456789abcdef']);
   const opened = await openKeyv(storeUrl);
   const store = new KeyvSalonStore(opened.keyv, opened.close);
-  const publisher = new MemoryPublisher(threads);
+  const publisher = new MemoryPublisher(threads, { draftIntervalMs: 1_500, typingIntervalMs: 50 });
   const models = new OpenAIModelClient(config.models, log, { baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5_000 });
   const engine = new SalonEngine({
     config,
@@ -30,7 +30,6 @@ export async function startEngine(config: Config, storeUrl: string, threads = ne
     log,
     modelRetry: { maxAttempts: 2, backoffMs: () => 20 },
     deliveryBackoffMs: () => 20,
-    typingIntervalMs: 50,
   });
   await engine.start();
   return {

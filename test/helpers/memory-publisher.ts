@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { renderTranscript } from '../../src/domain/transcript.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
-import { PublishError, type DeliveryProgress, type Publisher } from '../../src/engine/publisher.js';
+import { PublishError, type DeliveryProgress, type Pacing, type Publisher } from '../../src/engine/ports.js';
 
 export interface ThreadMessage {
   id: string;
@@ -45,7 +45,10 @@ export type FaultHook = (post: Post, phase: 'before' | 'after') => void;
 export class MemoryPublisher extends EventEmitter implements Publisher {
   fault?: FaultHook;
 
-  constructor(readonly threads = new MemoryThreads()) {
+  constructor(
+    readonly threads = new MemoryThreads(),
+    readonly pacing: Pacing = { draftIntervalMs: 1_500, typingIntervalMs: 8_000 },
+  ) {
     super();
   }
 

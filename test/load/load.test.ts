@@ -10,7 +10,7 @@
  * and a typing indicator per turn), so the run takes a little over 30 s. pressure.test.ts keeps the defaults.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SalonStore } from '../../src/store/salon-store.js';
+import type { SalonStore } from '../../src/engine/ports.js';
 import { startWorld, type World } from '../e2e/harness.js';
 import { allEmpty, engineCollections } from './engine-state.js';
 import { expectThread, startSalons, WEBHOOK_EXECUTION, whenFinished } from './helpers.js';

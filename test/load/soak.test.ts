@@ -29,11 +29,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
 import { SalonEngine } from '../../src/engine/engine.js';
-import type { DeliveryProgress, DraftUpdate, Publisher } from '../../src/engine/publisher.js';
+import type { DeliveryProgress, DraftUpdate, Publisher } from '../../src/engine/ports.js';
 import { createLogger } from '../../src/logger.js';
 import { OpenAIModelClient } from '../../src/models/openai-client.js';
 import { openKeyv } from '../../src/store/keyv-factory.js';
-import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -72,6 +72,7 @@ interface ThreadMessage {
  * make it), and a streamed turn's draft message is edited into the final text rather than posted again.
  */
 class SoakPublisher implements Publisher {
+  readonly pacing = { draftIntervalMs: 1_500, typingIntervalMs: 8_000 };
   private readonly threads = new Map<string, Map<string, ThreadMessage>>();
   private nextId = 1;
   deliveries = 0;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIModelClient } from '../../src/models/openai-client.js';
-import { ModelAbortedError, ModelError } from '../../src/models/types.js';
+import { ModelAbortedError, ModelError } from '../../src/engine/ports.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { memoryLogger } from '../helpers/log.js';

@@ -4,8 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
 import { close } from '../../src/domain/transitions.js';
 import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
-import { migrate, RecordError } from '../../src/store/migrate.js';
-import { KeyvSalonStore } from '../../src/store/salon-store.js';
+import { RecordError } from '../../src/engine/ports.js';
+import { migrate } from '../../src/store/migrate.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function salon(id: string): SalonRecord {

@@ -7,16 +7,8 @@
  */
 import type Keyv from 'keyv';
 import { needsEngine, type SalonRecord } from '../domain/salon.js';
+import type { SalonStore } from '../engine/ports.js';
 import { migrate } from './migrate.js';
-
-export interface SalonStore {
-  get(id: string): Promise<SalonRecord | undefined>;
-  /** Saves the record and keeps the active index in step with it. */
-  save(record: SalonRecord): Promise<void>;
-  /** Ids of salons that may still take turns or owe the thread a post. */
-  activeIds(): Promise<string[]>;
-  close(): Promise<void>;
-}
 
 const INDEX_KEY = 'index:active';
 const recordKey = (id: string) => `salon:${id}`;

@@ -1,0 +1,150 @@
+/**
+ * The engine's ports: what it needs from the world, declared here where it is consumed. Adapters (the Discord
+ * publisher, the openai-SDK model client, the keyv store; the tests' memory publisher) implement these and are
+ * handed to the engine by the composition root (src/app.ts); nothing in src/engine imports an adapter.
+ */
+import type { ChatMessage } from '../domain/prompts.js';
+import type { Post, SalonRecord, Seat, Usage } from '../domain/salon.js';
+
+export interface Clock {
+  now(): number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Publisher: wherever a salon is shown (a Discord thread, a test's memory).
+
+export interface DeliveryProgress {
+  /**
+   * Persists the id of one posted part before the next is sent, so a delivery cut short by a crash
+   * resumes after the parts already out instead of repeating them.
+   */
+  onPart(part: number, messageId: string): Promise<void>;
+  /**
+   * True when the post may already be out in whole or in part without its ids recorded: it was loaded from the
+   * store at start-up, or an earlier attempt (or a draft of the turn) failed with its outcome unknown. The
+   * publisher then looks before it posts.
+   */
+  maybeDelivered: boolean;
+}
+
+/** How fast the audience may be updated: facts of the platform, which the publisher knows and the engine obeys. */
+export interface Pacing {
+  /** The least time between two updates of one streaming message. */
+  draftIntervalMs: number;
+  /** How often a typing indicator must be renewed to stay visible. */
+  typingIntervalMs: number;
+}
+
+export interface Publisher {
+  readonly pacing: Pacing;
+  /**
+   * Shows `post` to the salon's audience. Must be idempotent per `post.key`: it may be called again for a post
+   * that was delivered (in whole or in part) by a process that died before recording it; `post.messageIds`
+   * holds the parts already known to be out. A turn's `draftIds` are the messages that showed it while it
+   * streamed: they are edited to the final text (and any the text no longer needs deleted), never posted again.
+   */
+  deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void>;
+  /** Shows that `seat` is writing. Best effort; called every `pacing.typingIntervalMs` while a model generates. */
+  typing?(salon: SalonRecord, seat: Seat): Promise<void>;
+  /**
+   * Shows a turn while it streams: posts or edits the messages `draft.messageIds` to show `draft.text` so far, and
+   * returns the ids of the messages now showing it (new ones appended). The final text is delivered as the turn's
+   * post, which edits these messages rather than posting again. Publishers that cannot edit leave this out, and
+   * turns then appear once, complete.
+   */
+  draft?(salon: SalonRecord, draft: DraftUpdate): Promise<string[]>;
+}
+
+export interface DraftUpdate {
+  turnIndex: number;
+  text: string;
+  messageIds: string[];
+  /**
+   * A message of this draft may be out without its id known (a post whose answer was lost, or a process that
+   * died mid-stream): the publisher looks for it before posting a new one.
+   */
+  maybePosted: boolean;
+}
+
+/** A delivery failure. `permanent` means retrying will not help (the thread is gone, permission was lost). */
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    /** The salon's thread no longer exists: nothing can ever be shown there again. */
+    readonly gone = false,
+  ) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model client: whatever writes the turns.
+
+export interface CompletionRequest {
+  /** Key of the model in the config. */
+  modelKey: string;
+  messages: ChatMessage[];
+  signal?: AbortSignal;
+  /** Stream the reply, calling this with the whole text so far as it grows. */
+  onText?: (textSoFar: string) => void;
+}
+
+export interface CompletionResult {
+  text: string;
+  finishReason?: string;
+  /** Absent when the endpoint reports none (some local servers). */
+  usage?: Usage;
+  latencyMs: number;
+  /** HTTP attempts it took, retries included. */
+  attempts: number;
+}
+
+export interface ModelClient {
+  complete(request: CompletionRequest): Promise<CompletionResult>;
+  /** Aborts every request in flight; used on shutdown. */
+  close(): void;
+}
+
+/** A model request that failed after retries. `reason` is safe to show in a thread: it never holds a key. */
+export class ModelError extends Error {
+  constructor(
+    readonly reason: string,
+    /** Retrying later will not help (bad key, unknown model, bad request). */
+    readonly permanent: boolean,
+    readonly status?: number,
+  ) {
+    super(reason);
+    this.name = 'ModelError';
+  }
+}
+
+/** The request was aborted because the process is shutting down (or the salon was closed); not a failure. */
+export class ModelAbortedError extends Error {
+  constructor() {
+    super('model request aborted');
+    this.name = 'ModelAbortedError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Store: where salons live.
+
+export interface SalonStore {
+  /** Throws RecordError for a record that cannot be read, so the caller can skip it and go on. */
+  get(id: string): Promise<SalonRecord | undefined>;
+  /** Saves the record and keeps the index of live salons in step with it. */
+  save(record: SalonRecord): Promise<void>;
+  /** Ids of salons that may still take turns or owe the thread a post. */
+  activeIds(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** A stored record that cannot be read (corrupt, or from a newer schema). */
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
