@@ -168,12 +168,27 @@ function listMessages(req: ApiRequest, core: Core): ApiResponse {
 function patchMessage(req: ApiRequest, core: Core): ApiResponse {
   const channel = visibleChannel(core, req);
   const message = core.state.findMessage(channel.id, req.params.message_id ?? '');
-  core.enforce(req, [
-    ...schemaIssues(Schemas.messageEdit, req.body),
-    ...messageLimitIssues(req.body),
-    ...fileIssues(req.files),
-  ]);
-  if (message.author.id !== core.state.botUser.id || message.webhook_id) throw Errors.cannotEditOthersMessage();
+  return applyMessageEdit(core, req, message, Schemas.messageEdit, () => {
+    if (message.author.id !== core.state.botUser.id || message.webhook_id) throw Errors.cannotEditOthersMessage();
+  });
+}
+
+/**
+ * The one REST edit path for channel messages (PATCH /channels/:id/messages/:id) and webhook messages
+ * (PATCH /webhooks/:id/:token/messages/:id): the body is checked against `schema` and Discord's limits, then
+ * `authorize` runs (who may edit), a message in an archived thread is refused (400 / 50083), the patch is
+ * applied and MESSAGE_UPDATE dispatched by `editMessage`, and the answer is the edited message.
+ */
+export function applyMessageEdit(
+  core: Core,
+  req: ApiRequest,
+  message: StoredMessage,
+  schema: typeof Schemas.messageEdit | typeof Schemas.webhookMessageEdit,
+  authorize: () => void = () => {},
+): ApiResponse {
+  core.enforce(req, [...schemaIssues(schema, req.body), ...messageLimitIssues(req.body), ...fileIssues(req.files)]);
+  authorize();
+  const channel = core.state.liveChannel(message.channel_id);
   if (channel.thread_metadata?.archived) throw Errors.threadArchived(400);
   const body = (req.body ?? {}) as MessageBody;
   editMessage(core, message, {

@@ -3,7 +3,7 @@
 // webhook and is handed to routes/interactions.ts.
 
 import { createHash } from 'node:crypto';
-import { createMessage, deleteMessage, editMessage } from '../message-actions.js';
+import { createMessage, deleteMessage } from '../message-actions.js';
 import { Errors } from '../api-error.js';
 import { ChannelType, Limits, Permission } from '../constants.js';
 import type { ApiRequest, ApiResponse, Core } from '../core.js';
@@ -11,7 +11,7 @@ import type { Route } from '../router.js';
 import { messagePayload, webhookPayload } from '../serialize.js';
 import { randomToken } from '../snowflake.js';
 import type { StoredChannel, StoredMessage, StoredWebhook } from '../types.js';
-import { fileIssues, messageLimitIssues, schemaIssues, Schemas, webhookNameIssues } from '../validation.js';
+import { Schemas, webhookNameIssues } from '../validation.js';
 import { requirePermission, visibleChannel } from './channels.js';
 import {
   deleteInteractionMessage,
@@ -20,7 +20,7 @@ import {
   patchInteractionMessage,
   postFollowup,
 } from './interactions.js';
-import { checkMessageBody, prepareThreadForMessage } from './messages.js';
+import { applyMessageEdit, checkMessageBody, prepareThreadForMessage } from './messages.js';
 
 /** Executions are limited per webhook (interaction follow-ups are not limited here). */
 const webhookBucket = (params: Record<string, string>, core: Core) =>
@@ -230,23 +230,7 @@ function webhookMessage(core: Core, req: ApiRequest): StoredMessage {
 }
 
 function patchWebhookMessage(req: ApiRequest, core: Core): ApiResponse {
-  const message = webhookMessage(core, req);
-  core.enforce(req, [
-    ...schemaIssues(Schemas.webhookMessageEdit, req.body),
-    ...messageLimitIssues(req.body),
-    ...fileIssues(req.files),
-  ]);
-  const channel = core.state.liveChannel(message.channel_id);
-  if (channel.thread_metadata?.archived) throw Errors.threadArchived(400);
-  const body = (req.body ?? {}) as ExecuteBody;
-  editMessage(core, message, {
-    ...(body.content != null ? { content: body.content } : {}),
-    ...(body.embeds != null ? { embeds: body.embeds } : {}),
-    ...(body.components != null ? { components: body.components } : {}),
-    ...(body.attachments != null ? { attachments: body.attachments } : {}),
-    files: req.files,
-  });
-  return { status: 200, body: messagePayload(message, core.state) };
+  return applyMessageEdit(core, req, webhookMessage(core, req), Schemas.webhookMessageEdit);
 }
 
 /** Discord exposes image hashes, not URLs. */
