@@ -25,6 +25,8 @@ export interface FakeConfig {
   botUsername: string;
   guildName: string;
   channelName: string;
+  /** Seeds the latency PRNG. */
+  seed: number;
 }
 
 /** What a receiving gateway session looks like to code shaping a dispatch for it. */
@@ -80,7 +82,7 @@ export class Core {
     /** The one id source: every snowflake in a fake comes from here, so ids never collide. */
     readonly ids: SnowflakeFactory,
   ) {
-    this.faults = new FaultInjector(this.notifier);
+    this.faults = new FaultInjector(this.notifier, config.seed);
     this.limiter = new RateLimiter(config.rateLimits);
     // Many waiters and test listeners may subscribe at once.
     this.events.setMaxListeners(0);

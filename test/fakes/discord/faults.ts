@@ -1,4 +1,5 @@
-import type { FailNextRule, HoldRule, RecordedRequest } from './types.js';
+import { deriveRandom, drawMs, type Random } from '../random.js';
+import type { FailNextRule, HoldRule, LatencyHandle, LatencyRule, RecordedRequest } from './types.js';
 import type { ChangeNotifier } from './waiter.js';
 import { DEFAULT_WAIT_MS } from './waiter.js';
 
@@ -9,19 +10,30 @@ export interface FaultResponse {
   afterEffect: boolean;
 }
 
-export type HoldOutcome = { kind: 'continue' } | { kind: 'respond'; status: number; body: unknown };
+export type HoldOutcome =
+  | { kind: 'continue' }
+  | { kind: 'respond'; status: number; body: unknown }
+  /** Destroy the connection without an answer. */
+  | { kind: 'drop' };
 
 function matches(rule: { method?: string; path: RegExp }, method: string, path: string): boolean {
   return (!rule.method || rule.method.toUpperCase() === method) && rule.path.test(path);
 }
 
-/** Failures and holds a test arranged for upcoming requests. */
+/** Failures, holds and latencies a test arranged for upcoming requests. */
 export class FaultInjector {
   readonly #failures: Array<{ rule: FailNextRule; remaining: number }> = [];
   readonly #holds: RequestHold[] = [];
   readonly #captured = new Set<RequestHold>();
+  readonly #latencies: Array<{ rule: LatencyRule; random: Random }> = [];
+  readonly #sleeping = new Map<NodeJS.Timeout, () => void>();
+  #latencyRules = 0;
 
-  constructor(private readonly notifier: ChangeNotifier) {}
+  constructor(
+    private readonly notifier: ChangeNotifier,
+    /** Seeds the per-rule streams latency ranges draw from. */
+    readonly seed: number,
+  ) {}
 
   failNext(rule: FailNextRule): void {
     this.#failures.push({ rule, remaining: rule.count ?? 1 });
@@ -53,16 +65,54 @@ export class FaultInjector {
     return hold;
   }
 
-  /** On shutdown: answer every held request with a 503 so no handler stays pending. */
+  latency(rule: LatencyRule): LatencyHandle {
+    const entry = { rule, random: rule.random ?? deriveRandom(this.seed, this.#latencyRules++) };
+    this.#latencies.push(entry);
+    return {
+      rule,
+      remove: () => {
+        const index = this.#latencies.indexOf(entry);
+        if (index >= 0) this.#latencies.splice(index, 1);
+      },
+    };
+  }
+
+  /** Waits as long as the latency rules matching this request at this point say (their sum), and records it. */
+  async delay(when: 'before' | 'after', request: RecordedRequest): Promise<void> {
+    let ms = 0;
+    for (const { rule, random } of this.#latencies) {
+      if ((rule.when ?? 'after') === when && matches(rule, request.method, request.path)) {
+        ms += drawMs(rule.ms, random, request);
+      }
+    }
+    if (ms <= 0) return;
+    request.latencyMs += ms;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleeping.delete(timer);
+        resolve();
+      }, ms);
+      this.#sleeping.set(timer, resolve);
+    });
+  }
+
+  /** On shutdown: answer every held request with a 503 and end every latency wait, so no handler stays pending. */
   releaseAll(): void {
     for (const hold of [...this.#holds.splice(0), ...this.#captured]) hold.releaseWith(503);
     this.#captured.clear();
+    for (const [timer, resolve] of this.#sleeping) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.#sleeping.clear();
   }
 }
 
 /**
  * Keeps one matching request in flight until the test decides its fate, so a
  * test can, e.g., kill the bot while Discord "is processing" a message post.
+ * With `afterEffect` the request is handled first and only its answer is held:
+ * the message exists (and MESSAGE_CREATE went out) while the client still waits.
  */
 export class RequestHold {
   #request: RecordedRequest | undefined;
@@ -74,11 +124,12 @@ export class RequestHold {
     private readonly notifier: ChangeNotifier,
   ) {}
 
-  /** The held request, once it arrived. */
+  /** The held request, once it arrived (with `afterEffect`: once it was handled and its answer is held). */
   get request(): RecordedRequest | undefined {
     return this.#request;
   }
 
+  /** Resolves with the held request once it has arrived (with `afterEffect`: once its effect is applied). */
   arrived(timeoutMs = DEFAULT_WAIT_MS): Promise<RecordedRequest> {
     return this.notifier.waitFor(() => this.#request, {
       timeoutMs,
@@ -86,17 +137,25 @@ export class RequestHold {
     });
   }
 
-  /** Let the request through to normal processing. */
+  /** Let the request through to normal processing (with `afterEffect`: send the answer it got). */
   release(): void {
     this.#settle({ kind: 'continue' });
   }
 
-  /** Answer the request with this status instead of processing it. */
+  /** Answer the request with this status instead (with `afterEffect` the effect has happened all the same). */
   releaseWith(status: number, body?: unknown): void {
     this.#settle({ kind: 'respond', status, body: body ?? defaultErrorBody(status) });
   }
 
-  /** @internal Called by the REST pipeline when the request arrives. */
+  /**
+   * Destroy the connection without answering: the client sees a network error. Without `afterEffect` nothing
+   * happened; with it, Discord did the work and the answer is lost.
+   */
+  drop(): void {
+    this.#settle({ kind: 'drop' });
+  }
+
+  /** @internal Called by the REST pipeline when the request arrives (or, with `afterEffect`, is about to be answered). */
   capture(request: RecordedRequest): Promise<HoldOutcome> {
     this.#request = request;
     this.notifier.notify();

@@ -14,6 +14,7 @@ import { deliverAutocomplete, deliverCommand, deliverComponent, InteractionHandl
 import { authorFromUser, createMessage } from './message-actions.js';
 import { resolveRateLimits } from './ratelimit.js';
 import { createRestHandler } from './rest.js';
+import { DEFAULT_SEED } from '../random.js';
 import { routes } from './routes/index.js';
 import { removeWebhook } from './routes/webhooks.js';
 import { SnowflakeFactory } from './snowflake.js';
@@ -31,6 +32,8 @@ import type {
   GatewaySessionInfo,
   HoldRule,
   InteractInput,
+  LatencyHandle,
+  LatencyRule,
   Member,
   PostUserMessageInput,
   RecordedRequest,
@@ -86,6 +89,7 @@ export class FakeDiscord {
       botUsername: options.botUsername ?? 'Salon',
       guildName: options.guildName ?? 'Salon Test Guild',
       channelName: options.channelName ?? 'salons',
+      seed: options.seed ?? DEFAULT_SEED,
     };
     const ids = new SnowflakeFactory();
     const core = new Core(config, seedState(config, ids), ids);
@@ -112,6 +116,11 @@ export class FakeDiscord {
 
   get gatewayUrl(): string {
     return this.core.gatewayUrl;
+  }
+
+  /** The seed latency ranges draw from (the `seed` option, or the fixed default): print it to replay a run. */
+  get seed(): number {
+    return this.core.config.seed;
   }
 
   /** Stops serving (idempotent). Destroy clients first, or they keep trying to reconnect. */
@@ -299,16 +308,42 @@ export class FakeDiscord {
     return this;
   }
 
-  // ------------------------------------------------------------ fault injection
+  // ------------------------------------------------------------ fault injection and timing
+  //
+  // Rules match on `method` (optional, any case) and `path`, a RegExp tested against the path after
+  // `/api/v10`, percent-decoded (`/channels/123/messages`, `/webhooks/1/tok/messages/@original`).
 
-  /** The next `count` requests matching answer with `status` (429 gets Retry-After headers). */
+  /**
+   * The next `count` (default 1) matching requests answer with `status` (429 gets `Retry-After` and
+   * `X-RateLimit-*` headers; `retryAfterMs`, `global`). With `afterEffect: true` the request is handled first
+   * (message stored, MESSAGE_CREATE/UPDATE sent) and only then answered with the failure: "accepted by Discord,
+   * answer lost". This holds for every route, channel message posts and webhook executions included; a retried
+   * post with the same `nonce` + `enforce_nonce` then returns the first message, as on Discord.
+   */
   failNext(rule: FailNextRule): void {
     this.core.faults.failNext(rule);
   }
 
-  /** Keeps the next matching request in flight until `release()` / `releaseWith()`. */
+  /**
+   * Keeps the next matching request in flight until the test decides: `release()` (process it normally),
+   * `releaseWith(status, body?)` (answer that instead) or `drop()` (destroy the connection, no answer).
+   * `await hold.arrived()` resolves once it is held. With `afterEffect: true` the request is handled first
+   * and only its answer is held: the message exists and the gateway event went out while the client waits;
+   * `release()` then sends the answer it got, `releaseWith` replaces it, `drop()` loses it.
+   */
   hold(rule: HoldRule): RequestHold {
     return this.core.faults.hold(rule);
+  }
+
+  /**
+   * Delays every matching request by `ms` until `remove()`d: a number, a `[min, max]` range drawn from a
+   * seeded PRNG (the `seed` option of `start`, or the rule's own `random`), or a function of the request.
+   * `when: 'after'` (default): the effect is applied at once and the answer waits; `when: 'before'`: the
+   * request waits before the fake looks at it (auth, faults, rate limits and handler come after the delay).
+   * Several matching rules add up. Holds and failures still apply; an 'after' delay also delays their answers.
+   */
+  latency(rule: LatencyRule): LatencyHandle {
+    return this.core.faults.latency(rule);
   }
 
   #requireSession(what: string): void {

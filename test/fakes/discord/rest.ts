@@ -9,8 +9,10 @@ const API_PREFIX = '/api/v10';
 
 /**
  * The HTTP side of the fake. Each request goes through the same steps Discord's
- * edge would take, in this order: record → route → auth → (test hold) →
- * (test fault) → rate limit → handler (which validates the body).
+ * edge would take, in this order: record → (test latency 'before') → route →
+ * auth → (test hold) → (test fault) → rate limit → handler (which validates
+ * the body) → (test fault or hold with `afterEffect`) → (test latency 'after')
+ * → answer.
  */
 export function createRestHandler(core: Core, routes: readonly Route[]) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -48,13 +50,17 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
     status: null,
     response: undefined,
     clientAborted: false,
+    dropped: false,
+    latencyMs: 0,
     at: Date.now(),
     respondedAt: null,
   };
   core.requests.push(record);
   core.changed();
 
-  const answer = (response: ApiResponse): void => {
+  // Every answer waits out the 'after' latencies, then goes out once.
+  const answer = async (response: ApiResponse): Promise<void> => {
+    await core.faults.delay('after', record);
     record.clientAborted = res.destroyed || req.socket.destroyed;
     send(res, response);
     record.status = response.status;
@@ -63,6 +69,16 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
     core.emit('request', record);
     core.changed();
   };
+  const drop = (): void => {
+    record.clientAborted = res.destroyed || req.socket.destroyed;
+    record.dropped = true;
+    record.respondedAt = Date.now();
+    req.socket.destroy();
+    core.emit('request', record);
+    core.changed();
+  };
+
+  await core.faults.delay('before', record);
 
   const match = versioned ? matchRoute(routes, method, path) : ({ kind: 'none' } as const);
   if (match.kind !== 'found') {
@@ -88,26 +104,34 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
   }
 
   const hold = core.faults.takeHold(method, path);
-  if (hold) {
+  if (hold && !hold.rule.afterEffect) {
     const outcome = await hold.capture(record);
+    if (outcome.kind === 'drop') return drop();
     if (outcome.kind === 'respond') return answer({ status: outcome.status, body: outcome.body });
   }
+  // A hold with afterEffect sees the answer the request got, whatever it is, before it goes out.
+  const heldAnswer = async (response: ApiResponse): Promise<void> => {
+    if (!hold?.rule.afterEffect) return answer(response);
+    const outcome = await hold.capture(record);
+    if (outcome.kind === 'drop') return drop();
+    return answer(outcome.kind === 'respond' ? { status: outcome.status, body: outcome.body } : response);
+  };
 
   const fault = core.faults.takeFailure(method, path);
-  if (fault && !fault.afterEffect) return answer(fault);
+  if (fault && !fault.afterEffect) return heldAnswer(fault);
 
   if (parsed.invalidJson) {
     core.recordViolation('invalid-json', apiReq, [
       { path: '', code: 'INVALID_JSON', message: 'The request body contains invalid JSON.' },
     ]);
-    return answer(errorResponse(Errors.invalidJson()));
+    return heldAnswer(errorResponse(Errors.invalidJson()));
   }
 
   const limit = core.limiter.check(
     route.bucket?.(params, core),
     route.auth === 'bot' ? core.config.token : undefined,
   );
-  if (!limit.allowed) return answer({ status: 429, body: limit.body, headers: limit.headers });
+  if (!limit.allowed) return heldAnswer({ status: 429, body: limit.body, headers: limit.headers });
 
   let response: ApiResponse;
   try {
@@ -116,8 +140,8 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
     if (!(error instanceof ApiError)) throw error;
     response = errorResponse(error);
   }
-  if (fault) return answer(fault);
-  answer({ ...response, headers: { ...limit.headers, ...response.headers } });
+  if (fault) return heldAnswer(fault);
+  return heldAnswer({ ...response, headers: { ...limit.headers, ...response.headers } });
 }
 
 export function errorResponse(error: ApiError): ApiResponse {

@@ -35,6 +35,11 @@ export interface FakeDiscordOptions {
   botUsername?: string;
   guildName?: string;
   channelName?: string;
+  /**
+   * Seeds the PRNG that `latency()` ranges draw from (each rule gets its own stream of it), so a failing run
+   * replays with the same delays. Default: a fixed seed (see `FakeDiscord.seed`).
+   */
+  seed?: number;
 }
 
 export interface FakeUser {
@@ -213,6 +218,10 @@ export interface RecordedRequest {
   response: unknown;
   /** The client had gone (e.g. the bot process was killed) before the answer was sent. */
   clientAborted: boolean;
+  /** The fake destroyed the connection instead of answering (`RequestHold.drop()`); status stays null. */
+  dropped: boolean;
+  /** The delay `latency()` rules added to this request, in ms (both `when`s together). */
+  latencyMs: number;
   at: number;
   respondedAt: number | null;
 }
@@ -317,6 +326,36 @@ export interface FailNextRule {
 export interface HoldRule {
   method?: string;
   path: RegExp;
+  /**
+   * Let the request take effect first (message stored, gateway event sent), then hold only the answer:
+   * "Discord did it, the client does not know yet". Default false: the request is held before anything happens.
+   */
+  afterEffect?: boolean;
+}
+
+/** A delay of `ms` milliseconds: fixed, drawn uniformly from `[min, max]`, or computed per request. */
+export type LatencyMs = number | readonly [number, number] | ((request: RecordedRequest) => number);
+
+export interface LatencyRule {
+  /** Only this HTTP method (any case); default every method. */
+  method?: string;
+  /** Tested against the path after `/api/v10` (percent-decoded), as in `failNext` and `hold`. */
+  path: RegExp;
+  ms: LatencyMs;
+  /**
+   * 'after' (default): the fake handles the request (its effect is applied, gateway events are sent), then
+   * waits before answering. 'before': the request waits before the fake looks at it at all (auth, faults,
+   * rate limits and the handler all run after the delay).
+   */
+  when?: 'before' | 'after';
+  /** The source ranges draw from; default a stream of the fake's seeded PRNG, one per rule. */
+  random?: () => number;
+}
+
+export interface LatencyHandle {
+  readonly rule: LatencyRule;
+  /** Stops delaying requests that arrive from now on (requests already waiting keep their delay). */
+  remove(): void;
 }
 
 export interface GatewaySessionInfo {
