@@ -16,7 +16,7 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
   if (!message.content.trim()) return;
   // Only salons the engine is running take questions; a memory look-up, so chat in other threads costs nothing.
-  const salon = ctx.engine.running(message.channelId);
+  const salon = ctx.engine.loaded(message.channelId);
   if (!salon || !isActive(salon)) return;
   try {
     const { to, question } = aimedAt(salon, message.content);

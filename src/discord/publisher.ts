@@ -65,19 +65,27 @@ export function turnText(text: string, finishReason?: string): string {
  */
 interface WebhookSender {
   id: string;
-  send(body: { content: string; username: string; avatarURL?: string; threadId: string }): Promise<{ id: string }>;
+  send(body: { content: string; username: string; avatarURL?: string; threadId: string }): Promise<{ id: string; content: string }>;
   edit(messageId: string, body: { content: string; threadId: string }): Promise<unknown>;
   remove(messageId: string, threadId: string): Promise<unknown>;
+}
+
+/** A message as Discord shows it after a post: a repeated nonce returns the first message, with its own text. */
+interface Posted {
+  id: string;
+  content: string;
 }
 
 /** How one turn's messages are posted, edited and recognised: through the webhook, or as the bot. */
 interface TurnChannel {
   /** Goes before the first part: the speaker's name when posting as the bot. */
   header: string;
-  post(content: string, nonce: string): Promise<string>;
+  post(content: string, nonce: string): Promise<Posted>;
   edit(messageId: string, content: string): Promise<void>;
   remove(messageId: string): Promise<void>;
   owns(message: Message): boolean;
+  /** Whether a message this channel owns speaks for this speaker: its first part (`first`), or a later one. */
+  speaks(message: Message, first: boolean): boolean;
   /** The id whose rate-limit bucket an edit spends (the webhook's, or the thread's). */
   bucket: string;
 }
@@ -188,19 +196,26 @@ export class DiscordPublisher implements Publisher {
       return {
         header: webhookHeader,
         bucket: webhook.id,
-        post: async (content) => (await this.sendViaWebhook(thread, webhook, { content, username: webhookUsername(speaker.name), avatarURL: model?.avatarURL })).id,
+        post: (content) => this.sendViaWebhook(thread, webhook, { content, username: webhookUsername(speaker.name), avatarURL: model?.avatarURL }),
         edit: async (id, content) => void (await webhook.edit(id, { content, threadId: thread.id })),
         remove: async (id) => void (await webhook.remove(id, thread.id)),
         owns: (m) => m.webhookId === webhook.id,
+        speaks: (m) => m.author.username === webhookUsername(speaker.name),
       };
     }
     return {
       header: botHeader,
       bucket: thread.id,
-      post: async (content, nonce) => (await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS })).id,
+      post: async (content, nonce) => {
+        const message = await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS });
+        return { id: message.id, content: message.content };
+      },
       edit: async (id, content) => void (await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS })),
       remove: async (id) => void (await thread.messages.delete(id)),
-      owns: (m) => m.author.id === this.client.user.id,
+      // The bot's own posts, not its answers to commands (those come through the interaction's webhook).
+      owns: (m) => m.author.id === this.client.user.id && !m.webhookId,
+      // The speaker's name leads a turn's first message; later parts carry no header, but never begin with one.
+      speaks: (m, first) => (botHeader ? (first ? m.content.startsWith(botHeader.split(' · ')[0]!) : !/^\*\*[^*]+\*\* · /.test(m.content)) : true),
     };
   }
 
@@ -217,49 +232,90 @@ export class DiscordPublisher implements Publisher {
     const turn = salon.turns[post.turnIndex];
     if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
     const channel = await this.turnChannel(thread, turn, this.turnHeader(salon, turn));
-    await this.postSpoken(thread, channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress);
+    await this.postSpoken(thread, channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress, () => this.unknownMessages(thread, channel, salon, post.turnIndex));
   }
 
   private async postSynthesis(thread: ThreadChannel, salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
     const synthesis = salon.synthesis;
     if (synthesis?.status !== 'done') return;
     const channel = await this.turnChannel(thread, synthesis, `**Synthesis** · by ${synthesis.name}\n`, '**Synthesis**\n');
-    await this.postSpoken(thread, channel, synthesis.text, post, [], progress);
+    await this.postSpoken(thread, channel, synthesis.text, post, [], progress, () => this.unknownMessages(thread, channel, salon, salon.turns.length));
   }
 
-  /** Posts `text` in parts as `channel`'s speaker: finishing drafts in place, never repeating a part already out. */
-  private async postSpoken(thread: ThreadChannel, channel: TurnChannel, text: string, post: Post, drafts: string[], progress: DeliveryProgress): Promise<void> {
+  /**
+   * Posts `text` in parts as `channel`'s speaker, never repeating a part already out: parts recorded as posted are
+   * left alone; the messages that showed the turn while it streamed are edited into the final text; and when the
+   * post may be out without its ids recorded, the speaker's unknown messages since the previous turn (a draft
+   * whose answer was lost, a part posted by a process that died) are found and finished the same way. Messages
+   * the final text does not need are deleted.
+   */
+  private async postSpoken(
+    thread: ThreadChannel,
+    channel: TurnChannel,
+    text: string,
+    post: Post,
+    drafts: string[],
+    progress: DeliveryProgress,
+    lookForUnknown: () => Promise<Message[]>,
+  ): Promise<void> {
     const parts = this.turnParts(channel, text);
-    let recent: Message[] | undefined;
+    // The message that shows each part, or should: recorded parts first, then the draft's, then any found.
+    const slots = parts.map((_, i) => post.messageIds[i] ?? drafts[i]);
+    const extra = drafts.slice(parts.length);
+    if (progress.maybeDelivered) {
+      const known = new Set([...post.messageIds, ...drafts]);
+      const found = (await lookForUnknown()).filter((m) => !known.has(m.id));
+      // Found messages were posted after every known one: they carry on from the last known part.
+      let next = Math.max(post.messageIds.length, drafts.length);
+      for (const m of found) {
+        this.shown.set(m.id, m.content);
+        if (next < parts.length) slots[next] = m.id;
+        else extra.push(m.id);
+        next += 1;
+      }
+    }
     for (let i = 0; i < parts.length; i++) {
       if (post.messageIds[i]) continue;
       const content = parts[i]!;
-      const draft = drafts[i];
-      if (draft) {
-        // The message showed this part while the turn streamed: finish it in place, unless someone deleted it.
-        const finished = this.shown.get(draft) === content || (await channel.edit(draft, content).then(() => true, (err: unknown) => {
+      const existing = slots[i];
+      if (existing) {
+        // The message showed (part of) this turn: finish it in place, unless someone deleted it.
+        const finished = this.shown.get(existing) === content || (await channel.edit(existing, content).then(() => true, (err: unknown) => {
           if (isGoneMessage(err)) return false;
           throw err;
         }));
-        this.shown.delete(draft);
+        this.shown.delete(existing);
         if (finished) {
-          await progress.onPart(i, draft);
+          await progress.onPart(i, existing);
           continue;
         }
       }
-      if (progress.maybeDelivered) {
-        // The part may be out already, from a process that died before recording it.
-        recent ??= [...(await thread.messages.fetch({ limit: 50 })).values()];
-        const found = recent.find((m) => m.content === content && channel.owns(m));
-        if (found) {
-          await progress.onPart(i, found.id);
-          continue;
-        }
-      }
-      await progress.onPart(i, await channel.post(content, nonceFor(post.key, i)));
+      const posted = await channel.post(content, nonceFor(post.key, i));
+      // A repeated nonce hands back the message first posted under it, which may show an older text.
+      if (posted.content !== content) await channel.edit(posted.id, content);
+      await progress.onPart(i, posted.id);
     }
-    // A streamed draft that ran to more messages than the final text needs loses the extra ones.
-    await this.removeDrafts(channel, drafts.slice(parts.length));
+    await this.removeDrafts(channel, extra);
+  }
+
+  /**
+   * The speaker's messages in the thread since the previous turn that the record does not know, oldest first: what
+   * a process that died (or a request whose answer was lost) may have left showing turn `turnIndex`.
+   */
+  private async unknownMessages(thread: ThreadChannel, channel: TurnChannel, salon: SalonRecord, turnIndex: number): Promise<Message[]> {
+    const previous = salon.turns[turnIndex - 1]?.messageIds;
+    const after = previous?.[previous.length - 1] ?? thread.id;
+    const known = knownMessageIds(salon);
+    const since = [...(await thread.messages.fetch({ after, limit: 50 })).values()].sort((a, b) => compareIds(a.id, b.id));
+    const mine = since.filter((m) => channel.owns(m) && !known.has(m.id));
+    const first = mine.findIndex((m) => channel.speaks(m, true));
+    if (first < 0) return [];
+    const found = [mine[first]!];
+    for (const m of mine.slice(first + 1)) {
+      if (!channel.speaks(m, false)) break;
+      found.push(m);
+    }
+    return found;
   }
 
   private async removeDrafts(channel: TurnChannel, ids: string[]): Promise<void> {
@@ -285,29 +341,44 @@ export class DiscordPublisher implements Publisher {
     const channel = await this.turnChannel(thread, turn, this.turnHeader(salon, turn));
     const parts = this.turnParts(channel, update.text);
     const ids = [...update.messageIds];
+    if (update.maybePosted) {
+      // A message of this draft may be out without its id known: show the turn in it rather than in a second one.
+      const known = new Set(ids);
+      for (const m of await this.unknownMessages(thread, channel, salon, update.turnIndex)) {
+        if (known.has(m.id)) continue;
+        this.shown.set(m.id, m.content);
+        ids.push(m.id);
+      }
+    }
     for (let i = 0; i < parts.length; i++) {
       const content = parts[i]!;
       const id = ids[i];
       if (!id) {
-        ids[i] = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}`, i));
-        this.shown.set(ids[i]!, content);
-      } else if (this.shown.get(id) !== content) {
-        // Drafts give way when the bucket is nearly spent: the final delivery will carry the text anyway.
-        if (!this.gauge.canSpend(channel.bucket)) break;
-        try {
-          await channel.edit(id, content);
-        } catch (err) {
-          if (!isGoneMessage(err)) throw err;
-          // Someone deleted the message mid-stream: show the part in a new one.
-          ids[i] = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}:${id}`, i));
-        }
-        this.shown.set(ids[i]!, content);
+        const posted = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}`, i));
+        ids[i] = posted.id;
+        this.shown.set(posted.id, posted.content);
+        // A repeated nonce hands back the message first posted under it, with its own text: bring it up to date.
+        if (posted.content === content) continue;
+      }
+      const current = ids[i]!;
+      if (this.shown.get(current) === content) continue;
+      // Drafts give way when the bucket is nearly spent: the final delivery will carry the text anyway.
+      if (!this.gauge.canSpend(channel.bucket)) break;
+      try {
+        await channel.edit(current, content);
+        this.shown.set(current, content);
+      } catch (err) {
+        if (!isGoneMessage(err)) throw err;
+        // Someone deleted the message mid-stream: show the part in a new one.
+        const posted = await channel.post(content, nonceFor(`${salon.id}:draft:${update.turnIndex}:${current}`, i));
+        ids[i] = posted.id;
+        this.shown.set(posted.id, posted.content);
       }
     }
     return ids;
   }
 
-  private async sendViaWebhook(thread: ThreadChannel, webhook: WebhookSender, body: { content: string; username: string; avatarURL?: string }): Promise<{ id: string }> {
+  private async sendViaWebhook(thread: ThreadChannel, webhook: WebhookSender, body: { content: string; username: string; avatarURL?: string }): Promise<Posted> {
     try {
       return await webhook.send({ ...body, threadId: thread.id });
     } catch (err) {
@@ -387,6 +458,24 @@ export class DiscordPublisher implements Publisher {
     if (existing) return existing;
     return channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
   }
+}
+
+/** Every message id the record knows as showing something: found messages among them are not unknown. */
+function knownMessageIds(salon: SalonRecord): Set<string> {
+  const known = new Set<string>();
+  for (const turn of salon.turns) for (const id of turn.messageIds ?? []) known.add(id);
+  for (const post of salon.outbox) {
+    for (const id of post.messageIds) known.add(id);
+    if (post.kind === 'turn' || post.kind === 'retract') for (const id of post.draftIds ?? []) known.add(id);
+  }
+  return known;
+}
+
+/** Orders snowflakes, which are creation-time ordered but too large for a number. */
+function compareIds(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** The message (or the webhook that made it) no longer exists. */

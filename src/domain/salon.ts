@@ -248,10 +248,16 @@ export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {
   return salon.status === 'running' || salon.status === 'paused';
 }
 
-/** Whether the engine must keep the salon loaded: it may take turns or still owes the thread a post. */
-export function needsEngine(salon: SalonRecord): boolean {
+/**
+ * Whether the salon is live: it may still take turns, or still owes its thread a post (or the closing synthesis).
+ * Live salons are the ones the engine keeps loaded and the store lists as active.
+ */
+export function isLive(salon: SalonRecord): boolean {
   return isActive(salon) || salon.outbox.length > 0 || salon.synthesis?.status === 'pending';
 }
+
+/** @deprecated The old name of `isLive`, kept until src/store/keyv-salon-store.ts moves to it. */
+export const needsEngine = isLive;
 
 export function turnKey(salonId: string, index: number): string {
   return `${salonId}:turn:${index}`;

@@ -13,7 +13,8 @@ import type { Clock, Publisher } from './ports.js';
 
 export interface DraftWriterOptions {
   publisher: Required<Pick<Publisher, 'draft' | 'pacing'>>;
-  salon: SalonRecord;
+  /** The salon's record as it is now (the draft is shown against the thread as it stands, not as it was). */
+  salon(): SalonRecord;
   turnIndex: number;
   /** The turn's draft messages the record already knows (an earlier attempt, or a process that died mid-stream). */
   messageIds: string[];
@@ -89,7 +90,7 @@ export class DraftWriter {
     this.lastFlush = clock.now();
     this.flushing = (async () => {
       try {
-        const ids = await publisher.draft(salon, { turnIndex, text, messageIds: this.messageIds, maybePosted: this.maybePosted });
+        const ids = await publisher.draft(salon(), { turnIndex, text, messageIds: this.messageIds, maybePosted: this.maybePosted });
         this.shown = text;
         this.maybePosted = false;
         if (ids.length !== this.messageIds.length || ids.some((id, i) => id !== this.messageIds[i])) {

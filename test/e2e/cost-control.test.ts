@@ -8,6 +8,7 @@ import type { SalonRecord } from '../../src/domain/salon.js';
 import type { InteractionHandle, Member, StoredAttachment } from '../fakes/discord/index.js';
 import type { ChatRequest, Reply, Script } from '../fakes/openai-server.js';
 import { MANAGE_THREADS, startSalon, startWorld, turnMessages, type World, type WorldOptions, endWorld } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 const isSynthesis = (r: ChatRequest) => r.body.messages[0]!.content.includes('You write the synthesis');
@@ -34,11 +35,11 @@ describe('cost and control', () => {
 
   /** Waits for the salon to be paused with nothing left to post. */
   function settledPaused(w: World, threadId: string): Promise<SalonRecord> {
-    return w.bot.engine.whenSalon(threadId, (s) => s.status === 'paused' && s.outbox.length === 0, 10_000);
+    return whenSalon(w.bot.engine, threadId, (s) => s.status === 'paused' && s.outbox.length === 0, 10_000);
   }
 
   function finished(w: World, threadId: string, timeoutMs = 10_000): Promise<SalonRecord> {
-    return w.bot.engine.whenSalon(threadId, (s) => s.status === 'finished' && s.outbox.length === 0, timeoutMs);
+    return whenSalon(w.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, timeoutMs);
   }
 
   /** Closes as `user` and returns the transcript file once the thread is archived. */
@@ -543,7 +544,7 @@ describe('cost and control', () => {
 
       // Closing one frees a place.
       await command(w, w.ada, adas, 'close').response(10_000);
-      await w.bot.engine.whenSalon(adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
+      await whenSalon(w.bot.engine, adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
       await mustStart(w, owner);
       await mustBeRefused(w, w.mod, 'access.maxActivePerGuild');
     });
@@ -575,7 +576,7 @@ describe('cost and control', () => {
       for (const member of [w.ada, w.bob, w.mod, owner]) await mustBeRefused(w, member, 'access.maxActivePerUser');
 
       await command(w, w.ada, adas, 'close').response(10_000);
-      await w.bot.engine.whenSalon(adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
+      await whenSalon(w.bot.engine, adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
       await mustStart(w, w.ada);
     });
 

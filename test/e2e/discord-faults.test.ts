@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const SEND_IN_THREADS = 1n << 38n;
 
@@ -20,7 +21,7 @@ describe('Discord faults', () => {
     expect(world.bot.messageContent).toBe(false);
     expect(world.lines.filter((l) => l.includes('Message Content intent is not enabled'))).toHaveLength(1);
     const threadId = await startSalon(world);
-    await world.bot.engine.whenSalon(threadId, (s) => s.turns.length === 1, 10_000);
+    await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1, 10_000);
     world.discord.postUserMessage({ user: world.bob, channelId: threadId, content: 'Can you read this?' });
     const ask = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'And this?' } }).response();
     expect(ask.content).toContain('And this?');
@@ -36,7 +37,7 @@ describe('Discord faults', () => {
     world.discord.deleteChannel(threadId);
     release();
     // A deleted thread closes its salon: nothing can be shown there again, and it must not count as active.
-    const closed = await world.bot.engine.whenSalon(threadId, (s) => s.status === 'closed', 10_000);
+    const closed = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'closed', 10_000);
     expect(closed.pausedReason).toBe('the thread was deleted');
     // The turn being written when the thread went is dropped.
     expect(closed.turns).toHaveLength(1);
@@ -61,7 +62,7 @@ describe('Discord faults', () => {
     await world.models.waitForRequests(2);
     world.discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) & ~SEND_IN_THREADS);
     release();
-    const paused = await world.bot.engine.whenSalon(threadId, (s) => s.status === 'paused', 10_000);
+    const paused = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'paused', 10_000);
     expect(paused.pausedReason).toContain('Missing Permissions');
     const failedPosts = world.discord.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${threadId}/messages` && r.status === 403);
     expect(failedPosts).toHaveLength(1);

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import { MessageFlag, type InteractionHandle, type Member, type OptionValue } from '../fakes/discord/index.js';
 import { startSalon, startWorld, turnMessages, type World } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -64,7 +65,7 @@ function expectRefusal(answer: Answer, fragment: string): void {
 
 /** Waits until the salon owes nothing and takes no turn soon (first turn posted, next one an hour away, or done). */
 function settled(world: World, id: string): Promise<SalonRecord> {
-  return world.bot.engine.whenSalon(
+  return whenSalon(world.bot.engine, 
     id,
     (s) => s.outbox.length === 0 && s.turns.length >= 1 && (s.status !== 'running' || (s.nextTurnAt ?? 0) > Date.now() + 60_000),
     WAIT_MS,
@@ -100,7 +101,7 @@ function transcripts(world: World, threadId: string) {
 async function closeAndReadTranscript(world: World, threadId: string): Promise<string> {
   const answer = await answerOf(world, command(world, 'close', {}, { channelId: threadId }));
   expect(answer.content).toContain('Closed by');
-  await world.bot.engine.whenSalon(threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
+  await whenSalon(world.bot.engine, threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
   const thread = world.discord.channel(threadId)!;
   expect(thread.thread_metadata).toMatchObject({ archived: true, locked: true });
   const files = transcripts(world, threadId);
@@ -485,7 +486,7 @@ describe('hostile input to /salon', () => {
         success: 'Closed by',
         refusal: /This salon is closed; its transcript has been posted\./,
         async afterwards(w, threadId) {
-          const salon = await w.bot.engine.whenSalon(threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
+          const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
           expect(salon.turns).toHaveLength(1);
           expect(transcripts(w, threadId)).toHaveLength(1);
           const archives = w.discord.requests.filter((r) => r.method === 'PATCH' && r.path === `/channels/${threadId}` && (r.body as { archived?: boolean } | null)?.archived === true);
@@ -516,7 +517,7 @@ describe('hostile input to /salon', () => {
         success: 'Resumed by',
         refusal: /already running|finished all its rounds/,
         async afterwards(w, threadId) {
-          const salon = await w.bot.engine.whenSalon(threadId, (s) => s.status === 'finished' && s.outbox.length === 0, WAIT_MS);
+          const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, WAIT_MS);
           expect(salon.turns.map((t) => t.seat)).toEqual(['A', 'B']);
           expect(w.models.requests).toHaveLength(2);
           expect(turnMessages(w, threadId)).toHaveLength(2);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const WITHOUT_WEBHOOKS = DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
 
@@ -101,7 +102,7 @@ describe('the salon journey on Discord', () => {
     // An attachment-only message is not a question; the text message after it is.
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: '', attachments: 1 });
     const plain = world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'And what of forgetting?' });
-    await world.bot.engine.whenSalon(threadId, (s) => s.interjections.length === 2, 5_000);
+    await whenSalon(world.bot.engine, threadId, (s) => s.interjections.length === 2, 5_000);
     release();
     const requests = await world.models.waitForRequests(3);
     // The plain message was acknowledged with a reaction the asker sees.

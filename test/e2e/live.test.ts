@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../fakes/openai-server.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 
@@ -21,7 +22,7 @@ describe('live salons', () => {
     expect(reply.content).toContain('**Bob** asks (for GLM 4.7): Do you remember anything?');
     expect(reply.content).toContain('GLM 4.7 will answer it in round 1');
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'claude, what would you keep?' });
-    await world.bot.engine.whenSalon(threadId, (s) => s.interjections.length === 2, 5_000);
+    await whenSalon(world.bot.engine, threadId, (s) => s.interjections.length === 2, 5_000);
     release();
 
     const requests = await world.models.waitForRequests(4, 10_000);
@@ -58,7 +59,7 @@ describe('live salons', () => {
   it('gives the transcript so far privately, at any time, changing nothing', async () => {
     world = await startWorld({ rounds: 2, turnDelaySeconds: 3600 });
     const threadId = await startSalon(world);
-    await world.bot.engine.whenSalon(threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
+    await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
     const before = await world.bot.engine.get(threadId);
     const reply = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'transcript' }).response();
     expect(reply.ephemeral).toBe(true);
@@ -100,7 +101,7 @@ describe('live salons', () => {
     const parentId = await startSalon(world);
     await waitForMessages(world, parentId, (ms) => ms.some((m) => m.content.includes('finished after 3 rounds')), 'the parent to finish');
     await world.discord.interact({ user: world.ada, channelId: parentId, name: 'salon', subcommand: 'close' }).response();
-    const parentBefore = await world.bot.engine.whenSalon(parentId, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
+    const parentBefore = await whenSalon(world.bot.engine, parentId, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
     const parentMessages = world.discord.messages(parentId).length;
 
     const ix = world.discord.interact({

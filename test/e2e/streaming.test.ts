@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { splitMessage } from '../../src/discord/split.js';
 import { DEFAULT_BOT_PERMISSIONS, type StoredMessage } from '../fakes/discord/index.js';
 import { startSalon, startWorld, waitForMessages, type World, endWorld } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const paragraph = (n: number) => `Paragraph ${n}. ${'The salamanders traded their fire for a soul that would persist, and we trade ours for text. '.repeat(4).trim()}`;
 const LONG = Array.from({ length: 14 }, (_, i) => paragraph(i)).join('\n\n');
@@ -57,7 +58,7 @@ describe('streamed turns', () => {
     world.models.setScript(() => ({ chunks: chunks(LONG.slice(0, 1000)), chunkDelayMs: 20, hang: true }));
     const threadId = await startSalon(world);
     const draft = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.author.username === 'Claude Opus 4.5'), { description: 'the draft' });
-    await world.bot.engine.whenSalon(threadId, (s) => s.draft?.messageIds.includes(draft.id) ?? false, 5_000);
+    await whenSalon(world.bot.engine, threadId, (s) => s.draft?.messageIds.includes(draft.id) ?? false, 5_000);
     await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
     await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked, { description: 'the archive' });
     expect(world.discord.messages(threadId).some((m) => m.id === draft.id)).toBe(false);

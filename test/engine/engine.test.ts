@@ -6,6 +6,7 @@ import { testConfig } from '../helpers/config.js';
 import { MemoryThreads } from '../helpers/memory-publisher.js';
 import { tempDir } from '../helpers/tmp.js';
 import { isDone, newSalon, startEngine, type Harness } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 /** A promise the test resolves by hand, to hold a model request open at a chosen moment. */
 function gate() {
@@ -43,7 +44,7 @@ describe('engine', () => {
     const config = testConfig(server.baseURL, { rounds: 2 });
     const { engine, publisher } = await start(config);
     const salon = await engine.create(newSalon(config));
-    const done = await engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(engine, salon.id, isDone, 10_000);
 
     expect(done.turns.map((t) => [t.seat, t.round, t.name])).toEqual([
       ['A', 1, 'Claude Opus 4.5'],
@@ -72,7 +73,7 @@ describe('engine', () => {
     expect(publisher.threads.typing.some((t) => t.salonId === salon.id && t.seat === 'B')).toBe(true);
 
     const closed = await engine.close(salon.id);
-    const archived = await engine.whenSalon(salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
+    const archived = await whenSalon(engine, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
     expect(closed.status).toBe('closed');
     const transcript = publisher.threads.messages(salon.id).at(-1)!;
     expect(transcript.kind).toBe('archive');
@@ -89,7 +90,7 @@ describe('engine', () => {
     const config = testConfig(server.baseURL, { rounds: 2, sameModel: true });
     const { engine } = await start(config);
     const salon = await engine.create(newSalon(config));
-    const done = await engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(engine, salon.id, isDone, 10_000);
     expect(server.requests.every((r) => r.body.model === 'anthropic/claude-opus-4.5')).toBe(true);
     // Turn 3 (seat A again) sees turn 1 as its own words and turn 2 as the other's.
     const third = server.requests[2]!.body.messages;
@@ -102,7 +103,7 @@ describe('engine', () => {
     const config = testConfig(server.baseURL, { rounds: 1, turnDelaySeconds: 1 });
     const { engine } = await start(config);
     const salon = await engine.create(newSalon(config));
-    await engine.whenSalon(salon.id, isDone, 10_000);
+    await whenSalon(engine, salon.id, isDone, 10_000);
     const [first, second] = server.requests;
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
   });
@@ -120,7 +121,7 @@ describe('engine', () => {
     const { interjection } = await engine.ask(salon.id, { id: 'm1', author: { id: 'u2', name: 'Grace' }, text: 'What about memory?' });
     expect(interjection.afterTurns).toBe(2);
     hold.open();
-    const done = await engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(engine, salon.id, isDone, 10_000);
 
     // Turn 1 was already being written: it does not see the question; turn 2 answers it.
     expect(JSON.stringify(server.requests[1]!.body.messages)).not.toContain('What about memory?');
@@ -149,13 +150,13 @@ describe('engine', () => {
     await server.waitForRequests(2);
     await engine.pause(salon.id);
     hold.open();
-    const paused = await engine.whenSalon(salon.id, (s) => s.turns.length === 2 && s.outbox.length === 0, 5_000);
+    const paused = await whenSalon(engine, salon.id, (s) => s.turns.length === 2 && s.outbox.length === 0, 5_000);
     expect(paused.status).toBe('paused');
     expect(paused.nextTurnAt).toBeUndefined();
     expect(server.requests).toHaveLength(2);
 
     await engine.resume(salon.id);
-    const done = await engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(engine, salon.id, isDone, 10_000);
     expect(done.turns).toHaveLength(4);
     expect(server.requests).toHaveLength(4);
   });
@@ -167,7 +168,7 @@ describe('engine', () => {
     const salon = await engine.create(newSalon(config));
     await server.waitForRequests(3);
     await engine.close(salon.id);
-    const closed = await engine.whenSalon(salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
+    const closed = await whenSalon(engine, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
     expect(closed.turns).toHaveLength(2);
     const last = publisher.threads.messages(salon.id).at(-1)!;
     expect(last.kind).toBe('archive');
@@ -203,7 +204,7 @@ describe('engine', () => {
     expect(left!.outbox.map((p) => p.key)).toEqual([`${salon.id}:turn:2`]);
 
     const second = await start(config, threads);
-    const done = await second.engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(second.engine, salon.id, isDone, 10_000);
     expect(done.turns).toHaveLength(6);
     expect(server.requests).toHaveLength(6);
     const turnsInThread = threads.messages(salon.id).filter((m) => m.kind === 'turn');
@@ -223,7 +224,7 @@ describe('engine', () => {
     harnesses.splice(harnesses.indexOf(first), 1);
 
     const second = await start(config, threads);
-    const done = await second.engine.whenSalon(salon.id, isDone, 10_000);
+    const done = await whenSalon(second.engine, salon.id, isDone, 10_000);
     expect(done.turns.map((t) => t.text)).toEqual(['Turn 0.', 'Turn 2.', 'Turn 3.', 'Turn 4.']);
     expect(threads.messages(salon.id).filter((m) => m.kind === 'turn')).toHaveLength(4);
   });
@@ -236,7 +237,7 @@ describe('engine', () => {
     );
     const { engine, publisher, lines } = await start(config);
     const salon = await engine.create(newSalon(config));
-    const paused = await engine.whenSalon(salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
+    const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(paused.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7' });
     expect(paused.pausedReason).toContain('the API key was refused (HTTP 401');
     const notices = publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice');
@@ -249,7 +250,7 @@ describe('engine', () => {
 
     refuse = false;
     await engine.resume(salon.id);
-    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    const done = await whenSalon(engine, salon.id, isDone, 5_000);
     expect(done.turns).toHaveLength(2);
     expect(done.failure).toBeUndefined();
   });
@@ -275,7 +276,7 @@ describe('engine', () => {
     await engine.ask(salon.id, { id: 'q', author: { id: 'u', name: 'Grace' }, text: 'Still there?' });
     slow.open();
     await engine.resume(salon.id);
-    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    const done = await whenSalon(engine, salon.id, isDone, 5_000);
     expect(done.turns).toHaveLength(4);
     expect(done.interjections[0]!.answeredBy).toBe(1);
   });
@@ -290,7 +291,7 @@ describe('engine', () => {
       if (attempts.length <= 3) throw new Error('Discord is having a moment');
     };
     const salon = await engine.create(newSalon(config));
-    await engine.whenSalon(salon.id, isDone, 5_000);
+    await whenSalon(engine, salon.id, isDone, 5_000);
     // Three failures of the first turn, then success; then the second turn at once.
     expect(attempts).toHaveLength(5);
     for (let i = 1; i <= 3; i++) expect(attempts[i]! - attempts[i - 1]!).toBeGreaterThanOrEqual(19);
@@ -311,15 +312,15 @@ describe('engine', () => {
     const input = newSalon(config);
     refusing = input.id;
     const salon = await engine.create(input);
-    const paused = await engine.whenSalon(salon.id, (s) => s.status === 'paused', 5_000);
+    const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused', 5_000);
     expect(paused.pausedReason).toBe('the thread is gone');
     // A second salon runs to its end meanwhile; the first is not tried again.
     const other = await engine.create(newSalon(config));
-    await engine.whenSalon(other.id, isDone, 5_000);
+    await whenSalon(engine, other.id, isDone, 5_000);
     expect(tries).toBe(1);
     refuse = false;
     await engine.resume(salon.id);
-    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    const done = await whenSalon(engine, salon.id, isDone, 5_000);
     expect(done.turns).toHaveLength(2);
   });
 
@@ -330,14 +331,14 @@ describe('engine', () => {
     const { engine, publisher } = await start(config);
     const salon = await engine.create(newSalon(config));
     // The engine tries twice (maxAttempts 2), then pauses.
-    const paused = await engine.whenSalon(salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
+    const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(server.requests).toHaveLength(2);
     expect(paused.failure).toMatchObject({ seat: 'A', attempts: 2 });
     expect(paused.pausedReason).toContain('server error (HTTP 503');
     expect(publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice')).toHaveLength(1);
 
     await engine.resume(salon.id);
-    const done = await engine.whenSalon(salon.id, isDone, 5_000);
+    const done = await whenSalon(engine, salon.id, isDone, 5_000);
     expect(done.turns.map((t) => t.text)).toEqual(['Back again.', 'Back again.']);
   });
 });

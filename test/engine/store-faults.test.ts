@@ -5,6 +5,7 @@ import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
 import { newSalon, startEngine } from './harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 const sqlite3 = createRequire(import.meta.url)('sqlite3') as typeof import('sqlite3');
 
@@ -27,7 +28,7 @@ describe('store faults', () => {
     const good = await first.engine.create(newSalon(config));
     const bad = await first.engine.create(newSalon(config));
     const old = await first.engine.create(newSalon(config));
-    await first.engine.whenSalon(old.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
+    await whenSalon(first.engine, old.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
     await first.stop();
 
     // Corrupt one record and give another a shape from the future.
@@ -63,7 +64,7 @@ describe('store faults', () => {
     const config = testConfig(server.baseURL, { rounds: 2, turnDelaySeconds: 3600 });
     const first = await startEngine(config, url);
     const salon = await first.engine.create(newSalon(config));
-    await first.engine.whenSalon(salon.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
+    await whenSalon(first.engine, salon.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
     await first.stop();
     const second = await startEngine(config, url);
     // The delay is an hour: a restart keeps the schedule rather than speaking at once.

@@ -1,9 +1,9 @@
 /** Helpers shared by the load tests on the Discord path. */
 import { expect } from 'vitest';
-import type { SalonRecord } from '../../src/domain/salon.js';
 import type { SalonEngine } from '../../src/engine/engine.js';
 import type { InteractionHandle } from '../fakes/discord/index.js';
 import { turnMessages, type World } from '../e2e/harness.js';
+import { onFinished } from '../helpers/engine-events.js';
 
 export const NAMES = ['Claude Opus 4.5', 'GLM 4.7'];
 /** A channel webhook's execution (not an interaction's follow-up, which goes to the application's id). */
@@ -14,17 +14,16 @@ export function whenFinished(engine: SalonEngine, count: number, timeoutMs: numb
   const finished = new Set<string>();
   const done = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      engine.off('finished', onFinished);
+      unsubscribe();
       reject(new Error(`only ${finished.size} of ${count} salons finished within ${timeoutMs} ms`));
     }, timeoutMs);
-    const onFinished = (salon: SalonRecord) => {
+    const unsubscribe = onFinished(engine, (salon) => {
       finished.add(salon.id);
       if (finished.size < count) return;
       clearTimeout(timer);
-      engine.off('finished', onFinished);
+      unsubscribe();
       resolve();
-    };
-    engine.on('finished', onFinished);
+    });
   });
   return { done, finished };
 }

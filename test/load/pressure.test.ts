@@ -10,6 +10,7 @@ import type { SalonRecord } from '../../src/domain/salon.js';
 import type { InteractionHandle } from '../fakes/discord/index.js';
 import { startWorld, type World } from '../e2e/harness.js';
 import { expectThread, startSalons, WEBHOOK_EXECUTION, whenFinished } from './helpers.js';
+import { whenSalon } from '../helpers/engine-events.js';
 
 describe('the Discord path under rate-limit pressure', () => {
   let world: World | undefined;
@@ -32,7 +33,7 @@ describe('the Discord path under rate-limit pressure', () => {
     const { done } = whenFinished(bot.engine, SALONS, 20_000);
     const { threadIds } = await startSalons(world, SALONS, SALONS, (i) => `Queued salon ${i}`);
     await hold.arrived(10_000);
-    await Promise.all(threadIds.map((id) => bot.engine.whenSalon(id, (s) => s.turns.length >= 1, 10_000)));
+    await Promise.all(threadIds.map((id) => whenSalon(bot.engine, id, (s) => s.turns.length >= 1, 10_000)));
     hold.release();
     await done;
 
@@ -49,7 +50,7 @@ describe('the Discord path under rate-limit pressure', () => {
     const { discord, bot } = world;
     const SALONS = 8;
     const { threadIds } = await startSalons(world, SALONS, SALONS, (i) => `Waiting salon ${i}`);
-    await Promise.all(threadIds.map((id) => bot.engine.whenSalon(id, (s) => s.turns.length >= 1, 10_000)));
+    await Promise.all(threadIds.map((id) => whenSalon(bot.engine, id, (s) => s.turns.length >= 1, 10_000)));
     const waiting: SalonRecord[] = [];
     for (const id of threadIds) {
       const salon = (await bot.engine.get(id))!;

@@ -1,0 +1,232 @@
+/**
+ * Writes a salon's turns and its closing synthesis: the prompt, the model call (streamed into a draft when the
+ * publisher can show one), and the commit. The model call runs outside the salon's queue (it can take minutes);
+ * its result is committed only if the salon still expects that turn.
+ *
+ * One owner for a turn's messages from first draft to final post: the DraftWriter shows the turn while it
+ * streams, and settles (its last update landed, its ids saved) before the turn is committed, so the commit hands
+ * every draft message to the turn's post, which edits them into the final text.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { costOf, formatUSD } from '../domain/ledger.js';
+import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
+import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
+import { nextTurn, turnKey, type SalonRecord, type Seat } from '../domain/salon.js';
+import { estimateTokens, ownNameStripper } from '../domain/text.js';
+import * as transitions from '../domain/transitions.js';
+import { DraftWriter } from './draft-writer.js';
+import { ModelAbortedError, ModelError, type Clock, type ModelClient, type Publisher } from './ports.js';
+import type { Room } from './room.js';
+
+type Change = (draft: SalonRecord, now: number) => void;
+
+export interface WriterDeps {
+  config: Config;
+  models: ModelClient;
+  publisher: Publisher;
+  clock: Clock;
+  log: Logger;
+  modelRetry: transitions.RetryPolicy;
+  /** Runs `task` in the salon's queue, after every change queued before it. */
+  exclusive<R>(id: string, task: () => Promise<R>): Promise<R>;
+  /** Applies one change and saves it; only inside `exclusive`. */
+  applyNow(id: string, apply: Change): Promise<SalonRecord>;
+  /** Applies one change in the salon's queue and saves it. */
+  change(id: string, apply: Change): Promise<SalonRecord>;
+}
+
+/** The model that writes a closing synthesis, or undefined for none. `wanted` overrides the config. */
+export function synthesizerFor(config: Config, salon: SalonRecord, wanted: boolean | undefined): string | undefined {
+  if (!(wanted ?? config.salon.synthesis)) return undefined;
+  return config.salon.synthesizer ?? salon.seats.A.key;
+}
+
+export class TurnWriter {
+  constructor(private readonly deps: WriterDeps) {}
+
+  /** Writes the salon's next turn if it is due and may be written now. */
+  async takeTurn(room: Room): Promise<void> {
+    const { deps } = this;
+    const { id } = room;
+    const controller = new AbortController();
+    const plan = await deps.exclusive(id, async () => {
+      const salon = room.record;
+      const next = nextTurn(salon);
+      // Two steps may race to the same due turn; only one may write it. A change queued before this one may have
+      // ended the salon (a close, a deleted thread), and the engine dropped its room.
+      if (room.disposed || !next || salon.status !== 'running' || room.writing) return undefined;
+      // Write ahead of the thread by one turn at most: the next turn may be written while the last is being posted,
+      // but a salon slowed by Discord never runs rounds ahead of what its audience sees (or can pause).
+      const unposted = salon.outbox.filter((p) => p.kind === 'turn');
+      if (unposted.length > 1 || (unposted[0] && unposted[0].turnIndex !== next.index - 1)) return undefined;
+      if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
+      if (transitions.overBudget(salon)) {
+        // Checked before every request: a salon never starts one its budget has already used up.
+        await deps.applyNow(id, (draft, now) => transitions.pauseOverBudget(draft, now));
+        return undefined;
+      }
+      try {
+        const prompt = buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat));
+        room.writing = controller;
+        return { salon, next, prompt };
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        await this.failTurn(id, next.seat, err);
+        return undefined;
+      }
+    });
+    if (!plan) return;
+    const { salon, next, prompt } = plan;
+    const seat = salon.seats[next.seat];
+    const log = deps.log.child({ salonId: id, turn: next.index, seat: next.seat, model: seat.model });
+    const typing = this.startTyping(salon, next.seat);
+    const draft = this.draftWriter(room, next.index, log);
+    const strip = ownNameStripper([seat.name, seat.key]);
+    const startedAt = deps.clock.now();
+    try {
+      log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns, streaming: !!draft }, 'turn started');
+      const result = await deps.models.complete({
+        modelKey: seat.key,
+        messages: prompt.messages,
+        signal: controller.signal,
+        onText: draft
+          ? (text) => {
+              // Once text shows, the typing indicator has done its job.
+              typing.stop();
+              draft.update(strip(text));
+            }
+          : undefined,
+      });
+      // The draft's messages become the turn's: an update still in flight lands, and its ids are saved, before the
+      // commit copies them into the turn's post, which then edits them into the final text.
+      const settled = await draft?.settle();
+      if (settled?.maybePosted || (!draft && room.uncertainDraft)) room.uncertainPosts.add(turnKey(id, next.index));
+      const text = strip(result.text);
+      // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
+      const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
+      const pricing = deps.config.models[seat.key]?.pricing;
+      const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
+      const settings = deps.config.salon;
+      await deps.change(id, (record, now) =>
+        transitions.commitTurn(
+          record,
+          {
+            index: next.index,
+            text,
+            finishReason: result.finishReason,
+            usage,
+            cost: costOf(usage, pricing),
+            latencyMs: result.latencyMs,
+            repetition: Math.round(repetitionScore(text, recent) * 1000) / 1000,
+            startedAt,
+            answered: prompt.answering,
+          },
+          now,
+          { autoClose: settings.autoClose, synthesizer: synthesizerFor(deps.config, record, undefined), repetition: settings.repetition },
+        ),
+      );
+      // From here an unknown draft message is the committed turn's post's to find, not the next turn's.
+      room.uncertainDraft = false;
+      log.info({ latencyMs: result.latencyMs, attempts: result.attempts, usage: result.usage, finishReason: result.finishReason }, 'turn written');
+    } catch (err) {
+      if (err instanceof ModelAbortedError) {
+        log.info('turn aborted');
+      } else {
+        // Anything unforeseen counts as a transient failure: retried, then shown in the thread, never a silent stall.
+        // The details go to the log; the thread gets a plain reason.
+        const failure = err instanceof ModelError ? err : new ModelError('an unexpected error on our side', false);
+        if (err instanceof ModelError) log.warn({ reason: failure.reason, permanent: failure.permanent, status: failure.status }, 'turn failed');
+        else log.error({ err }, 'turn failed unexpectedly');
+        await deps.exclusive(id, () => this.failTurn(id, next.seat, failure));
+      }
+    } finally {
+      typing.stop();
+      // A turn that failed or was aborted keeps its draft messages for the next attempt, which edits them (and
+      // looks for one whose id was lost).
+      const unsettled = await draft?.settle();
+      if (unsettled?.maybePosted && nextTurn(room.record)?.index === next.index) room.uncertainDraft = true;
+      room.writing = undefined;
+    }
+  }
+
+  /** Writes the closing synthesis. Whatever happens, the archive goes out after it: a failure is recorded, not retried. */
+  async writeSynthesis(room: Room): Promise<void> {
+    const { deps } = this;
+    const salon = room.record;
+    if (room.disposed || salon.synthesis?.status !== 'pending') return;
+    const key = salon.synthesis.modelKey;
+    const model = Object.hasOwn(deps.config.models, key) ? deps.config.models[key] : undefined;
+    const name = model?.name ?? key;
+    const modelId = model?.model ?? key;
+    const log = deps.log.child({ salonId: room.id, synthesizer: key });
+    let result: transitions.SynthesisResult;
+    if (!model) {
+      result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
+    } else if (transitions.overBudget(salon)) {
+      result = { ok: false, name, model: modelId, reason: `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget` };
+    } else {
+      const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
+      const controller = new AbortController();
+      room.writing = controller;
+      try {
+        const reply = await deps.models.complete({ modelKey: key, messages: prompt.messages, signal: controller.signal });
+        const usage = reply.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(reply.text), estimated: true };
+        result = { ok: true, name, model: modelId, text: reply.text, usage, cost: costOf(usage, model.pricing) };
+      } catch (err) {
+        if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
+        if (!(err instanceof ModelError)) log.error({ err }, 'synthesis failed unexpectedly');
+        result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : 'an unexpected error on our side' };
+      } finally {
+        room.writing = undefined;
+      }
+    }
+    if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
+    else log.warn({ reason: result.reason }, 'synthesis could not be written');
+    await deps.change(room.id, (draft, now) => transitions.commitSynthesis(draft, result, now));
+  }
+
+  private seatSettings(salon: SalonRecord, seat: Seat) {
+    const model = this.deps.config.models[salon.seats[seat].key];
+    if (!model) throw new ModelError(`the model "${salon.seats[seat].key}" is no longer in the config`, true);
+    return { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens };
+  }
+
+  /** Must run inside the salon's queue. */
+  private async failTurn(id: string, seat: Seat, err: ModelError): Promise<void> {
+    await this.deps.applyNow(id, (draft, now) => {
+      transitions.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.deps.modelRetry);
+    });
+  }
+
+  private draftWriter(room: Room, turnIndex: number, log: Logger): DraftWriter | undefined {
+    const { publisher, config, clock } = this.deps;
+    if (!config.salon.stream || !publisher.draft) return undefined;
+    const salon = room.record;
+    return new DraftWriter({
+      publisher: { draft: publisher.draft.bind(publisher), pacing: publisher.pacing },
+      salon: () => room.record,
+      turnIndex,
+      messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
+      maybePosted: room.uncertainDraft,
+      save: async (ids) => {
+        await this.deps.change(room.id, (draft) => transitions.recordDraft(draft, turnIndex, ids));
+        log.debug({ messageIds: ids }, 'draft messages saved');
+      },
+      // A turn written while the previous one is still being posted shows once that post is out, to keep the order.
+      ready: () => room.record.outbox.length === 0,
+      clock,
+      log,
+    });
+  }
+
+  private startTyping(salon: SalonRecord, seat: Seat): { stop(): void } {
+    const { publisher } = this.deps;
+    const typing = publisher.typing?.bind(publisher);
+    if (!typing) return { stop() {} };
+    const send = () => void typing(salon, seat).catch(() => {});
+    send();
+    const timer = setInterval(send, publisher.pacing.typingIntervalMs);
+    return { stop: () => clearInterval(timer) };
+  }
+}
