@@ -1,4 +1,7 @@
-/** Exit 0 when the heartbeat file is fresh (the gateway was ready recently), 1 otherwise. Used by Docker's HEALTHCHECK. */
+/**
+ * The health check command Docker's HEALTHCHECK runs (`node dist/src/healthcheck.js`): exit 0 when the heartbeat
+ * file written by heartbeat.ts is fresh (the gateway was ready recently), 1 otherwise.
+ */
 import { readFileSync } from 'node:fs';
 
 const file = process.env.SALON_HEALTH_FILE ?? '/tmp/salon-health';

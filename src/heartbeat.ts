@@ -1,6 +1,7 @@
 /**
- * A heartbeat file for container health checks: touched every few seconds while the gateway is ready,
- * so its age says how long the bot has been unable to reach Discord.
+ * The bot's side of the container health check: a heartbeat file touched every few seconds while the gateway is
+ * ready, so its age says how long the bot has been unable to reach Discord. healthcheck.ts, run by Docker's
+ * HEALTHCHECK in a process of its own, reads it.
  */
 import { writeFileSync } from 'node:fs';
 import { Status, type Client } from 'discord.js';

@@ -2,7 +2,7 @@
 import { startBot, StartupError, type RunningBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { loadDotEnv, readEnv } from './env.js';
-import { startHeartbeat } from './health.js';
+import { startHeartbeat } from './heartbeat.js';
 import { createLogger } from './logger.js';
 import { StoreError } from './store/keyv-factory.js';
 
