@@ -18,7 +18,7 @@
  * It is also sampled every second, giving CPU per turn in 5-second windows.
  */
 import { turnsOnDiscord } from '../lib/discord.js';
-import { streamingLatency, type ModelCall } from '../lib/model-server.js';
+import { salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
 import { rng } from '../lib/stats.js';
 import { turnText } from '../lib/texts.js';
 import { World } from '../lib/world.js';
@@ -86,13 +86,13 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
   const world = await World.start({
     models: {
       text: (call) => {
-        const tag = call.salonTag ?? 0;
+        const tag = salonTag(call) ?? 0;
         const index = turnOfSalon.get(tag) ?? 0;
         turnOfSalon.set(tag, index + 1);
         return turnText(index, tag + 1);
       },
       latencyMs: (call, text) => {
-        if (!call.stream) return options.latencyMs[0] + random() * (options.latencyMs[1] - options.latencyMs[0]);
+        if (call.body.stream !== true) return options.latencyMs[0] + random() * (options.latencyMs[1] - options.latencyMs[0]);
         (call as ModelCall & { firstTokenMs?: number }).firstTokenMs = options.firstTokenMs[0] + random() * (options.firstTokenMs[1] - options.firstTokenMs[0]);
         return streamingLatency((call as ModelCall & { firstTokenMs: number }).firstTokenMs, text, options.tokensPerSecond);
       },
@@ -150,8 +150,8 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     const cpuMs = samples.at(-1)!.cpu - samples[0]!.cpu;
     const userMs = samples.at(-1)!.user - samples[0]!.user;
 
-    const turns = turnsOnDiscord(discord.posts, (call) => models.calls[call]?.endAt).filter((t) => models.calls[t.call]?.salonTag !== WARM_UP);
-    const calls = models.calls.filter((c) => c.salonTag !== WARM_UP);
+    const turns = turnsOnDiscord(discord.posts, (call) => models.requests[call]?.endAt).filter((t) => { const call = models.requests[t.call]; return !call || salonTag(call) !== WARM_UP; });
+    const calls = models.requests.filter((c) => salonTag(c) !== WARM_UP);
     const overheadMs = turns.map((t) => t.completeAt - t.endAt);
     // The bot's "turn written" lines, per salon (thread) in turn order.
     const written = new Map<string, number[]>();
@@ -185,7 +185,7 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
       commitMs,
       deliverMs,
       requestsPerTurn: turns.reduce((n, t) => n + t.requests, 0) / turns.length,
-      streamed: calls.some((c) => c.stream),
+      streamed: calls.some((c) => c.body.stream === true),
       eventsPerTurn: calls.reduce((n, c) => n + (c.events ?? 0), 0) / calls.length,
       cpuMs,
       cpuPerTurnMs: cpuMs / turns.length,

@@ -16,7 +16,7 @@
  */
 import { buildRecord, seedStore } from '../lib/seed.js';
 import { rng, sleep } from '../lib/stats.js';
-import { streamingLatency, type ModelCall } from '../lib/model-server.js';
+import { salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
 import { turnText } from '../lib/texts.js';
 import { World } from '../lib/world.js';
 import type { ProbeStats } from '../probe.js';
@@ -73,7 +73,7 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
   const world = await World.start({
     models: {
       text: (call) => {
-        const tag = call.salonTag ?? 0;
+        const tag = salonTag(call) ?? 0;
         const i = turnOf.get(tag) ?? options.turnsDone;
         turnOf.set(tag, i + 1);
         return turnText(i, tag + 1);
@@ -109,14 +109,14 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
       const at = Date.now();
       const stats = await bot.probe('stats', { gc: true });
       // Text held: what was seeded plus every reply the bot has received by now.
-      const replies = world.models.calls.filter((c) => c.endAt !== undefined && c.endAt <= at);
+      const replies = world.models.requests.filter((c) => c.endAt !== undefined && c.endAt <= at);
       const text = seededText + replies.reduce((n, c) => n + (c.text?.length ?? 0), 0);
       textPerSalonBytes = text / options.salons;
-      inFlight = world.models.calls.filter((c) => c.endAt === undefined).length;
+      inFlight = world.models.requests.filter((c) => c.endAt === undefined).length;
       perSalonBytes.push((heapOf(stats) - baselineHeapBytes) / options.salons - textPerSalonBytes);
     }
     const { rss, peak } = bot.memory();
-    const turnsInWindow = world.models.calls.filter((c) => c.endAt !== undefined && c.endAt <= windowEnd).length;
+    const turnsInWindow = world.models.requests.filter((c) => c.endAt !== undefined && c.endAt <= windowEnd).length;
     const requests = world.discord.fake.requests.filter((r) => r.at >= started && r.at <= windowEnd).length;
     return {
       salons: options.salons,

@@ -7,6 +7,7 @@
  */
 import type { InteractionResponseView } from '../../test/fakes/discord/index.js';
 import { turnsOnDiscord } from '../lib/discord.js';
+import { salonTag } from '../lib/models.js';
 import { now, sum } from '../lib/stats.js';
 import { turnText } from '../lib/texts.js';
 import { World } from '../lib/world.js';
@@ -35,7 +36,7 @@ export async function singleRuns(options: SingleOptions): Promise<SingleRun[]> {
   const world = await World.start({
     models: {
       text: (call) => {
-        const tag = call.salonTag ?? 0;
+        const tag = salonTag(call) ?? 0;
         const i = counters.get(tag) ?? 0;
         counters.set(tag, i + 1);
         return turnText(i, tag + 1);
@@ -54,8 +55,8 @@ export async function singleRuns(options: SingleOptions): Promise<SingleRun[]> {
       const thread = /<#(\d+)>/.exec(reply.content)?.[1];
       if (!thread) throw new Error(`bench: no thread in the reply: ${reply.content}`);
       await discord.waitForPost(() => (discord.posts.some((p) => p.thread === thread && /The salon has finished/.test(p.content)) ? true : undefined), 60_000, 'the salon to finish');
-      const calls = models.calls.filter((c) => c.salonTag === run);
-      const turns = turnsOnDiscord(discord.posts, (call) => models.calls[call]?.endAt).filter((t) => t.thread === thread);
+      const calls = models.requests.filter((c) => salonTag(c) === run);
+      const turns = turnsOnDiscord(discord.posts, (call) => models.requests[call]?.endAt).filter((t) => t.thread === thread);
       if (calls.length !== options.rounds * 2 || turns.length !== calls.length) throw new Error(`bench: salon ${run} made ${calls.length} model calls and ${turns.length} turns`);
       const end = Math.max(...turns.map((t) => t.completeAt));
       const idealMs = sum(calls.map((c) => c.endAt! - c.arrivedAt));

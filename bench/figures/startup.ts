@@ -68,15 +68,15 @@ export async function startupRuns(options: StartupOptions): Promise<{ runs: Star
       world.models.reset();
       const allResumed = new Promise<number>((resolve) => {
         const onCall = () => {
-          if (world.models.calls.length < options.unfinished) return;
-          world.models.off('call', onCall);
+          if (world.models.requests.length < options.unfinished) return;
+          world.models.off('request', onCall);
           resolve(now());
         };
-        world.models.on('call', onCall);
+        world.models.on('request', onCall);
       });
       const bot = await world.startBot({ rounds: 5, turnDelaySeconds: 0, cpuProfDir: options.cpuProfDir }, 120_000);
       try {
-        const resumedAt = await Promise.race([allResumed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`bench: only ${world.models.calls.length} of ${options.unfinished} salons resumed`)), 60_000))]);
+        const resumedAt = await Promise.race([allResumed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`bench: only ${world.models.requests.length} of ${options.unfinished} salons resumed`)), 60_000))]);
         const ready = bot.logs.find((l) => l.line.msg === 'connected to Discord')!;
         const engine = bot.logs.find((l) => l.line.msg === 'engine started')!;
         const readyAt = Number(ready.line.time);

@@ -20,7 +20,7 @@ import * as T from '../../src/domain/transitions.js';
 import { withCacheBreakpoints } from '../../src/models/prompt-cache.js';
 import { SEATS, topicFor } from '../lib/seed.js';
 import { turnText } from '../lib/texts.js';
-import { contentText, type ModelCall } from '../lib/model-server.js';
+import { contentText, salonTag, type ModelCall } from '../lib/models.js';
 
 const MESSAGE_OVERHEAD = 4;
 const tokens = (messages: readonly { content: string }[]) => messages.reduce((n, m) => n + estimateTokens(m.content) + MESSAGE_OVERHEAD, 0);
@@ -95,27 +95,27 @@ export interface PrefixCheck {
   cacheableShare: number;
 }
 
-const asText = (messages: ModelCall['messages']): ChatMessage[] => messages.map((m) => ({ role: m.role as ChatMessage['role'], content: contentText(m.content) }));
+const asText = (messages: ModelCall['body']['messages']): ChatMessage[] => messages.map((m) => ({ role: m.role as ChatMessage['role'], content: contentText(m.content) }));
 
 /** Compares consecutive requests of the same seat (same salon, same model) as the model server received them. */
 export function prefixStability(calls: readonly ModelCall[]): PrefixCheck {
-  const last = new Map<string, ModelCall['messages']>();
+  const last = new Map<string, ModelCall['body']['messages']>();
   const check: PrefixCheck = { pairs: 0, stable: 0, diverged: [], cacheableShare: 0 };
   let total = 0;
   let cacheable = 0;
   for (const call of calls) {
-    const key = `${call.salonTag}:${call.model}`;
+    const key = `${salonTag(call)}:${call.body.model}`;
     const before = last.get(key);
-    const size = call.messages.reduce((n, m) => n + contentText(m.content).length, 0);
+    const size = call.body.messages.reduce((n, m) => n + contentText(m.content).length, 0);
     total += size;
     if (before) {
       check.pairs += 1;
-      const prefix = commonPrefix(asText(before), asText(call.messages));
+      const prefix = commonPrefix(asText(before), asText(call.body.messages));
       if (prefix >= before.length - 1) check.stable += 1;
       else check.diverged.push(prefix);
-      cacheable += call.messages.slice(0, Math.min(prefix, before.length - 1)).reduce((n, m) => n + contentText(m.content).length, 0);
+      cacheable += call.body.messages.slice(0, Math.min(prefix, before.length - 1)).reduce((n, m) => n + contentText(m.content).length, 0);
     }
-    last.set(key, call.messages);
+    last.set(key, call.body.messages);
   }
   check.cacheableShare = total === 0 ? 0 : cacheable / total;
   return check;

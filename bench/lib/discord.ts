@@ -9,7 +9,7 @@
 import type { Server } from 'node:http';
 import { deployCommands } from '../../src/deploy-commands.js';
 import { FakeDiscord, type FakeDiscordOptions } from '../../test/fakes/discord/index.js';
-import { MARKER } from './model-server.js';
+import { MARKER } from './models.js';
 import { now } from './stats.js';
 
 export interface PostRecord {

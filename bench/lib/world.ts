@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { FakeDiscordOptions, Member } from '../../test/fakes/discord/index.js';
 import { BotProcess, type BotProcessOptions } from './bot.js';
 import { BenchDiscord } from './discord.js';
-import { BenchModelServer, type ModelBehaviour } from './model-server.js';
+import type { FakeOpenAI } from '../../test/fakes/openai-server.js';
+import { startModels, type ModelBehaviour } from './models.js';
 
 export interface WorldOptions {
   discord?: FakeDiscordOptions;
@@ -18,13 +19,13 @@ export class World {
   private constructor(
     readonly dir: string,
     readonly discord: BenchDiscord,
-    readonly models: BenchModelServer,
+    readonly models: FakeOpenAI,
   ) {}
 
   static async start(options: WorldOptions): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), 'salon-bench-'));
     const discord = await BenchDiscord.start(options.discord);
-    const models = await BenchModelServer.start(options.models);
+    const models = await startModels(options.models);
     const world = new World(dir, discord, models);
     world.members.push(discord.fake.addMember({ username: 'ada', globalName: 'Ada' }), discord.fake.addMember({ username: 'bob', globalName: 'Bob' }));
     return world;

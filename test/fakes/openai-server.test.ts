@@ -1,0 +1,140 @@
+// The fake OpenAI server's timing and failure controls, seen through the real openai SDK (whose retries and
+// Retry-After handling are the point) and through raw fetch where the wire itself is checked.
+
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clock, FakeOpenAI, type ChatRequest, type FakeOpenAIOptions, type Script } from './openai-server.js';
+
+let fake: FakeOpenAI | undefined;
+
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+async function start(script?: Script, options?: FakeOpenAIOptions): Promise<FakeOpenAI> {
+  fake = await FakeOpenAI.start(script, options);
+  return fake;
+}
+
+function client(server: FakeOpenAI, maxRetries = 3): OpenAI {
+  return new OpenAI({ baseURL: server.baseURL, apiKey: 'test', maxRetries, timeout: 10_000 });
+}
+
+const ask = { model: 'm', messages: [{ role: 'user' as const, content: 'hello' }] };
+
+/** Streams one reply and notes when each text delta arrived (on the fake's clock). */
+async function streamed(server: FakeOpenAI): Promise<{ text: string; deltas: Array<{ at: number; text: string }>; sentAt: number }> {
+  const sentAt = clock();
+  const stream = await client(server).chat.completions.create({ ...ask, stream: true });
+  const deltas: Array<{ at: number; text: string }> = [];
+  for await (const chunk of stream) {
+    const text = chunk.choices[0]?.delta?.content;
+    if (text) deltas.push({ at: clock(), text });
+  }
+  return { text: deltas.map((d) => d.text).join(''), deltas, sentAt };
+}
+
+describe('fake OpenAI server timing', () => {
+  it('delays the first chunk after the headers, spaces the rest and cuts text by chunkSize', async () => {
+    const server = await start(() => ({ text: 'abcdefghij', chunkSize: 3, firstChunkMs: 120, chunkDelayMs: 40 }));
+    const { text, deltas } = await streamed(server);
+    expect(text).toBe('abcdefghij');
+    expect(deltas.map((d) => d.text)).toEqual(['abc', 'def', 'ghi', 'j']);
+    const [request] = server.requests;
+    expect(deltas[0]!.at - request!.arrivedAt).toBeGreaterThanOrEqual(119);
+    for (let i = 1; i < deltas.length; i++) expect(deltas[i]!.at - deltas[0]!.at).toBeGreaterThanOrEqual(40 * i - 2);
+    expect(request).toMatchObject({ events: 4, text: 'abcdefghij', attempt: 0 });
+    expect(request!.endAt! - request!.arrivedAt).toBeGreaterThanOrEqual(120 + 3 * 40 - 2);
+  });
+
+  it('a global timing applies to every reply, and a reply can override it', async () => {
+    const server = await start((req) => (req.index === 0 ? { text: 'early' } : { text: 'late', firstChunkMs: 150 }), {
+      timing: { firstChunkMs: 0, chunkSize: 2 },
+    });
+    const early = await streamed(server);
+    const late = await streamed(server);
+    expect(early.deltas.map((d) => d.text)).toEqual(['ea', 'rl', 'y']);
+    expect(late.deltas.map((d) => d.text)).toEqual(['la', 'te']);
+    expect(early.deltas[0]!.at - server.requests[0]!.arrivedAt).toBeLessThan(100);
+    expect(late.deltas[0]!.at - server.requests[1]!.arrivedAt).toBeGreaterThanOrEqual(149);
+
+    server.setTiming({ delayMs: 80 });
+    const t0 = clock();
+    await client(server).chat.completions.create(ask);
+    expect(server.requests[2]!.endAt! - t0).toBeGreaterThanOrEqual(79);
+  });
+
+  it('draws random chunk spacing from the seed: the same seed gives the same schedule', async () => {
+    const gaps = async (seed: number): Promise<number[]> => {
+      const server = await start(() => ({ text: 'x'.repeat(8), chunkSize: 1, chunkDelayMs: [0, 25] }), { seed });
+      const { deltas } = await streamed(server);
+      expect(deltas).toHaveLength(8);
+      const due = server.requests[0]!.chunkDueMs!;
+      await server.stop();
+      fake = undefined;
+      return due.slice(1).map((at, i) => at - due[i]!);
+    };
+    const first = await gaps(7);
+    expect(first).toHaveLength(7);
+    for (const gap of first) {
+      expect(gap).toBeGreaterThanOrEqual(0);
+      expect(gap).toBeLessThanOrEqual(25);
+    }
+    expect(new Set(first.map((g) => g.toFixed(6))).size).toBeGreaterThan(1);
+    const again = await gaps(7);
+    again.forEach((gap, i) => expect(gap).toBeCloseTo(first[i]!, 6));
+    const other = await gaps(8);
+    expect(other.some((gap, i) => Math.abs(gap - first[i]!) > 1e-6)).toBe(true);
+  });
+});
+
+describe('fake OpenAI server failures', () => {
+  it('failNext answers the next N requests with a status before the script; the SDK retries through them', async () => {
+    let asked = 0;
+    const server = await start(() => {
+      asked++;
+      return { text: 'finally' };
+    });
+    server.failNext({ status: 500, count: 2 });
+    const reply = await client(server).chat.completions.create(ask);
+    expect(reply.choices[0]?.message.content).toBe('finally');
+    expect(server.requests.map((r) => [r.attempt, r.status])).toEqual([
+      [0, 500],
+      [1, 500],
+      [2, undefined],
+    ]);
+    expect(asked).toBe(1);
+  });
+
+  it('429 with Retry-After: the SDK waits as long as told', async () => {
+    const server = await start();
+    server.failNext({ status: 429, retryAfterMs: 300 });
+    await client(server).chat.completions.create(ask);
+    const [limited, retried] = server.requests as [ChatRequest, ChatRequest];
+    expect(limited.status).toBe(429);
+    expect(retried.arrivedAt - limited.endAt!).toBeGreaterThanOrEqual(290);
+  });
+
+  it('failAttempts fails the first attempts of one request, and the client gives up when they outnumber its retries', async () => {
+    const server = await start(() => ({ text: 'ok', failAttempts: { count: 2, status: 503, retryAfterMs: 10 } }));
+    const reply = await client(server).chat.completions.create(ask);
+    expect(reply.choices[0]?.message.content).toBe('ok');
+    expect(server.requests.map((r) => r.status)).toEqual([503, 503, undefined]);
+
+    server.reset();
+    const error = await client(server, 1).chat.completions.create(ask).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('a failure rule with match only counts the requests it accepts', async () => {
+    const server = await start();
+    server.failNext({ status: 500, match: (r) => r.body.model === 'b' });
+    const a = await client(server, 0).chat.completions.create(ask);
+    expect(a.choices[0]?.message.content).toBe('Reply 0 from m.');
+    const error = await client(server, 0).chat.completions.create({ ...ask, model: 'b' }).catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(500);
+  });
+});
