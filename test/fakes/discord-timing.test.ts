@@ -161,6 +161,22 @@ describe('latency()', () => {
   });
 });
 
+describe('rate limits under latency', () => {
+  it('a client is told to wait only when the answer reaches it, not when the fake decided', async () => {
+    await discord.stop();
+    await startFake({ rateLimits: { perChannel: { count: 2, windowMs: 3_000 } } });
+    discord.latency({ method: 'POST', path: MESSAGES, ms: 150 });
+    // Three posts at once: the third finds the bucket spent before any answer said so.
+    const first = await Promise.all([post('a'), post('b'), post('c')]);
+    expect(first.map((r) => r.status).sort()).toEqual([200, 200, 429]);
+    expect(discord.rateLimitViolations).toBe(0);
+    expect(discord.rateLimited).toBe(1);
+    // Now the client has been told (remaining 0, then a 429): sending again before the reset ignores it.
+    expect((await post('d')).status).toBe(429);
+    expect(discord.rateLimitViolations).toBe(1);
+  });
+});
+
 describe('hold()', () => {
   it('drop() without afterEffect: the connection dies and nothing happened', async () => {
     const hold = discord.hold({ method: 'POST', path: MESSAGES });

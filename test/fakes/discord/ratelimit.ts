@@ -21,6 +21,11 @@ export interface RateLimitDecision {
   body?: { message: string; retry_after: number; global: boolean; code: number };
   /** True when the client sent this although we had already told it to wait. */
   ignoredLimits: boolean;
+  /**
+   * Call when this answer reaches the client: only then has it been told to wait (remaining 0, or a 429).
+   * An answer held back by a test latency, replaced or dropped tells the client nothing.
+   */
+  deliver: () => void;
 }
 
 interface Window {
@@ -28,6 +33,17 @@ interface Window {
   used: number;
   /** Until when the client has been told it must not send (0 = not told). */
   toldToWaitUntil: number;
+  /** When that answer reached the client. */
+  toldAt: number;
+}
+
+const nothingToDeliver = (): void => {};
+
+function tell(window: Window, until: number): () => void {
+  return () => {
+    window.toldToWaitUntil = until;
+    window.toldAt = Date.now();
+  };
 }
 
 /**
@@ -50,30 +66,32 @@ export class RateLimiter {
   /**
    * @param bucket the route's bucket, if it has one
    * @param globalKey identity sharing the global limit (the bot token), if the route counts toward it
+   * @param sentAt when the client sent the request (before any test latency): a violation is a request sent
+   *   after an answer told the client to wait and before that wait was over
    */
-  check(bucket: BucketRef | undefined, globalKey: string | undefined, now = Date.now()): RateLimitDecision {
+  check(bucket: BucketRef | undefined, globalKey: string | undefined, now = Date.now(), sentAt = now): RateLimitDecision {
     const config = this.#config;
-    if (!config) return { allowed: true, headers: {}, ignoredLimits: false };
+    if (!config) return { allowed: true, headers: {}, ignoredLimits: false, deliver: nothingToDeliver };
 
     const global = globalKey === undefined ? undefined : current(this.#globals, globalKey, config.global, now);
     if (global && global.used >= config.global.count) {
-      return this.#reject(global, config.global, now, undefined, true);
+      return this.#reject(global, config.global, now, sentAt, undefined, true);
     }
     const window = bucket ? current(this.#buckets, bucket.key, config.perChannel, now) : undefined;
     if (bucket && window && window.used >= config.perChannel.count) {
-      return this.#reject(window, config.perChannel, now, bucket, false);
+      return this.#reject(window, config.perChannel, now, sentAt, bucket, false);
     }
 
     if (global) global.used++;
-    if (!bucket || !window) return { allowed: true, headers: {}, ignoredLimits: false };
+    if (!bucket || !window) return { allowed: true, headers: {}, ignoredLimits: false, deliver: nothingToDeliver };
     window.used++;
     const remaining = config.perChannel.count - window.used;
     const resetAt = window.start + config.perChannel.windowMs;
-    if (remaining === 0) window.toldToWaitUntil = resetAt;
     return {
       allowed: true,
       headers: bucketHeaders(config.perChannel, remaining, resetAt, now, bucket.hash),
       ignoredLimits: false,
+      deliver: remaining === 0 ? tell(window, resetAt) : nothingToDeliver,
     };
   }
 
@@ -81,14 +99,14 @@ export class RateLimiter {
     window: Window,
     rule: RateLimitRule,
     now: number,
+    sentAt: number,
     bucket: BucketRef | undefined,
     global: boolean,
   ): RateLimitDecision {
-    const ignoredLimits = window.toldToWaitUntil > now;
+    const ignoredLimits = window.toldAt <= sentAt && sentAt < window.toldToWaitUntil;
     if (ignoredLimits) this.violations++;
     else this.rateLimited++;
     const resetAt = window.start + rule.windowMs;
-    window.toldToWaitUntil = resetAt;
     const retryAfter = seconds(resetAt - now);
     const headers: Record<string, string> = {
       // Discord sends whole seconds here; fractions keep tests fast and
@@ -103,6 +121,7 @@ export class RateLimiter {
       headers,
       body: { message: 'You are being rate limited.', retry_after: Number(retryAfter), global, code: 0 },
       ignoredLimits,
+      deliver: tell(window, resetAt),
     };
   }
 }
@@ -110,7 +129,7 @@ export class RateLimiter {
 function current(map: Map<string, Window>, key: string, rule: RateLimitRule, now: number): Window {
   let window = map.get(key);
   if (!window || now >= window.start + rule.windowMs) {
-    window = { start: now, used: 0, toldToWaitUntil: window?.toldToWaitUntil ?? 0 };
+    window = { start: now, used: 0, toldToWaitUntil: window?.toldToWaitUntil ?? 0, toldAt: window?.toldAt ?? 0 };
     map.set(key, window);
   }
   return window;

@@ -59,10 +59,12 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
   core.changed();
 
   // Every answer waits out the 'after' latencies, then goes out once.
-  const answer = async (response: ApiResponse): Promise<void> => {
+  // `delivered` runs once the answer is out (the rate limiter's "the client has now been told").
+  const answer = async (response: ApiResponse, delivered?: () => void): Promise<void> => {
     await core.faults.delay('after', record);
     record.clientAborted = res.destroyed || req.socket.destroyed;
     send(res, response);
+    delivered?.();
     record.status = response.status;
     record.response = response.body;
     record.respondedAt = Date.now();
@@ -110,11 +112,12 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
     if (outcome.kind === 'respond') return answer({ status: outcome.status, body: outcome.body });
   }
   // A hold with afterEffect sees the answer the request got, whatever it is, before it goes out.
-  const heldAnswer = async (response: ApiResponse): Promise<void> => {
-    if (!hold?.rule.afterEffect) return answer(response);
+  const heldAnswer = async (response: ApiResponse, delivered?: () => void): Promise<void> => {
+    if (!hold?.rule.afterEffect) return answer(response, delivered);
     const outcome = await hold.capture(record);
     if (outcome.kind === 'drop') return drop();
-    return answer(outcome.kind === 'respond' ? { status: outcome.status, body: outcome.body } : response);
+    if (outcome.kind === 'respond') return answer({ status: outcome.status, body: outcome.body });
+    return answer(response, delivered);
   };
 
   const fault = core.faults.takeFailure(method, path);
@@ -130,8 +133,10 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
   const limit = core.limiter.check(
     route.bucket?.(params, core),
     route.auth === 'bot' ? core.config.token : undefined,
+    Date.now(),
+    record.at,
   );
-  if (!limit.allowed) return heldAnswer({ status: 429, body: limit.body, headers: limit.headers });
+  if (!limit.allowed) return heldAnswer({ status: 429, body: limit.body, headers: limit.headers }, limit.deliver);
 
   let response: ApiResponse;
   try {
@@ -141,7 +146,7 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
     response = errorResponse(error);
   }
   if (fault) return heldAnswer(fault);
-  return heldAnswer({ ...response, headers: { ...limit.headers, ...response.headers } });
+  return heldAnswer({ ...response, headers: { ...limit.headers, ...response.headers } }, limit.deliver);
 }
 
 export function errorResponse(error: ApiError): ApiResponse {
