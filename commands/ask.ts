@@ -1,7 +1,7 @@
 import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText } from '../src/discord/input.js';
-import { LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';

@@ -1,7 +1,7 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { checkInteger } from '../src/discord/input.js';
-import { LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
 import { checkCaps } from '../src/discord/access.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';

@@ -1,11 +1,11 @@
 import { ChannelType, ThreadAutoArchiveDuration, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { checkInteger, cleanText } from '../src/discord/input.js';
-import { LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { MAX_TOTAL_ROUNDS, roundsDone } from '../src/domain/salon.js';
+import { roundsDone } from '../src/domain/salon.js';
 import { cutOnWord } from '../src/domain/text.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './start.js';
@@ -15,7 +15,7 @@ const fork: Subcommand = {
   define: (b) =>
     b
       .setDescription('Branch this salon into a new thread from a round of your choice, with other models if you like')
-      .addIntegerOption((o) => o.setName('from_round').setDescription('Carry over the rounds up to this one (default: every round done)').setMinValue(0).setMaxValue(MAX_TOTAL_ROUNDS))
+      .addIntegerOption((o) => o.setName('from_round').setDescription('Carry over the rounds up to this one (default: every round done)').setMinValue(0).setMaxValue(LIMITS.totalRounds))
       .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds to run in the fork (default: as many as the parent)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
       .addStringOption((o) => o.setName('model_a').setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
       .addStringOption((o) => o.setName('model_b').setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
@@ -34,7 +34,7 @@ const fork: Subcommand = {
     const done = roundsDone(parent);
     const fromRound = checkInteger(interaction.options.getInteger('from_round'), 'round to fork from', { min: 0, max: done }, done);
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
-    if (fromRound + rounds > MAX_TOTAL_ROUNDS) throw new SalonError('invalid', `A salon has at most ${MAX_TOTAL_ROUNDS} rounds; ${fromRound} carried over plus ${rounds} is too many.`);
+    if (fromRound + rounds > LIMITS.totalRounds) throw new SalonError('invalid', `A salon has at most ${LIMITS.totalRounds} rounds; ${fromRound} carried over plus ${rounds} is too many.`);
     const seatA = resolveModel(config, interaction.options.getString('model_a'), parent.seats.A.key, 'model_a');
     const seatB = resolveModel(config, interaction.options.getString('model_b'), parent.seats.B.key, 'model_b');
     distinctNames(seatA, seatB);

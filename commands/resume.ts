@@ -3,7 +3,7 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
-import { LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
 import { formatUSD } from '../src/domain/ledger.js';
 import { salonHere } from './salon-thread.js';
 import { checkBudget } from './start.js';

@@ -2,7 +2,8 @@ import { ChannelType, PermissionFlagsBits, ThreadAutoArchiveDuration, type Autoc
 import type { Config } from '../src/config/index.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText, checkInteger, visibleText } from '../src/discord/input.js';
-import { LIMITS } from '../src/discord/limits.js';
+import { DISCORD_LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
@@ -36,11 +37,11 @@ export function resolveModel(config: Config, value: string | null, fallback: str
 
 /** A thread name from the topic: one line, at most 100 characters, cut on a word. */
 export function threadName(topic: string): string {
-  const name = cutOnWord(topic, LIMITS.threadName);
+  const name = cutOnWord(topic, DISCORD_LIMITS.threadName);
   // Keep invisible characters where they belong to what shows (emoji sequences, direction marks), but not when
   // they would leave a name that looks blank.
   if (visibleText(name).replace(/…$/, '').trim()) return name;
-  return cutOnWord(visibleText(topic), LIMITS.threadName) || 'Salon';
+  return cutOnWord(visibleText(topic), DISCORD_LIMITS.threadName) || 'Salon';
 }
 
 /** Two copies of one model must still be told apart, by the readers and by the models themselves. */

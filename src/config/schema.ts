@@ -1,5 +1,6 @@
 /** The shape of config/salon.yaml, with defaults for everything optional. */
 import { z } from 'zod';
+import { LIMITS } from '../domain/limits.js';
 
 const httpURL = z
   .string({ error: 'expected a URL' })
@@ -16,8 +17,19 @@ const price = z.number({ error: 'expected USD per million tokens' }).min(0, 'exp
 
 const text = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, `expected ${what}`);
 
+/** A whole number in `range`, with one message for every way of missing it. */
+const wholeIn = (range: { min: number; max: number }, what = 'a whole number') => {
+  const message = `expected ${what} from ${range.min} to ${range.max}`;
+  return z.int({ error: message }).min(range.min, message).max(range.max, message);
+};
+
+const dollars = () => {
+  const message = `expected dollars from ${LIMITS.budget.min} to ${LIMITS.budget.max}`;
+  return z.number({ error: message }).min(LIMITS.budget.min, message).max(LIMITS.budget.max, message);
+};
+
 export const modelSchema = z.strictObject({
-  name: text('a display name').max(80, 'at most 80 characters (Discord shows at most 80 in a webhook name)'),
+  name: text('a display name').max(LIMITS.displayName, `at most ${LIMITS.displayName} characters (Discord shows at most 80 in a webhook name)`),
   model: text('a model id, e.g. anthropic/claude-opus-4.5'),
   baseURL: httpURL,
   apiKeyEnv: z
@@ -51,14 +63,14 @@ export const modelSchema = z.strictObject({
 export const salonSchema = z.strictObject({
   modelA: text('a model key'),
   modelB: text('a model key'),
-  rounds: z.int({ error: 'expected a whole number from 1 to 50' }).min(1, 'expected a whole number from 1 to 50').max(50, 'expected a whole number from 1 to 50').default(5),
-  turnDelaySeconds: z.int({ error: 'expected whole seconds from 0 to 86400' }).min(0, 'expected whole seconds from 0 to 86400').max(86_400, 'expected whole seconds from 0 to 86400').default(20),
+  rounds: wholeIn(LIMITS.rounds).default(5),
+  turnDelaySeconds: wholeIn(LIMITS.delay, 'whole seconds').default(20),
   autoClose: z.boolean({ error: 'expected true or false' }).default(false),
   stream: z.boolean({ error: 'expected true or false' }).default(true),
-  maxPendingQuestions: z.int({ error: 'expected a whole number from 1 to 100' }).min(1, 'expected a whole number from 1 to 100').max(100, 'expected a whole number from 1 to 100').default(10),
-  budgetUSD: z.number({ error: 'expected dollars from 0.01 to 1000' }).min(0.01, 'expected dollars from 0.01 to 1000').max(1000, 'expected dollars from 0.01 to 1000').optional(),
-  /** The most anyone may give a salon with `budget:`; absent: 1000. */
-  maxBudgetUSD: z.number({ error: 'expected dollars from 0.01 to 1000' }).min(0.01, 'expected dollars from 0.01 to 1000').max(1000, 'expected dollars from 0.01 to 1000').optional(),
+  maxPendingQuestions: wholeIn(LIMITS.pendingQuestions).default(10),
+  budgetUSD: dollars().optional(),
+  /** The most anyone may give a salon with `budget:`; absent: LIMITS.budget.max. */
+  maxBudgetUSD: dollars().optional(),
   synthesis: z.boolean({ error: 'expected true or false' }).default(false),
   synthesizer: text('a model key').optional(),
   repetition: z

@@ -1,9 +1,7 @@
-/** Limits of the slash command options, declared on the command and checked again in code. */
-export const LIMITS = {
-  topic: 1_000,
-  question: 1_000,
-  rounds: { min: 1, max: 50 },
-  delay: { min: 0, max: 86_400 },
+/** What Discord itself accepts. The salon's own limits are LIMITS in src/domain/limits.ts. */
+export const DISCORD_LIMITS = {
+  /** Code units (string.length) in a message's content. */
+  message: 2_000,
+  /** Characters in a thread's name. */
   threadName: 100,
-  budget: { min: 0.01, max: 1000 },
 } as const;

@@ -8,7 +8,7 @@ import { isActive, type SalonRecord, type Seat } from '../domain/salon.js';
 import { escapeRegExp } from '../domain/text.js';
 import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
-import { LIMITS } from './limits.js';
+import { LIMITS } from '../domain/limits.js';
 import { NO_MENTIONS } from './mentions.js';
 
 

@@ -163,9 +163,6 @@ export interface SalonRecord {
   version: number;
 }
 
-/** The most rounds a salon may have in all, extensions included. */
-export const MAX_TOTAL_ROUNDS = 200;
-
 export interface NewSalon {
   id: string;
   guildId?: string;

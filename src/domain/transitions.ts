@@ -5,8 +5,8 @@
  */
 import { SalonError } from './errors.js';
 import { formatUSD, spentUSD, type Cost } from './ledger.js';
+import { LIMITS } from './limits.js';
 import {
-  MAX_TOTAL_ROUNDS,
   nextTurn,
   nextTurnOf,
   pendingInterjections,
@@ -85,8 +85,8 @@ export function addInterjection(
 export function extend(salon: SalonRecord, rounds: number, now: number): void {
   assertOpen(salon);
   const total = salon.rounds + rounds;
-  if (total > MAX_TOTAL_ROUNDS) {
-    throw new SalonError('invalid', `That would make ${total} rounds; a salon has at most ${MAX_TOTAL_ROUNDS}. It has ${salon.rounds} now, so you can add up to ${MAX_TOTAL_ROUNDS - salon.rounds}.`);
+  if (total > LIMITS.totalRounds) {
+    throw new SalonError('invalid', `That would make ${total} rounds; a salon has at most ${LIMITS.totalRounds}. It has ${salon.rounds} now, so you can add up to ${LIMITS.totalRounds - salon.rounds}.`);
   }
   salon.rounds = total;
   if (salon.status === 'finished') {
