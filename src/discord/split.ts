@@ -8,7 +8,8 @@
  * at the start of the next, so both halves still render as code; those fence lines count against the limit.
  */
 
-export const DISCORD_MESSAGE_LIMIT = 2000;
+import { scanFences, type CodeFence } from '../domain/fences.js';
+import { DISCORD_LIMITS } from './limits.js';
 
 export interface SplitOptions {
   /** Most code units in any message. Default 2,000. */
@@ -23,7 +24,7 @@ export interface SplitOptions {
  * around a cut code block, joining the messages gives back the text.
  */
 export function splitMessage(text: string, options: SplitOptions = {}): string[] {
-  const limit = options.limit ?? DISCORD_MESSAGE_LIMIT;
+  const limit = options.limit ?? DISCORD_LIMITS.message;
   const firstLimit = options.firstLimit ?? limit;
   // Two code units is the least that always holds one character, surrogate pairs included.
   for (const [name, value] of [['limit', limit], ['firstLimit', firstLimit]] as const) {
@@ -53,20 +54,6 @@ const RANKS = 6;
 const GRAPHEME_LOOKBEHIND = 64;
 const GRAPHEME_LOOKAHEAD = 16;
 
-interface Fence {
-  /** Start of the opening line, indentation included. */
-  openStart: number;
-  /** Just after the opening line's line break. */
-  bodyStart: number;
-  /** Just after the last non-blank character of the code, so a seam there would leave only the closing line. */
-  contentEnd: number;
-  /** Just after the closing fence's marker, or the end of the text when the block is never closed. */
-  closeEnd: number;
-  /** The fence characters as opened, e.g. "```" or "~~~~"; the added closing line repeats them. */
-  marker: string;
-  info: string;
-}
-
 interface Cut {
   /** The message takes text up to here (already clear of trailing whitespace)... */
   end: number;
@@ -74,6 +61,12 @@ interface Cut {
   next: number;
   /** A cut made without regard to code fences, for limits too small to hold the fence lines. */
   raw?: boolean;
+}
+
+/** A code block as scanFences reads it, and where its code stops. */
+interface Fence extends CodeFence {
+  /** Just after the last non-blank character of the code, so a seam there would leave only the closing line. */
+  contentEnd: number;
 }
 
 class Splitter {
@@ -88,7 +81,8 @@ class Splitter {
     private readonly limit: number,
   ) {
     this.n = text.length;
-    this.fences = findFences(text);
+    // An unclosed block runs to the end; its last message stays unclosed like the original.
+    this.fences = scanFences(text).map((f) => ({ ...f, contentEnd: trimmedEnd(text, f.bodyStart, f.closeStart) }));
     for (let r = 0; r < RANKS; r++) {
       this.ends.push([]);
       this.nexts.push([]);
@@ -375,43 +369,6 @@ class Splitter {
     while (d >= 0 && (text.charCodeAt(d) === 0x20 || text.charCodeAt(d) === 0x09)) d--;
     return !(d < 0 || text.charCodeAt(d) === 10);
   }
-}
-
-/**
- * Finds fenced code blocks line by line, CommonMark-style: a run of three or more backticks or tildes opens one
- * (a backtick fence's info string may not contain backticks); a line of at least as many of the same character,
- * and nothing else, closes it. Any indentation is allowed, since models indent fences inside list items.
- */
-function findFences(text: string): Fence[] {
-  const fences: Fence[] = [];
-  const n = text.length;
-  let open: { openStart: number; bodyStart: number; marker: string; info: string } | null = null;
-  for (let lineStart = 0; lineStart < n; ) {
-    const newline = text.indexOf('\n', lineStart);
-    const lineEnd = newline < 0 ? n : newline;
-    let k = lineStart;
-    while (k < lineEnd && (text.charCodeAt(k) === 0x20 || text.charCodeAt(k) === 0x09)) k++;
-    const ch = text[k];
-    if (ch === '`' || ch === '~') {
-      let m = k;
-      while (m < lineEnd && text[m] === ch) m++;
-      if (m - k >= 3) {
-        const rest = text.slice(m, lineEnd);
-        if (open === null) {
-          if (!(ch === '`' && rest.includes('`'))) {
-            open = { openStart: lineStart, bodyStart: Math.min(n, lineEnd + 1), marker: text.slice(k, m), info: rest.trim() };
-          }
-        } else if (ch === open.marker[0] && m - k >= open.marker.length && rest.trim() === '') {
-          fences.push({ ...open, contentEnd: trimmedEnd(text, open.bodyStart, lineStart), closeEnd: m });
-          open = null;
-        }
-      }
-    }
-    lineStart = lineEnd + 1;
-  }
-  // An unclosed block runs to the end, as Discord renders it; its last message stays unclosed like the original.
-  if (open) fences.push({ ...open, contentEnd: trimmedEnd(text, open.bodyStart, n), closeEnd: n });
-  return fences;
 }
 
 /** The line that reopens `fence` in a new message, or null when even a bare marker leaves no room for code. */

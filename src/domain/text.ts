@@ -1,4 +1,5 @@
 /** Small text helpers shared by prompts, transcripts and the Discord adapter. */
+import { scanFences } from './fences.js';
 
 /** A rough, deliberately pessimistic token count (about 3 characters a token) so trimming errs towards fitting. */
 export function estimateTokens(text: string): number {
@@ -57,16 +58,8 @@ export function slugify(text: string, max = 60): string {
 
 /** Closes a code fence left open, so one turn's stray ``` cannot swallow what follows it. */
 export function closeOpenFence(text: string): string {
-  // CommonMark: a fence closes with the same character, at least as many times, and nothing after it.
-  let open: { char: string; length: number } | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
-    if (!m) continue;
-    const fence = m[1]!;
-    if (!open) open = { char: fence[0]!, length: fence.length };
-    else if (fence[0] === open.char && fence.length >= open.length && !m[2]!.trim()) open = undefined;
-  }
-  return open ? `${text}\n${open.char.repeat(open.length)}` : text;
+  const last = scanFences(text).at(-1);
+  return last && !last.closed ? `${text}\n${last.marker}` : text;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DISCORD_MESSAGE_LIMIT, splitMessage, type SplitOptions } from '../../src/discord/split.js';
+import { DISCORD_LIMITS } from '../../src/discord/limits.js';
+import { splitMessage, type SplitOptions } from '../../src/discord/split.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checkers, written independently of the splitter so a shared misunderstanding cannot hide a bug.
@@ -96,7 +97,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** The invariants every split must keep; `closed` says every fence in the text is closed, so every chunk must balance. */
 function expectValidSplit(text: string, chunks: string[], options: SplitOptions = {}, closed = true): void {
-  const limit = options.limit ?? DISCORD_MESSAGE_LIMIT;
+  const limit = options.limit ?? DISCORD_LIMITS.message;
   const firstLimit = options.firstLimit ?? limit;
   chunks.forEach((chunk, i) => {
     const max = i === 0 ? firstLimit : limit;

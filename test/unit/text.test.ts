@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { scanFences } from '../../src/domain/fences.js';
 import { closeOpenFence, cutOnWord, estimateTokens, slugify, stripOwnName } from '../../src/domain/text.js';
 import { SEED_TURNS } from './fixtures.js';
 
@@ -124,6 +125,26 @@ describe('closeOpenFence', () => {
   it('closes an open ~~~ fence with ~~~, since ``` does not end a tilde fence', () => {
     const text = 'A tilde fence:\n\n~~~\nstill code';
     expect(closeOpenFence(text)).toBe(`${text}\n~~~`);
+  });
+
+  it('reads fences by the same rule as the Discord splitter (scanFences)', () => {
+    // A deeply indented fence in a nested list item still opens a block…
+    const nested = '1. first\n   - inner:\n        ```js\n        x()';
+    expect(closeOpenFence(nested)).toBe(`${nested}\n\`\`\``);
+    // …a backtick "fence" whose info string holds a backtick is not one…
+    expect(closeOpenFence('```not `a` fence\ntext')).toBe('```not `a` fence\ntext');
+    // …and a longer opening marker needs as long a closing one, and is closed with itself.
+    expect(closeOpenFence('````md\n```\ninner')).toBe('````md\n```\ninner\n````');
+  });
+});
+
+describe('scanFences', () => {
+  it('finds each block with its marker, info and whether it closes', () => {
+    const text = 'a\n```ts\ncode\n```\nb\n~~~\nopen';
+    expect(scanFences(text)).toEqual([
+      { openStart: 2, bodyStart: 8, closeStart: 13, closeEnd: 16, marker: '```', info: 'ts', closed: true },
+      { openStart: 19, bodyStart: 23, closeStart: text.length, closeEnd: text.length, marker: '~~~', info: '', closed: false },
+    ]);
   });
 });
 
