@@ -29,10 +29,12 @@ import { PublishError, type DeliveryProgress, type DraftUpdate, type Pacing, typ
 import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
+import { DISCORD_LIMITS } from './limits.js';
+import { turnText } from './wording.js';
 import { NO_MENTIONS } from './mentions.js';
 
 const WEBHOOK_NAME = 'salon';
-const CONTENT_LIMIT = 2_000;
+const CONTENT_LIMIT = DISCORD_LIMITS.message;
 
 /** Discord errors that retrying will not fix: the thread is gone or the bot may no longer post there. */
 const PERMANENT_CODES = new Set<number>([
@@ -53,10 +55,6 @@ export function nonceFor(key: string, part: number): string {
 export function webhookUsername(name: string): string {
   const safe = name.replace(/discord/gi, 'Disc\u200Bord').replace(/clyde/gi, 'Cly\u200Bde').trim();
   return (safe || 'Salon').slice(0, 80);
-}
-
-export function turnText(text: string, finishReason?: string): string {
-  return finishReason === 'length' ? `${text.trimEnd()}\n\n*(cut off: the reply reached its length limit)*` : text;
 }
 
 /**

@@ -10,6 +10,9 @@ import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
 
 const RULE = '---';
 
+/** Said after a reply that reached the model's length limit: in the archive, and under the turn in Discord. */
+export const CUT_OFF_LINE = '*(cut off: the reply reached its length limit)*';
+
 export function formatDate(date: Date): string {
   return new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
 }
@@ -83,7 +86,7 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     const turn = salon.turns[i];
     if (!turn) continue;
     blocks.push(`## Round ${turn.round}: ${inline(turn.name)}`, closeOpenFence(turn.text.trim()));
-    if (turn.finishReason === 'length') blocks.push('*(cut off: the reply reached its length limit)*');
+    if (turn.finishReason === 'length') blocks.push(CUT_OFF_LINE);
     blocks.push(RULE);
   }
 
