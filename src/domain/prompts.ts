@@ -7,7 +7,7 @@
  * to turn (the round, the closing cue, questions waiting) goes in a short note at the end of the last message.
  */
 import { estimateTokens } from './text.js';
-import { nextTurn, otherSeat, questionsFor, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
+import { nextTurn, otherSeat, questionsByTurn, questionsFor, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -101,11 +101,7 @@ function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, 
 /** The chronological history as seat-neutral pieces: topic, then each turn preceded by the questions it answered. */
 function history(salon: SalonRecord, seat: Seat, upTo: number): Piece[] {
   const pieces: Piece[] = [{ kind: 'topic', text: topicText(salon, seat) }];
-  const answeredBy = new Map<number, Interjection[]>();
-  for (const q of salon.interjections) {
-    if (q.answeredBy === undefined) continue;
-    answeredBy.set(q.answeredBy, [...(answeredBy.get(q.answeredBy) ?? []), q]);
-  }
+  const answeredBy = questionsByTurn(salon);
   for (const turn of salon.turns.slice(0, upTo)) {
     for (const q of answeredBy.get(turn.index) ?? []) pieces.push({ kind: 'question', q });
     const own = isOwn(turn, salon, seat);
@@ -215,10 +211,7 @@ export function buildSynthesisPrompt(salon: SalonRecord, name: string, settings:
     .filter(Boolean)
     .join('\n');
   const entries: string[] = [];
-  const questions = new Map<number, Interjection[]>();
-  for (const q of salon.interjections) {
-    if (q.answeredBy !== undefined) questions.set(q.answeredBy, [...(questions.get(q.answeredBy) ?? []), q]);
-  }
+  const questions = questionsByTurn(salon);
   for (const turn of salon.turns) {
     for (const q of questions.get(turn.index) ?? []) entries.push(`### Question from ${q.author.name}\n\n${q.text}`);
     entries.push(`### Round ${turn.round}: ${turn.name}\n\n${turn.text}`);

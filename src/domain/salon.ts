@@ -230,6 +230,22 @@ export function pendingInterjections(salon: SalonRecord): Interjection[] {
   return salon.interjections.filter((q) => q.answeredBy === undefined);
 }
 
+/**
+ * The salon's questions grouped by the turn they go with, in the order they were asked. `at` says which turn
+ * index a question belongs to (by default the turn that answered it); a question it gives no index is left out.
+ */
+export function questionsByTurn(salon: SalonRecord, at: (q: Interjection) => number | undefined = (q) => q.answeredBy): Map<number, Interjection[]> {
+  const byTurn = new Map<number, Interjection[]>();
+  for (const q of salon.interjections) {
+    const index = at(q);
+    if (index === undefined) continue;
+    const list = byTurn.get(index);
+    if (list) list.push(q);
+    else byTurn.set(index, [q]);
+  }
+  return byTurn;
+}
+
 /** The questions `seat` answers on its next turn: those put to it, and those put to no one in particular. */
 export function questionsFor(salon: SalonRecord, seat: Seat): Interjection[] {
   return pendingInterjections(salon).filter((q) => q.to === undefined || q.to === seat);

@@ -6,7 +6,7 @@
  */
 import { formatCost, formatTokens, ledgerOf } from './ledger.js';
 import { closeOpenFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
-import { roundsDone, type Interjection, type SalonRecord } from './salon.js';
+import { questionsByTurn, roundsDone, type SalonRecord } from './salon.js';
 
 const RULE = '---';
 
@@ -69,12 +69,8 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     blocks.push('## Carried over from the parent salon', `*These ${carried} turns come from the parent salon; they were not posted again in this thread.*`, RULE);
   }
 
-  const byPosition = new Map<number, Interjection[]>();
-  for (const q of salon.interjections) {
-    // A question is shown where it was asked, or just before the turn that answered it if that came first.
-    const at = Math.min(q.afterTurns, q.answeredBy ?? q.afterTurns);
-    byPosition.set(at, [...(byPosition.get(at) ?? []), q]);
-  }
+  // A question is shown where it was asked, or just before the turn that answered it if that came first.
+  const byPosition = questionsByTurn(salon, (q) => Math.min(q.afterTurns, q.answeredBy ?? q.afterTurns));
   for (let i = 0; i <= salon.turns.length; i++) {
     if (carried > 0 && i === carried) blocks.push('## The fork begins', `*From here on, the turns were taken in this salon.*`, RULE);
     for (const q of byPosition.get(i) ?? []) {

@@ -4,7 +4,8 @@ import {
   SCHEMA_VERSION,
   createSalon,
   isActive,
-  needsEngine,
+  isLive,
+  questionsByTurn,
   nextTurn,
   otherSeat,
   pendingInterjections,
@@ -74,7 +75,7 @@ describe('createSalon', () => {
     expect(salon.finishedAt).toBeUndefined();
     expect(salon.closedAt).toBeUndefined();
     expect(isActive(salon)).toBe(true);
-    expect(needsEngine(salon)).toBe(true);
+    expect(isLive(salon)).toBe(true);
   });
 });
 
@@ -243,7 +244,7 @@ describe('commitTurn', () => {
     expect(salon.outbox.map((p) => p.kind)).toEqual(['header', 'turn', 'turn', 'notice', 'archive']);
     expect(notices(salon, 'finished')[0]!.text).toContain('The transcript follows');
     expect(salon.outbox.at(-1)).toEqual({ key: 'thread-1:archive', kind: 'archive', messageIds: [] });
-    expect(needsEngine(salon)).toBe(true);
+    expect(isLive(salon)).toBe(true);
   });
 
   it('autoClose does nothing before the last turn', () => {
@@ -346,6 +347,23 @@ describe('addInterjection', () => {
   });
 });
 
+describe('questionsByTurn', () => {
+  it('groups questions by the turn that answered them, in the order asked, leaving out those still waiting', () => {
+    const salon = newSalon();
+    addInterjection(salon, { id: 'q1', author: { id: 'u', name: 'U' }, text: 'one' }, T0);
+    addInterjection(salon, { id: 'q2', author: { id: 'u', name: 'U' }, text: 'two' }, T0);
+    playTurns(salon, 1);
+    addInterjection(salon, { id: 'q3', author: { id: 'u', name: 'U' }, text: 'three' }, T0 + 60_000, { turnInFlight: false });
+    const byTurn = questionsByTurn(salon);
+    expect([...byTurn.keys()]).toEqual([0]);
+    expect(byTurn.get(0)!.map((q) => q.id)).toEqual(['q1', 'q2']);
+    // With another placement, the waiting question is placed too.
+    const byAsked = questionsByTurn(salon, (q) => q.afterTurns);
+    expect(byAsked.get(0)!.map((q) => q.id)).toEqual(['q1', 'q2']);
+    expect(byAsked.get(1)!.map((q) => q.id)).toEqual(['q3']);
+  });
+});
+
 describe('pause / resume / close', () => {
   it('pause stops the schedule; resume restarts at once and clears any reason', () => {
     const salon = newSalon();
@@ -424,13 +442,13 @@ describe('pause / resume / close', () => {
     expect(salon.outbox.filter((p) => p.kind === 'archive')).toHaveLength(1);
   });
 
-  it('needsEngine stays true for a closed salon until its outbox is empty', () => {
+  it('isLive stays true for a closed salon until its outbox is empty', () => {
     const salon = newSalon();
     close(salon, T0 + 1);
-    expect(needsEngine(salon)).toBe(true);
+    expect(isLive(salon)).toBe(true);
     for (const post of [...salon.outbox]) markDelivered(salon, post.key);
     expect(salon.outbox).toEqual([]);
-    expect(needsEngine(salon)).toBe(false);
+    expect(isLive(salon)).toBe(false);
   });
 });
 
