@@ -3,7 +3,7 @@
  * own figure when it gives one (OpenRouter's usage accounting), else its tokens at the model's configured
  * prices, else unknown, and said so.
  */
-import type { SalonRecord, Turn, Usage } from './salon.js';
+import type { Cost, SalonRecord, Turn, Usage } from './salon.js';
 
 /** USD per million tokens. */
 export interface Pricing {
@@ -11,13 +11,6 @@ export interface Pricing {
   completion: number;
   /** Prompt tokens served from the provider's cache; the prompt price when absent. */
   cachedPrompt?: number;
-}
-
-export interface Cost {
-  usd: number;
-  source: 'endpoint' | 'pricing';
-  /** Priced from estimated token counts (the endpoint reported no usage). */
-  estimated?: boolean;
 }
 
 export function costOf(usage: Usage | undefined, pricing: Pricing | undefined): Cost | undefined {

@@ -5,8 +5,6 @@
  * returns what changed, so the engine can apply changes one at a time and save after each.
  */
 
-import type { Cost } from './ledger.js';
-
 export const SCHEMA_VERSION = 1;
 
 export type Seat = 'A' | 'B';
@@ -30,6 +28,14 @@ export interface Usage {
   /** The endpoint's own cost figure in USD (OpenRouter's usage accounting). */
   costUSD?: number;
   /** The endpoint reported no usage: these counts are salon's estimates. */
+  estimated?: boolean;
+}
+
+/** What a turn (or the synthesis) cost, in USD; ledger.ts works it out and sums it. */
+export interface Cost {
+  usd: number;
+  source: 'endpoint' | 'pricing';
+  /** Priced from estimated token counts (the endpoint reported no usage). */
   estimated?: boolean;
 }
 
@@ -163,20 +169,11 @@ export interface SalonRecord {
   version: number;
 }
 
-export interface NewSalon {
-  id: string;
-  guildId?: string;
-  channelId?: string;
-  threadId?: string;
-  starter: Person;
-  topic: string;
-  seats: Record<Seat, Participant>;
-  rounds: number;
-  delaySeconds: number;
-  budgetUSD?: number;
+/** What a new salon is made from: the record's own fields as the starter chose them, and for a fork where it comes from. */
+export type NewSalon = Pick<SalonRecord, 'id' | 'guildId' | 'channelId' | 'threadId' | 'starter' | 'topic' | 'seats' | 'rounds' | 'delaySeconds' | 'budgetUSD'> & {
   /** For a fork: the parent, the turns carried over from it, and the forker's opening question. */
-  fork?: { origin: ForkOrigin; turns: Turn[]; direction?: { id: string; author: Person; text: string } };
-}
+  fork?: { origin: ForkOrigin; turns: Turn[]; direction?: Pick<Interjection, 'id' | 'author' | 'text'> };
+};
 
 export function createSalon(input: NewSalon, now: number): SalonRecord {
   const at = new Date(now).toISOString();

@@ -4,7 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { formatUSD, spentUSD, type Cost } from './ledger.js';
+import { formatUSD, spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
 import {
   nextTurn,
@@ -21,6 +21,7 @@ import {
   type Seat,
   type Turn,
   type Usage,
+  type Cost,
 } from './salon.js';
 
 function iso(now: number): string {
