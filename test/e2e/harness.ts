@@ -7,7 +7,7 @@ import { startBot, type RunningBot } from '../../src/app.js';
 import type { Config } from '../../src/config/index.js';
 import { deployCommands } from '../../src/deploy-commands.js';
 import { FakeDiscord, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
-import { FakeOpenAI } from '../fakes/openai-server.js';
+import { FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server.js';
 import { testConfig, type TestConfigOptions } from '../helpers/config.js';
 import { memoryLogger } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -31,12 +31,13 @@ export interface World {
 
 export interface WorldOptions extends TestConfigOptions {
   discord?: FakeDiscordOptions;
+  models?: FakeOpenAIOptions;
   configure?: (config: Config) => void;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const discord = await FakeDiscord.start(options.discord);
-  const models = await FakeOpenAI.start();
+  const models = await FakeOpenAI.start(undefined, options.models);
   const config = testConfig(models.baseURL, options);
   options.configure?.(config);
   const dir = tempDir();

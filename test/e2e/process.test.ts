@@ -3,8 +3,8 @@
  * after which a new process on the same store finishes the salon with every turn exactly once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_BOT_PERMISSIONS, FakeDiscord, type Member } from '../fakes/discord/index.js';
-import { FakeOpenAI } from '../fakes/openai-server.js';
+import { DEFAULT_BOT_PERMISSIONS, FakeDiscord, type Member, type RequestHold } from '../fakes/discord/index.js';
+import { FakeOpenAI, type Reply } from '../fakes/openai-server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ChildBot } from './child-bot.js';
 import { deployCommands } from '../../src/deploy-commands.js';
@@ -180,5 +180,88 @@ describe('the bot process', () => {
       await ready(second);
       await expectExactlyOnce(threadId);
     });
+  }
+  /**
+   * A streamed turn killed at each point of its life: the restarted bot shows the turn once, complete, with no
+   * half-written message left. The first process's first A stream is the one interrupted; every later request
+   * (the restarted bot's) answers at once.
+   */
+  interface KillPoint {
+    name: string;
+    /** The first A stream, and what to arm once the thread's header is out (before that stream's first text). */
+    firstStream: Reply;
+    arm?: (paths: { post: RegExp; edit: RegExp }) => RequestHold;
+    /** Resolves at the moment to kill. */
+    reached(child: ChildBot, threadId: string, hold?: RequestHold): Promise<unknown>;
+    /** What Discord does with the held request once the bot is dead. */
+    afterKill?: (hold: RequestHold) => void;
+  }
+  const opening = 'Opening words of a turn that';
+  const killPoints: KillPoint[] = [
+    {
+      name: 'before the first draft post',
+      firstStream: { chunks: ['never shown'], firstChunkMs: 60_000, hang: true },
+      reached: () => models.waitForRequests(1),
+    },
+    {
+      name: 'with the first draft post accepted by Discord and its answer lost',
+      firstStream: { chunks: [opening, ' will never finish.'], chunkDelayMs: 60_000, hang: true },
+      arm: ({ post }) => discord.hold({ method: 'POST', path: post, afterEffect: true }),
+      reached: (_child, _thread, hold) => hold!.arrived(10_000),
+      afterKill: (hold) => hold.drop(),
+    },
+    {
+      name: 'between draft edits',
+      firstStream: { chunks: Array.from({ length: 40 }, (_, i) => `Streamed sentence ${i} of a long turn. `), chunkDelayMs: 100, hang: true },
+      reached: (_child, threadId) => discord.waitFor(() => discord.messages(threadId).find((m) => m.content.includes('Streamed sentence') && m.edits >= 1), { timeoutMs: 10_000, description: 'a draft edit' }),
+    },
+    {
+      name: 'with the final edit accepted by Discord and its answer lost',
+      firstStream: { chunks: ['First words. ', 'The rest of the turn, complete.'], chunkDelayMs: 500 },
+      arm: ({ edit }) => discord.hold({ method: 'PATCH', path: edit, afterEffect: true }),
+      reached: (_child, _thread, hold) => hold!.arrived(10_000),
+      afterKill: (hold) => hold.drop(),
+    },
+    {
+      name: 'after the commit, with the final edit not yet made',
+      firstStream: { chunks: ['First words. ', 'The rest of the turn, complete.'], chunkDelayMs: 500 },
+      arm: ({ edit }) => discord.hold({ method: 'PATCH', path: edit }),
+      reached: (_child, _thread, hold) => hold!.arrived(10_000),
+      afterKill: (hold) => hold.releaseWith(503),
+    },
+  ];
+
+  for (const mode of ['webhook', 'bot'] as const) {
+    // Edits by message id: an interaction's own answer is edited as @original, so it never matches.
+    const paths =
+      mode === 'webhook'
+        ? { post: /^\/webhooks\/\d+\/[^/]+$/, edit: /^\/webhooks\/\d+\/[^/]+\/messages\/\d+$/ }
+        : { post: /^\/channels\/\d+\/messages$/, edit: /^\/channels\/\d+\/messages\/\d+$/ };
+    const permissions = mode === 'webhook' ? DEFAULT_BOT_PERMISSIONS : DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
+    for (const point of killPoints) {
+      it(`shows a streamed turn once after kill -9 ${point.name} (${mode})`, async () => {
+        await setup(permissions);
+        let hold: RequestHold | undefined;
+        let threadId: string | undefined;
+        models.setScript(async (req) => {
+          if (req.index !== 0) return { text: `Turn ${req.index}: ${'words '.repeat(5)}` };
+          // Armed once the header is out, so the hold can only catch this turn's requests.
+          await discord.waitFor(() => (threadId && discord.messages(threadId).length >= 1) || undefined, { timeoutMs: 10_000, description: 'the header' });
+          hold = point.arm?.(paths);
+          return point.firstStream;
+        });
+        const first = launch({ stream: true });
+        await ready(first);
+        threadId = await startSalon();
+        await models.waitForRequests(1);
+        await discord.waitFor(() => (point.arm ? hold : true) || undefined, { timeoutMs: 10_000, description: 'the hold to be armed' });
+        await point.reached(first, threadId, hold);
+        await first.kill('SIGKILL');
+        if (hold) point.afterKill?.(hold);
+        const second = launch({ stream: true });
+        await ready(second);
+        await expectExactlyOnce(threadId);
+      });
+    }
   }
 });
