@@ -49,7 +49,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const data = result.data;
   const problems: string[] = [];
   // No prototype: a model key typed by a person ("constructor") can never find a built-in property.
-  const models: Record<string, ModelConfig> = Object.create(null);
+  const models = Object.create(null) as Record<string, ModelConfig>;
   for (const [key, m] of Object.entries(data.models)) {
     let apiKey: string | undefined;
     if (m.apiKeyEnv) {

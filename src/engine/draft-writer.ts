@@ -79,7 +79,7 @@ export class DraftWriter {
 
   private flush(): Promise<void> {
     if (this.stopped || this.text === this.shown) return Promise.resolve();
-    const { publisher, salon, turnIndex, log, clock } = this.options;
+    const { publisher, turnIndex, log, clock } = this.options;
     if (!this.options.ready()) {
       // Not yet: look again a little later.
       this.lastFlush = clock.now() - publisher.pacing.draftIntervalMs + Math.min(publisher.pacing.draftIntervalMs, 100);
@@ -90,7 +90,7 @@ export class DraftWriter {
     this.lastFlush = clock.now();
     this.flushing = (async () => {
       try {
-        const ids = await publisher.draft(salon(), { turnIndex, text, messageIds: this.messageIds, maybePosted: this.maybePosted });
+        const ids = await publisher.draft(this.options.salon(), { turnIndex, text, messageIds: this.messageIds, maybePosted: this.maybePosted });
         this.shown = text;
         this.maybePosted = false;
         if (ids.length !== this.messageIds.length || ids.some((id, i) => id !== this.messageIds[i])) {

@@ -92,7 +92,7 @@ function mapUsage(usage: (OpenAI.CompletionUsage & { cost?: unknown }) | undefin
 
 /** The messages as sent: with cache breakpoints where the endpoint takes them. */
 function wire(model: ModelConfig, messages: CompletionRequest['messages']): OpenAI.ChatCompletionMessageParam[] {
-  return (takesCacheBreakpoints(model) ? withCacheBreakpoints(messages) : messages) as OpenAI.ChatCompletionMessageParam[];
+  return takesCacheBreakpoints(model) ? withCacheBreakpoints(messages) : messages;
 }
 
 /** Extra request fields: OpenRouter's usage accounting, asked of endpoints known to take it. */
@@ -192,7 +192,7 @@ export class OpenAIModelClient implements ModelClient {
           const permanent = PERMANENT_STATUSES.has(status) || !(RETRYABLE_STATUSES.has(status) || status >= 500);
           failure = new ModelError(`${describeStatus(status)} (HTTP ${status}${detail ? `: ${detail}` : ''})`, permanent, status);
           if (permanent) throw failure;
-          wait = retryAfterMs(err.headers);
+          wait = retryAfterMs(err.headers as Headers | undefined);
           if (wait !== undefined && wait > this.timing.maxRetryAfterMs) throw failure;
         } else if (err instanceof APIError) {
           failure = new ModelError(`the endpoint sent an error: ${this.scrub(err.message, model)}`, false);

@@ -72,6 +72,7 @@ export async function openKeyv(url: string, options: { busyTimeoutMs?: number } 
     namespace: 'salon',
     throwOnErrors: true,
     serialize: (data) => JSON.stringify(data),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- keyv hands the parsed record to migrate(), which checks it
     deserialize: (data) => (typeof data === 'string' ? JSON.parse(data) : data),
   });
   // keyv re-emits adapter errors; without a listener an 'error' event would crash the process.

@@ -24,7 +24,7 @@ export class KeyvSalonStore implements SalonStore {
 
   /** Throws RecordError for a record that cannot be read, so the caller can skip it and go on. */
   async get(id: string): Promise<SalonRecord | undefined> {
-    const raw = await this.keyv.get(recordKey(id));
+    const raw: unknown = await this.keyv.get(recordKey(id));
     return raw === undefined ? undefined : migrate(raw);
   }
 

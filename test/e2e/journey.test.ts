@@ -85,7 +85,7 @@ describe('the salon journey on Discord', () => {
     expect(first.map((m) => m.content).join('\n\n')).toBe(long);
     expect(turns.at(-1)!.content).toContain('@everyone');
     // Every post the bot made carried allowed_mentions with nothing to parse.
-    const posts = world.discord.requests.filter((r) => r.method === 'POST' && (r.path.startsWith('/channels/') || r.path.startsWith('/webhooks/')) && r.body && typeof r.body === 'object' && 'content' in (r.body as object));
+    const posts = world.discord.requests.filter((r) => r.method === 'POST' && (r.path.startsWith('/channels/') || r.path.startsWith('/webhooks/')) && r.body && typeof r.body === 'object' && 'content' in (r.body));
     expect(posts.length).toBeGreaterThan(4);
     for (const post of posts) expect((post.body as any).allowed_mentions).toEqual({ parse: [] });
   });

@@ -123,15 +123,15 @@ describe('live salons', () => {
     // The fork's first prompt has the parent's first four turns as history, and the direction to answer.
     const first = world.models.requests[6]!;
     const history = JSON.stringify(first.body.messages);
-    for (const turn of parentBefore!.turns.slice(0, 4)) expect(history).toContain(turn.text);
-    expect(history).not.toContain(parentBefore!.turns[4]!.text);
+    for (const turn of parentBefore.turns.slice(0, 4)) expect(history).toContain(turn.text);
+    expect(history).not.toContain(parentBefore.turns[4]!.text);
     expect(lastUser(first)).toContain('[Question from Bob, a person watching the salon]\nNow argue the opposite.');
     expect(lastUser(first)).toContain('[Round 3 of 3.');
     // Echo 1 sits in GLM's seat: GLM's carried turns are labelled as GLM's, not shown as its own.
     const echo = world.models.requests[7]!;
     expect(echo.body.model).toBe('local/echo-1');
     expect(echo.body.messages.filter((m) => m.role === 'assistant')).toHaveLength(0);
-    expect(JSON.stringify(echo.body.messages)).toContain(`GLM 4.7:\\n${parentBefore!.turns[1]!.text}`);
+    expect(JSON.stringify(echo.body.messages)).toContain(`GLM 4.7:\\n${parentBefore.turns[1]!.text}`);
 
     // The parent is untouched.
     const parentAfter = await world.bot.engine.get(parentId);

@@ -19,7 +19,7 @@ export interface Harness {
 export async function startEngine(config: Config, storeUrl: string, threads = new MemoryThreads()): Promise<Harness> {
   const { log, lines } = memoryLogger(['sk-test-0123456789abcdef']);
   const opened = await openKeyv(storeUrl);
-  const store = new KeyvSalonStore(opened.keyv, opened.close);
+  const store = new KeyvSalonStore(opened.keyv, () => opened.close());
   const publisher = new MemoryPublisher(threads, { draftIntervalMs: 1_500, typingIntervalMs: 50 });
   const models = new OpenAIModelClient(config.models, log, { baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5_000 });
   const engine = new SalonEngine({
