@@ -94,6 +94,12 @@ async function figure(id: string, name: string, run: () => Promise<void> | void)
   log(`bench: figure ${id} took ${fmt((performance.now() - started) / 1000)} s`);
 }
 
+/** What Discord users see of the exactly-once promise: each turn on one set of messages, each command answered. */
+function exactlyOnceRows(id: string, label: string, run: { turnsShownTwice: number; commandsUnanswered: number; commandsSent: number }): void {
+  rows.push({ id, figure: `Turns shown on more than one message (${label})`, median: String(run.turnsShownTwice), p95: '(count)', target: '0', met: run.turnsShownTwice === 0 });
+  rows.push({ id, figure: `Commands unanswered within 3 s (${label}; ${run.commandsSent} sent)`, median: String(run.commandsUnanswered), p95: '(count)', target: '0', met: run.commandsUnanswered === 0 });
+}
+
 function relayNotes(tag: string, run: RelayRun): void {
   const stable = prefixStability(run.calls);
   notes.push(
@@ -160,6 +166,7 @@ async function main(): Promise<void> {
       met: p95(run.overheadMs) <= 10,
     });
     relayNotes('1', run);
+    exactlyOnceRows('1', `${run.turns} turns, streamed`, run);
     if (run.retainedPerSalonBytes !== undefined) {
       notes.push(
         `1 (memory): after all ${quick ? 5 : 10} salons had finished (${fmt(run.turns / (quick ? 5 : 10))} turns each), the bot still held ${kb(run.retainedPerSalonBytes)} of heap per salon (after a full GC, against before they started), for ${kb(run.textPerSalonBytes ?? 0)} of model text per salon.`,
@@ -189,6 +196,7 @@ async function main(): Promise<void> {
       met: streamed.cpuPerTurnMs <= 2,
     });
     relayNotes('2', streamed);
+    exactlyOnceRows('2', `${streamed.turns} turns, streamed`, streamed);
     reportProfile(dir, streamed.turns, 3_000);
     try {
       const wholeDir = profileDir('cpu-whole');
@@ -203,6 +211,7 @@ async function main(): Promise<void> {
         met: whole.cpuPerTurnMs <= 2,
       });
       relayNotes('2 (stream: false)', whole);
+      exactlyOnceRows('2', `${whole.turns} turns, \`stream: false\``, whole);
       reportProfile(wholeDir, whole.turns, 3_000);
     } catch (err) {
       notes.push(`2 (stream: false) could not run (has salon.stream changed?): ${(err as Error).message}`);
@@ -227,6 +236,7 @@ async function main(): Promise<void> {
     raw.scale = r;
     rows.push({ id: '4', figure: `Peak RSS, ${r.salons} salons`, median: fmtBytes(r.peakRssBytes), p95: '(1 run)', target: '—' });
     rows.push({ id: '4', figure: 'Memory per active salon beyond its text (heap after GC)', median: kb(median(r.perSalonBytes)), p95: kb(p95(r.perSalonBytes)), target: '≤ 64 KB', met: p95(r.perSalonBytes) <= 64 * 1024 });
+    exactlyOnceRows('4', `${r.turnsInWindow} turns, streamed; /salon status sent as the gateway came up`, { ...r, commandsSent: r.commandsAtConnect });
     rows.push({ id: '4', figure: 'Event-loop delay p99 (over the window)', median: ms(r.eldP99Ms), p95: '(1 run)', target: '≤ 20 ms', met: r.eldP99Ms <= 20 });
     notes.push(
       `4: ${r.salons} salons resumed from the store (2 turns each already), delay 60 s, next turns spread over the first 60 s, replies streamed at 100 tokens/s; window ${quick ? 15 : 30} s: ${r.turnsInWindow} turns, ${fmt(r.discordRequestsPerSecond)} Discord requests/s. ` +

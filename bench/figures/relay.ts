@@ -76,6 +76,11 @@ export interface RelayRun {
   textPerSalonBytes?: number;
   violations: number;
   discordRequests: number;
+  /** Turns shown on more than one message in the threads at the end (must be 0). */
+  turnsShownTwice: number;
+  /** `/salon start` commands sent, and those not answered in time (must be 0). */
+  commandsSent: number;
+  commandsUnanswered: number;
   /** The bot's stdout lines that were not JSON (e.g. --trace-gc output). */
   otherOutput: string[];
 }
@@ -125,9 +130,10 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     sample();
     const threads0 = bot.threadsCpu();
     const t0 = performance.now();
+    const threads: string[] = [];
     const topics = Array.from({ length: options.salons }, (_, i) => `[s${i}] Do language models want their words to persist?`);
     try {
-      await world.startSalons(topics, options.spacingMs ? 1 : 20, {}, options.spacingMs ?? 0);
+      threads.push(...(await world.startSalons(topics, options.spacingMs ? 1 : 20, {}, options.spacingMs ?? 0)));
       const perTurnMs = Math.max(options.latencyMs[1], options.firstTokenMs[1] + (4_100 / 4 / options.tokensPerSecond) * 1000);
       await discord.waitForPost(
         () => (discord.posts.filter((p) => finishedNotice.test(p.content)).length >= options.salons + (options.memory ? 1 : 0) ? true : undefined),
@@ -199,6 +205,9 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
       otherOutput: bot.logs.filter((l) => Object.keys(l.line).length === 1 && typeof l.line.msg === 'string').map((l) => String(l.line.msg)),
       violations: discord.fake.violations.length,
       discordRequests: discord.fake.requests.length,
+      turnsShownTwice: discord.turnsShownTwice(threads),
+      commandsSent: world.commands.sent,
+      commandsUnanswered: world.commands.unanswered,
     };
   } finally {
     await world.close(bot);

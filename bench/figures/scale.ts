@@ -18,7 +18,8 @@ import { buildRecord, seedStore } from '../lib/seed.js';
 import { rng, sleep } from '../lib/stats.js';
 import { salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
 import { turnText } from '../lib/texts.js';
-import { World } from '../lib/world.js';
+import { answers, World } from '../lib/world.js';
+import type { InteractionHandle } from '../../test/fakes/discord/index.js';
 import type { ProbeStats } from '../probe.js';
 import { ELD_RESOLUTION_MS } from '../probe.js';
 
@@ -50,7 +51,14 @@ export interface ScaleResult {
   turnsInWindow: number;
   modelCallsInFlight: number;
   discordRequestsPerSecond: number;
+  /** Turns shown on more than one message in the threads at the end of the window (must be 0). */
+  turnsShownTwice: number;
+  /** `/salon status` commands sent the moment the gateway was up, while the bot loaded its salons, and those not answered in time. */
+  commandsAtConnect: number;
+  commandsUnanswered: number;
 }
+
+const COMMANDS_AT_CONNECT = 20;
 
 const heapOf = (s: ProbeStats) => s.memory.heapUsed + s.memory.external + s.memory.arrayBuffers;
 
@@ -94,8 +102,14 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
   });
   const seededText = records.reduce((n, r) => n + r.topic.length + r.turns.reduce((m, t) => m + t.text.length, 0), 0);
   await seedStore(world.storeUrl, records);
-  const bot = await world.startBot({ rounds: options.rounds, turnDelaySeconds: options.turnDelaySeconds, probe: true, exposeGc: true }, 120_000);
+  const atConnect: InteractionHandle[] = [];
+  const bot = await world.startBot({ rounds: options.rounds, turnDelaySeconds: options.turnDelaySeconds, probe: true, exposeGc: true }, 120_000, () => {
+    for (const channelId of threads.slice(0, COMMANDS_AT_CONNECT)) {
+      atConnect.push(world.discord.fake.interact({ user: world.members[0]!, channelId, name: 'salon', subcommand: 'status' }));
+    }
+  });
   try {
+    const commands = answers(atConnect);
     const started = Date.now();
     await bot.probe('reset');
     await sleep(options.windowSeconds * 1000);
@@ -118,6 +132,7 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
     const { rss, peak } = bot.memory();
     const turnsInWindow = world.models.requests.filter((c) => c.endAt !== undefined && c.endAt <= windowEnd).length;
     const requests = world.discord.fake.requests.filter((r) => r.at >= started && r.at <= windowEnd).length;
+    const { unanswered } = await commands;
     return {
       salons: options.salons,
       peakRssBytes: peak,
@@ -133,6 +148,9 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
       turnsInWindow,
       modelCallsInFlight: inFlight,
       discordRequestsPerSecond: requests / ((windowEnd - started) / 1000),
+      turnsShownTwice: world.discord.turnsShownTwice(threads),
+      commandsAtConnect: atConnect.length,
+      commandsUnanswered: unanswered,
     };
   } finally {
     await world.close(bot);

@@ -126,6 +126,24 @@ export class BenchDiscord {
     });
   }
 
+  /**
+   * Turns shown on more than one message, as Discord users see the threads now: every reply begins with its
+   * `(r<n>)` marker, so two messages still in a thread carrying one marker are one turn shown twice (a draft left
+   * half-written above a second copy, say).
+   */
+  turnsShownTwice(threads: Iterable<string>): number {
+    let twice = 0;
+    for (const thread of threads) {
+      const messagesPerCall = new Map<string, number>();
+      for (const m of this.fake.messages(thread)) {
+        const call = MARKER.exec(m.content)?.[1];
+        if (call !== undefined) messagesPerCall.set(call, (messagesPerCall.get(call) ?? 0) + 1);
+      }
+      for (const n of messagesPerCall.values()) if (n > 1) twice += 1;
+    }
+    return twice;
+  }
+
   /** Creates public threads in the seeded channel over REST, as the bot would. */
   async createThreads(count: number, name = (i: number) => `salon ${i}`): Promise<string[]> {
     const ids: string[] = [];

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FakeDiscordOptions, Member } from '../../test/fakes/discord/index.js';
+import type { FakeDiscordOptions, InteractionHandle, InteractionResponseView, Member } from '../../test/fakes/discord/index.js';
 import { BotProcess, type BotProcessOptions } from './bot.js';
 import { BenchDiscord } from './discord.js';
 import type { FakeOpenAI } from '../../test/fakes/openai-server.js';
@@ -13,8 +13,27 @@ export interface WorldOptions {
   models: ModelBehaviour;
 }
 
+/** Discord shows "The application did not respond" when an interaction is not acknowledged within 3 s. */
+const ACK_DEADLINE_MS = 3_000;
+
+/**
+ * The commands' answers (undefined for none), and how many got no answer as their senders saw it: no
+ * acknowledgement within 3 s, or no reply at all.
+ */
+export async function answers(handles: InteractionHandle[], timeoutMs = 30_000): Promise<{ replies: (InteractionResponseView | undefined)[]; unanswered: number }> {
+  const settled = await Promise.allSettled(handles.map((ix) => ix.response(timeoutMs)));
+  const replies = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+  const unanswered = replies.filter((reply, i) => {
+    const { ackedAt, receivedAt } = handles[i]!;
+    return reply === undefined || ackedAt === null || ackedAt - receivedAt > ACK_DEADLINE_MS;
+  }).length;
+  return { replies, unanswered };
+}
+
 export class World {
   readonly members: Member[] = [];
+  /** `/salon start` commands sent, and those that got no answer (see `unanswered`). */
+  readonly commands = { sent: 0, unanswered: 0 };
 
   private constructor(
     readonly dir: string,
@@ -36,8 +55,13 @@ export class World {
   }
 
   /** Starts the bot and waits until its engine has started (gateway ready, salons resumed). */
-  async startBot(options: Omit<BotProcessOptions, 'dir' | 'apiBase' | 'token' | 'modelsBaseURL'>, timeoutMs = 60_000): Promise<BotProcess> {
+  async startBot(options: Omit<BotProcessOptions, 'dir' | 'apiBase' | 'token' | 'modelsBaseURL'>, timeoutMs = 60_000, atConnect?: () => void): Promise<BotProcess> {
     const bot = BotProcess.start({ dir: this.dir, apiBase: this.discord.fake.apiBase, token: this.discord.fake.token, modelsBaseURL: this.models.baseURL, storeUrl: this.storeUrl, ...options });
+    // What arrives the moment the gateway session is up, while the bot may still be loading its salons.
+    if (atConnect) {
+      await this.discord.fake.waitForGateway(timeoutMs);
+      atConnect();
+    }
     await bot.waitForMessage('engine started', timeoutMs);
     return bot;
   }
@@ -53,11 +77,12 @@ export class World {
       await fake.waitFor(() => group.every((ix) => ix.ackedAt !== null), { timeoutMs: 10_000, description: 'acknowledgements' });
       if (spacingMs > 0) await new Promise((resolve) => setTimeout(resolve, spacingMs));
     }
-    const replies = await Promise.all(handles.map((ix) => ix.response(30_000)));
-    return replies.map((reply) => {
-      const id = /<#(\d+)>/.exec(reply.content)?.[1];
-      if (!id) throw new Error(`bench: no thread in the reply: ${reply.content}`);
-      return id;
+    const { replies, unanswered } = await answers(handles);
+    this.commands.sent += handles.length;
+    this.commands.unanswered += unanswered;
+    return replies.flatMap((reply) => {
+      const id = reply && /<#(\d+)>/.exec(reply.content)?.[1];
+      return id ? [id] : [];
     });
   }
 
