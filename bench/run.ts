@@ -6,7 +6,7 @@
  *   node --import tsx bench/run.ts [--quick] [--only 1,2,5] [--profile] [--markdown FILE] [--json FILE] [--no-build]
  *
  * --quick      smaller runs (about 2½ minutes), for trying the bench itself; the figures are then rougher
- * --only       some figures (1–7)
+ * --only       some figures (1–8)
  * --profile    run the bot of figures 1, 2 and 5 under `node --cpu-prof` and print where its CPU time went
  * --markdown   also write the table and notes as Markdown
  * --json       also write every raw figure as JSON
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick!;
-const wanted = new Set((args.only ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()));
+const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim()));
 const PROFILE_DIR = join(ROOT, 'bench/.profiles');
 
 interface Row {
@@ -218,6 +218,16 @@ async function main(): Promise<void> {
     }
   });
 
+  await figure('8', 'Exactly once under a burst', async () => {
+    // The timing that showed turns twice before the fix: 100 salons at once, no delay, replies streaming within 50 ms.
+    for (const stream of [true, false]) {
+      const run = await relayRun({ salons: quick ? 50 : 100, rounds: 3, firstTokenMs: [0, 50], tokensPerSecond: 2_000, latencyMs: [0, 50], salon: { stream } });
+      raw[stream ? 'burst' : 'burstWhole'] = { ...run, calls: run.calls.length };
+      exactlyOnceRows('8', `${run.turns} turns, ${quick ? 50 : 100} salons, delay 0, ${stream ? 'streamed' : '`stream: false`'}`, run);
+      notes.push(`8 (${stream ? 'streamed' : 'stream: false'}): relay overhead median ${ms(median(run.overheadMs))} / p95 ${ms(p95(run.overheadMs))}; ${fmt(run.requestsPerTurn)} Discord requests showed each turn.`);
+    }
+  });
+
   await figure('3', 'Single salon wall time vs ideal', async () => {
     const runs = await singleRuns({ runs: quick ? 3 : 8, rounds: 5, latencyMs: 200 });
     raw.single = runs;
@@ -264,7 +274,7 @@ async function main(): Promise<void> {
 }
 
 function printTable(cond: ReturnType<typeof conditions>): void {
-  const order = ['1', '2', '3', '4', '5', '6', '7'];
+  const order = ['1', '2', '3', '4', '5', '6', '7', '8'];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const met = (r: Row) => (r.met === undefined ? '—' : r.met ? 'yes' : 'NO');
   const header = ['#', 'Figure', 'Median', 'p95', 'Target', 'Met?'];
