@@ -1,4 +1,5 @@
 /** Small statistics and formatting helpers for the bench. */
+import { seededRandom } from '../../test/fakes/random.js';
 
 /** The q-quantile (0–1) of the values, by linear interpolation between closest ranks. NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
@@ -38,17 +39,8 @@ export function fmtBytes(bytes: number): string {
   return `${Math.round(bytes)} B`;
 }
 
-/** A deterministic PRNG (mulberry32), so every run draws the same latencies and texts. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (the fakes' own), so every run draws the same latencies and texts. */
+export const rng = seededRandom;
 
 /** Wall-clock milliseconds since the epoch with sub-millisecond resolution; one clock for every fake in the bench process. */
 export function now(): number {
