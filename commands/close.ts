@@ -19,7 +19,7 @@ const close: Subcommand = {
     // Refuse before acknowledging, so a second close never flashes a public "thinking…".
     if (salon.status === 'closed') throw new SalonError('closed', 'This salon is closed; its transcript has been posted.');
     // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
-    await interaction.deferReply();
+    if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const synthesis = interaction.options.getBoolean('synthesis') ?? undefined;
     const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.

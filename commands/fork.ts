@@ -44,7 +44,7 @@ const fork: Subcommand = {
     const admit = admission(interaction, ctx);
     admit(engine.activeSalons());
 
-    await interaction.deferReply();
+    if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const forked = await channel.threads.create({
       name: threadName(`Fork: ${parent.topic}`),
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,

@@ -138,7 +138,7 @@ const start: Subcommand = {
     const admit = admission(interaction, ctx);
     admit(engine.activeSalons());
 
-    await interaction.deferReply();
+    if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const thread = await channel.threads.create({
       name: threadName(topic),
       // Slow salons run for days; a week keeps the thread open between turns.

@@ -12,7 +12,7 @@ const transcript: Subcommand = {
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'transcript');
     // A long salon's file takes a moment to upload: acknowledge (privately) within Discord's 3 seconds first.
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // the start-up gate may have deferred it already
     const now = new Date();
     const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), { name: transcriptFileName(salon, now), description: 'Transcript so far' });
     await respond(

@@ -8,10 +8,11 @@ import * as salonCommand from '../commands/salon.js';
 import type { Config } from './config/index.js';
 import type { BotContext } from './discord/context.js';
 import { onThreadMessage } from './discord/messages.js';
-import { DiscordPublisher } from './discord/publisher.js';
+import { DiscordPublisher } from './discord/thread-publisher.js';
+import { StartupGate } from './discord/startup-gate.js';
 import { SalonEngine, type EngineOptions } from './engine/engine.js';
 import { OpenAIModelClient } from './models/openai-client.js';
-import type { ModelClient } from './engine/ports.js';
+import type { ModelClient, SalonStore } from './engine/ports.js';
 import { openKeyv } from './store/keyv-factory.js';
 import { KeyvSalonStore } from './store/keyv-salon-store.js';
 
@@ -25,6 +26,8 @@ export interface BotOptions {
   /** How long to wait for the gateway's READY before giving up. */
   readyTimeoutMs?: number;
   models?: ModelClient;
+  /** A store to use instead of opening `storeUrl` (tests wrap one to slow it down); the bot closes it on stop. */
+  store?: SalonStore;
   /** Engine settings to override, e.g. faster backoff in tests. */
   engine?: Pick<EngineOptions, 'deliveryBackoffMs' | 'modelRetry'>;
 }
@@ -56,6 +59,41 @@ function createClient(apiBase: string | undefined, messageContent: boolean): Cli
   });
 }
 
+/** Subcommands whose answers are private (commands/status.ts, commands/transcript.ts): a deferral must be too. */
+const PRIVATE_ANSWERS = new Set(['status', 'transcript']);
+
+/**
+ * Everything the bot hears, attached to each client before it logs in: discord.js emits what arrived while it
+ * was getting ready the moment it is ready, to the handlers attached by then, and drops it otherwise. The gate
+ * holds it all until the engine has loaded the stored salons.
+ */
+function listen(client: Client, gate: StartupGate<BotContext>, log: Logger): void {
+  client.on(Events.InteractionCreate, (interaction: Interaction) => {
+    if (interaction.isChatInputCommand() && interaction.commandName === salonCommand.data.name) {
+      const ephemeral = PRIVATE_ANSWERS.has(interaction.options.getSubcommand(false) ?? '');
+      void gate
+        .command(interaction, { ephemeral })
+        .then((ctx) => ctx && salonCommand.execute(interaction, ctx))
+        .catch((err: unknown) => log.warn({ err, interaction: interaction.id }, 'could not acknowledge a command while starting'));
+    } else if (interaction.isAutocomplete() && interaction.commandName === salonCommand.data.name) {
+      void gate
+        .autocomplete(interaction)
+        .then((ctx) => ctx && salonCommand.autocomplete(interaction, ctx))
+        .catch((err: unknown) => log.warn({ err }, 'autocomplete failed'));
+    }
+  });
+  client.on(Events.MessageCreate, (message: Message) => {
+    // Only what onThreadMessage could take is kept while starting, so other chatter does not pile up.
+    if (message.author.bot || !message.channel.isThread()) return;
+    gate.later((ctx) => void onThreadMessage(message, ctx).catch((err: unknown) => log.error({ err }, 'handling a thread message failed')));
+  });
+  client.on(Events.ThreadDelete, (thread) => {
+    gate.later((ctx) => void ctx.engine.threadGone(thread.id).catch((err: unknown) => log.error({ err }, 'handling a deleted thread failed')));
+  });
+  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+  client.on(Events.ShardResume, () => log.info('gateway session resumed'));
+}
+
 /** Logs in and waits for READY. Resolves 'disallowed' when Discord refuses the Message Content intent. */
 async function connect(client: Client, token: string, timeoutMs: number): Promise<'ready' | 'disallowed'> {
   return new Promise((resolve, reject) => {
@@ -80,23 +118,31 @@ async function connect(client: Client, token: string, timeoutMs: number): Promis
   });
 }
 
+async function openStore(url: string, log: Logger): Promise<SalonStore> {
+  const opened = await openKeyv(url);
+  log.info({ store: opened.description }, 'store open');
+  return new KeyvSalonStore(opened.keyv, opened.close);
+}
+
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { config, log } = options;
-  const opened = await openKeyv(options.storeUrl);
-  log.info({ store: opened.description }, 'store open');
-  const store = new KeyvSalonStore(opened.keyv, opened.close);
+  const store = options.store ?? (await openStore(options.storeUrl, log));
 
+  const gate = new StartupGate<BotContext>({ log });
   let messageContent = true;
   let client = createClient(options.apiBase, true);
+  listen(client, gate, log);
   try {
     if ((await connect(client, options.token, options.readyTimeoutMs ?? 30_000)) === 'disallowed') {
       messageContent = false;
       log.warn('the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. Enable it in the Developer Portal (Bot → Privileged Gateway Intents).');
       await client.destroy();
       client = createClient(options.apiBase, false);
+      listen(client, gate, log);
       await connect(client, options.token, options.readyTimeoutMs ?? 30_000);
     }
   } catch (err) {
+    gate.fail();
     await client.destroy();
     await store.close();
     throw err;
@@ -108,24 +154,20 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const engine = new SalonEngine({ config, store, models, publisher: new DiscordPublisher(ready, config, log), log, ...options.engine });
   const ctx: BotContext = { config, engine, client: ready, log };
 
-  // Salons resume before commands are taken, so a command never races the record being loaded.
-  await engine.start();
-
-  ready.on(Events.InteractionCreate, (interaction: Interaction) => {
-    if (interaction.isChatInputCommand() && interaction.commandName === salonCommand.data.name) {
-      void salonCommand.execute(interaction, ctx);
-    } else if (interaction.isAutocomplete() && interaction.commandName === salonCommand.data.name) {
-      void salonCommand.autocomplete(interaction, ctx);
-    }
-  });
-  ready.on(Events.MessageCreate, (message: Message) => {
-    void onThreadMessage(message, ctx).catch((err: unknown) => log.error({ err }, 'handling a thread message failed'));
-  });
-  ready.on(Events.ThreadDelete, (thread) => {
-    void engine.threadGone(thread.id).catch((err: unknown) => log.error({ err }, 'handling a deleted thread failed'));
-  });
-  ready.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
-  ready.on(Events.ShardResume, () => log.info('gateway session resumed'));
+  // Salons resume before commands are handled, so a command never races the record being loaded; until then
+  // the gate holds (and if need be defers) what arrives.
+  const loading = performance.now();
+  try {
+    await engine.start();
+  } catch (err) {
+    gate.fail();
+    await engine.stop().catch(() => {});
+    await ready.destroy();
+    await store.close();
+    throw err;
+  }
+  log.info({ ms: Math.round(performance.now() - loading) }, 'salons loaded; taking commands');
+  gate.open(ctx);
 
   let stopping: Promise<void> | undefined;
   return {
