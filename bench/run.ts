@@ -287,7 +287,7 @@ function printTable(cond: ReturnType<typeof conditions>): void {
     `Node: ${cond.node}; bot compiled with tsconfig.build.json into bench/.build, one process, NODE_ENV=production, LOG_LEVEL=info`,
     `Code: ${cond.commit}`,
     `Command: node --import tsx bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
-    "Fakes: test/fakes/discord with rate limits off (discord.js's own 50 requests/s per REST client still applies), bench/lib/model-server.ts; both in the bench process, on one clock.",
+    "Fakes: test/fakes/discord with rate limits off (discord.js's own 50 requests/s per REST client still applies), the fake OpenAI server of test/fakes/openai-server.ts; both in the bench process, on one clock.",
   ];
   const text = [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...conditionsText, '', ...notes.map((n) => `- ${n}`)].join('\n');
   process.stdout.write(`${text}\n`);

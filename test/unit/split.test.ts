@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DISCORD_LIMITS } from '../../src/discord/limits.js';
 import { splitMessage, type SplitOptions } from '../../src/discord/split.js';
+import { seededRandom } from '../fakes/random.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checkers, written independently of the splitter so a shared misunderstanding cannot hide a bug.
@@ -114,23 +115,12 @@ function expectValidSplit(text: string, chunks: string[], options: SplitOptions 
 // ---------------------------------------------------------------------------------------------------------------
 // Seeded text generation.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FAMILY = '👨‍👩‍👧‍👦'; // one grapheme, eleven code units
 const WORDS = ['the', 'salon', 'model', 'answer', 'quietly', 'indeed', 'café', 'naïve', 'über', 'x', 'Discord', 'thread', '😀', '👍🏽', FAMILY, '🇯🇵', '日本語', '“quoted”', '**bold**', '`code`', '(aside)'];
 const ENDS = ['.', '!', '?', '…', '."', '.)', '。'];
 
 function generator(seed: number) {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const int = (min: number, max: number) => min + Math.floor(rnd() * (max - min + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const sentence = () => {
