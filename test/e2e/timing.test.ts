@@ -55,7 +55,7 @@ describe(`exactly once under random timing (seed ${SEED})`, () => {
         } finally {
           await endWorld(world);
         }
-      }, 90_000);
+      }, 120_000);
     }
   }
 });
@@ -68,8 +68,9 @@ async function run(world: World, seed: number, random: Random, mode: 'webhook' |
             text: replyText(req.index, r),
             delayMs: r() * 600,
             firstChunkMs: r() < 0.5 ? r() * 100 : 300 + r() * 1_700,
-            chunkDelayMs: [5, 250],
-            chunkSize: 20 + Math.floor(r() * 300),
+            // Chunks small and far apart enough to span several 1.5 s edits, yet a 7,000-character turn streams in seconds.
+            chunkDelayMs: [2, 60],
+            chunkSize: 40 + Math.floor(r() * 300),
             ...(r() < 0.1 ? { failAttempts: { status: 500 } } : {}),
           };
         });
@@ -87,7 +88,7 @@ async function run(world: World, seed: number, random: Random, mode: 'webhook' |
 
         const ids: string[] = [];
         for (let i = 0; i < SALONS; i++) ids.push(await startSalon(world, { rounds: ROUNDS, delay: Math.floor(random() * 4) }));
-        const done = await Promise.all(ids.map((id) => whenSalon(world.bot.engine, id, (s) => s.status === 'finished' && s.outbox.length === 0, 60_000)));
+        const done = await Promise.all(ids.map((id) => whenSalon(world.bot.engine, id, (s) => s.status === 'finished' && s.outbox.length === 0, 80_000)));
 
         const problems: string[] = [];
         for (const salon of done) {
