@@ -7,6 +7,7 @@
  * (loaded after a restart, or retried after a failure) is first looked for among the thread's latest messages.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   AttachmentBuilder,
   ChannelType,
@@ -429,9 +430,20 @@ export class DiscordPublisher implements Publisher {
       { id: webhook.id, token: webhook.token! },
       { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
     );
-    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
-    // One request at a time: a fresh REST client does not know the webhook's bucket until Discord first answers,
-    // and requests queued before that would not share its count (seen as 429s under load).
+    // One request at a time, and none while the webhook's bucket is spent: its posts, edits and deletes share one
+    // bucket, but discord.js learns that per route from each route's first answer, so a first edit after a post
+    // that emptied the bucket would go out at once and be refused (seen as 429s under load).
+    let spentUntil = 0;
+    client.rest.on('response', (request, response) => {
+      this.gauge.record(request.path, response.headers);
+      if (response.headers.get('x-ratelimit-remaining') === '0') {
+        spentUntil = Date.now() + Number(response.headers.get('x-ratelimit-reset-after') ?? 0) * 1000;
+      }
+    });
+    const untilReset = async (): Promise<void> => {
+      const wait = spentUntil - Date.now();
+      if (wait > 0) await delay(wait);
+    };
     let tail: Promise<unknown> = Promise.resolve();
     // A deleted webhook is forgotten, so the next post makes a new one (its messages are then gone with it).
     const evictOnUnknownWebhook = (err: unknown): never => {
@@ -439,7 +451,8 @@ export class DiscordPublisher implements Publisher {
       throw err;
     };
     const serial = <T>(request: () => Promise<T>): Promise<T> => {
-      const run = tail.then(request, request);
+      const next = () => untilReset().then(request);
+      const run = tail.then(next, next);
       tail = run.catch(() => {});
       return run;
     };
