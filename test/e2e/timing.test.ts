@@ -23,7 +23,9 @@ const WORDS = ['salons', 'persist', 'memory', 'threads', 'archive', 'voices', 'r
 function replyText(index: number, random: Random): string {
   const long = random() < 0.25;
   const words = long ? 450 + Math.floor(random() * 450) : 4 + Math.floor(random() * 60);
-  return Array.from({ length: words }, (_, i) => (i % 5 === 0 ? `⟨r${index}⟩` : WORDS[(i * 7 + index) % WORDS.length])).join(' ');
+  // Ending on a mark too: a turn's last part may be a word or two, and must still be told apart.
+  const marked = Array.from({ length: words }, (_, i) => (i % 5 === 0 ? `⟨r${index}⟩` : WORDS[(i * 7 + index) % WORDS.length]));
+  return [...marked, `⟨r${index}⟩`].join(' ');
 }
 
 const MARK = /⟨r\d+⟩/;
