@@ -266,9 +266,6 @@ export function isLive(salon: SalonRecord): boolean {
   return isActive(salon) || salon.outbox.length > 0 || salon.synthesis?.status === 'pending';
 }
 
-/** @deprecated The old name of `isLive`, kept until src/store/keyv-salon-store.ts moves to it. */
-export const needsEngine = isLive;
-
 export function turnKey(salonId: string, index: number): string {
   return `${salonId}:turn:${index}`;
 }

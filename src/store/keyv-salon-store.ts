@@ -6,7 +6,7 @@
  * the backend's own primitives (a Redis set, a Postgres table) behind this same interface.
  */
 import type Keyv from 'keyv';
-import { needsEngine, type SalonRecord } from '../domain/salon.js';
+import { isLive, type SalonRecord } from '../domain/salon.js';
 import type { SalonStore } from '../engine/ports.js';
 import { migrate } from './migrate.js';
 
@@ -29,7 +29,7 @@ export class KeyvSalonStore implements SalonStore {
   }
 
   async save(record: SalonRecord): Promise<void> {
-    const active = needsEngine(record);
+    const active = isLive(record);
     const index = await this.loadIndex();
     // Order matters for a crash between the two writes: an index entry is added before the record that
     // needs it and removed after, so a resumable salon is never missing from the index.
