@@ -8,7 +8,7 @@ import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
 import { cutOnWord } from '../src/domain/text.js';
 import { salonHere } from './salon-thread.js';
-import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './start.js';
+import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
 const fork: Subcommand = {
   name: 'fork',

@@ -6,7 +6,7 @@ import { nextTurn } from '../src/domain/salon.js';
 import { LIMITS } from '../src/domain/limits.js';
 import { formatUSD } from '../src/domain/ledger.js';
 import { salonHere } from './salon-thread.js';
-import { checkBudget } from './start.js';
+import { checkBudget } from './salon-setup.js';
 
 const resume: Subcommand = {
   name: 'resume',

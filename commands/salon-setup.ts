@@ -1,0 +1,107 @@
+/**
+ * What starting a salon takes, shared by /salon start, /salon fork and /salon resume: models chosen by option,
+ * the thread's name, the bot's permissions, the budget and the access check.
+ */
+import { PermissionFlagsBits, type ChatInputCommandInteraction, type TextChannel, type ThreadChannel } from 'discord.js';
+import type { Config } from '../src/config/index.js';
+import type { BotContext } from '../src/discord/context.js';
+import { visibleText } from '../src/discord/input.js';
+import { DISCORD_LIMITS } from '../src/discord/limits.js';
+import { LIMITS } from '../src/domain/limits.js';
+import { SalonError } from '../src/domain/errors.js';
+import type { Participant, SalonRecord } from '../src/domain/salon.js';
+import { checkAccess, roleIdsOf } from '../src/discord/access.js';
+import { cutOnWord } from '../src/domain/text.js';
+
+/** Autocomplete choices for a model option: the configured models whose key or name matches what was typed. */
+export function modelChoices(config: Config, typed: string): { name: string; value: string }[] {
+  const needle = typed.trim().toLowerCase();
+  return Object.values(config.models)
+    .filter((m) => !needle || m.key.toLowerCase().includes(needle) || m.name.toLowerCase().includes(needle) || m.model.toLowerCase().includes(needle))
+    .slice(0, 25)
+    .map((m) => ({ name: cutOnWord(`${m.name} (${m.model})`, 100), value: m.key }));
+}
+
+/** Accepts a model by key or by display name, and lists the models when it is neither. */
+export function resolveModel(config: Config, value: string | null, fallback: string, option: string): Participant {
+  const wanted = value?.trim() || fallback;
+  // hasOwn: a name like "__proto__" or "constructor" must not find something every object has.
+  const model = (Object.hasOwn(config.models, wanted) ? config.models[wanted] : undefined) ?? Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
+  if (!model) {
+    const list = Object.values(config.models)
+      .map((m) => `\`${m.key}\` (${m.name})`)
+      .join(', ');
+    throw new SalonError('invalid', `There is no model "${cutOnWord(wanted, 60)}" for ${option}. Available: ${list}.`);
+  }
+  return { key: model.key, name: model.name, model: model.model };
+}
+
+/** A thread name from the topic: one line, at most 100 characters, cut on a word. */
+export function threadName(topic: string): string {
+  const name = cutOnWord(topic, DISCORD_LIMITS.threadName);
+  // Keep invisible characters where they belong to what shows (emoji sequences, direction marks), but not when
+  // they would leave a name that looks blank.
+  if (visibleText(name).replace(/…$/, '').trim()) return name;
+  return cutOnWord(visibleText(topic), DISCORD_LIMITS.threadName) || 'Salon';
+}
+
+/** Two copies of one model must still be told apart, by the readers and by the models themselves. */
+export function distinctNames(seatA: Participant, seatB: Participant): void {
+  if (seatA.name !== seatB.name) return;
+  seatA.name = `${seatA.name} (A)`;
+  seatB.name = `${seatB.name} (B)`;
+}
+
+/** Refuses, naming them, when the bot lacks what it needs to host a salon in `channel`. */
+export function assertBotCanHost(channel: TextChannel): void {
+  const me = channel.guild.members.me;
+  const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
+  if (missing.length > 0) {
+    throw new SalonError('forbidden', `I need these permissions in ${channel} to host a salon: ${missing.join(', ')}. Ask a moderator to grant them.`);
+  }
+}
+
+/** A budget option, checked again in code: whole cents from 0.01 dollars to the operator's ceiling. */
+export function checkBudget(value: number | null, config: Config): number | undefined {
+  if (value === null) return undefined;
+  const max = config.salon.maxBudgetUSD ?? LIMITS.budget.max;
+  if (!Number.isFinite(value) || value < LIMITS.budget.min || value > max) {
+    const ceiling = config.salon.maxBudgetUSD !== undefined ? ' (salon.maxBudgetUSD)' : '';
+    throw new SalonError('invalid', `The budget must be between $${LIMITS.budget.min} and $${max}${ceiling}.`);
+  }
+  return Math.round(value * 100) / 100;
+}
+
+/** The access check for starting (or forking) a salon here, to run before and again at creation. */
+export function admission(interaction: ChatInputCommandInteraction, { config }: BotContext): (active: SalonRecord[]) => void {
+  const request = { guildId: interaction.guildId ?? '', channelId: channelOf(interaction), userId: interaction.user.id, roleIds: roleIdsOf(interaction) };
+  return (active) => checkAccess(config.access, request, active);
+}
+
+/** Where a salon is started: the channel itself, or the parent channel of a thread (for a fork). */
+function channelOf(interaction: ChatInputCommandInteraction): string {
+  const channel = interaction.channel;
+  return channel?.isThread() ? (channel.parentId ?? channel.id) : interaction.channelId;
+}
+
+/** Creates the salon for a new thread; if that is refused after all (a limit reached meanwhile), the thread goes. */
+export async function createOrDropThread<T>(thread: ThreadChannel, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    await thread.delete('salon refused').catch(() => {});
+    throw err;
+  }
+}
+
+// What a salon needs from start to archive: without Attach Files the transcript could not be posted, without
+// Manage Threads the closed thread could not be locked.
+const REQUIRED = [
+  [PermissionFlagsBits.ViewChannel, 'View Channel'],
+  [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
+  [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'],
+  [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
+  [PermissionFlagsBits.AttachFiles, 'Attach Files'],
+  [PermissionFlagsBits.ReadMessageHistory, 'Read Message History'],
+  [PermissionFlagsBits.ManageThreads, 'Manage Threads'],
+] as const;
