@@ -37,6 +37,8 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       // Test doubles implement async ports without awaiting anything.
       '@typescript-eslint/require-await': 'off',
+      // An async listener's rejection in a test is an unhandled error, which vitest reports and fails the run on.
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
   },
   {

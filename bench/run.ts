@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const quick = args.quick!;
+const quick = args.quick;
 const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim()));
 const PROFILE_DIR = join(ROOT, 'bench/.profiles');
 
@@ -89,7 +89,7 @@ async function figure(id: string, name: string, run: () => Promise<void> | void)
     await run();
   } catch (err) {
     rows.push({ id, figure: name, median: 'error', p95: '', target: '', met: false });
-    notes.push(`Figure ${id} failed: ${(err as Error).stack ?? err}`);
+    notes.push(`Figure ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   log(`bench: figure ${id} took ${fmt((performance.now() - started) / 1000)} s`);
 }

@@ -100,8 +100,9 @@ async function connect(client: Client, token: string, timeoutMs: number): Promis
     const timer = setTimeout(() => finish(() => reject(new StartupError(`the Discord gateway was not ready within ${timeoutMs / 1000} s`))), timeoutMs);
     const onReady = () => finish(() => resolve('ready'));
     const onDisconnect = (event: { code: number }) => {
-      if (event.code === GatewayCloseCodes.DisallowedIntents) finish(() => resolve('disallowed'));
-      else if (event.code === GatewayCloseCodes.AuthenticationFailed) finish(() => reject(new StartupError('DISCORD_TOKEN was refused by Discord (check the bot token)')));
+      const code = event.code as GatewayCloseCodes;
+      if (code === GatewayCloseCodes.DisallowedIntents) finish(() => resolve('disallowed'));
+      else if (code === GatewayCloseCodes.AuthenticationFailed) finish(() => reject(new StartupError('DISCORD_TOKEN was refused by Discord (check the bot token)')));
       else finish(() => reject(new StartupError(`the Discord gateway closed the connection (code ${event.code})`)));
     };
     const finish = (settle: () => void) => {

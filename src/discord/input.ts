@@ -8,7 +8,8 @@ import { SalonError } from '../domain/errors.js';
 // Format characters and everything Unicode says to render as nothing (zero-width spaces, direction marks,
 // Hangul fillers, variation selectors…), which make a blank-looking value pass a length check.
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
-// C0/C1 control characters other than tab and newline.
+// C0/C1 control characters other than tab and newline: matching them is the point.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 
 /** The text with invisible and control characters removed and outer whitespace trimmed; refused if empty or too long. */

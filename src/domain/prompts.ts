@@ -78,7 +78,7 @@ function topicText(salon: SalonRecord, seat: Seat): string {
 function questionText(q: Interjection, salon: SalonRecord): string {
   const to = q.to ? `, for ${salon.seats[q.to].name}` : '';
   // A display name is anyone's to choose: it must not close the label and write a note of its own.
-  const name = q.author.name.replace(/[\[\]\r\n]+/g, ' ').trim() || 'someone';
+  const name = q.author.name.replace(/[[\]\r\n]+/g, ' ').trim() || 'someone';
   return `[Question from ${name}, a person watching the salon${to}]\n${q.text}`;
 }
 

@@ -22,7 +22,8 @@ export interface OpenedStore {
   keyv: Keyv;
   /** A human description for logs, without credentials. */
   description: string;
-  close(): Promise<void>;
+  // A property, not a method: callers hand it on unbound.
+  close: () => Promise<void>;
 }
 
 async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter?: KeyvStoreAdapter; description: string; sqlitePath?: string }> {

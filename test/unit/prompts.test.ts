@@ -3,7 +3,7 @@ import { buildPrompt, systemPrompt, type ChatMessage, type Prompt, type SeatSett
 import { nextTurn, type Participant, type SalonRecord } from '../../src/domain/salon.js';
 import { estimateTokens } from '../../src/domain/text.js';
 import { addInterjection, commitTurn } from '../../src/domain/transitions.js';
-import { CLAUDE, GLM, SEED_TURNS, T0, TOPIC, generated, newSalon, playTurns } from './fixtures.js';
+import { GLM, SEED_TURNS, T0, TOPIC, generated, newSalon, playTurns } from './fixtures.js';
 
 /** Sixteen distinct turn texts (the seed's eight, twice, each tagged), none contained in another, so every turn can be told apart. */
 const LONG_TEXTS = [...SEED_TURNS, ...SEED_TURNS].map((t, i) => `${t}\n\n(Turn ${i + 1} of the long salon.)`);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import { formatDate, renderTranscript, transcriptFileName } from '../../src/domain/transcript.js';
 import { addInterjection, close, commitTurn } from '../../src/domain/transitions.js';
-import { SEED_TURNS, T0, TOPIC, generated, newSalon, playTurns, snapshot } from './fixtures.js';
+import { T0, TOPIC, generated, newSalon, playTurns, snapshot } from './fixtures.js';
 import { GOLDEN_NOW, goldenSalon } from './golden-salon.js';
 
 const NOW = new Date(Date.UTC(2025, 11, 28, 9, 15, 0));

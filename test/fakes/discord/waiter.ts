@@ -40,7 +40,7 @@ export class ChangeNotifier {
         try {
           value = check();
         } catch (error) {
-          finish(() => reject(error));
+          finish(() => reject(error instanceof Error ? error : new Error(String(error))));
           return true;
         }
         if (value) {

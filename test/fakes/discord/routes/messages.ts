@@ -183,7 +183,8 @@ export function applyMessageEdit(
   core: Core,
   req: ApiRequest,
   message: StoredMessage,
-  schema: typeof Schemas.messageEdit | typeof Schemas.webhookMessageEdit,
+  // Both are the same partial-update schema today; the caller still names which endpoint it serves.
+  schema: (typeof Schemas)['messageEdit' | 'webhookMessageEdit'],
   authorize: () => void = () => {},
 ): ApiResponse {
   core.enforce(req, [...schemaIssues(schema, req.body), ...messageLimitIssues(req.body), ...fileIssues(req.files)]);
