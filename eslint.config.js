@@ -17,7 +17,19 @@ export default tseslint.config(
       // TypeScript itself reports undefined names, with the types ESLint lacks.
       'no-undef': 'off',
       // discord.js users, members and channels turn into mentions in a template by design.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allow: [{ from: 'package', package: 'discord.js', name: ['User', 'GuildMember', 'TextChannel', 'ThreadChannel', 'PublicThreadChannel', 'PrivateThreadChannel'] }] }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          allowNumber: true,
+          allow: [
+            {
+              from: 'package',
+              package: 'discord.js',
+              name: ['User', 'GuildMember', 'TextChannel', 'ThreadChannel', 'PublicThreadChannel', 'PrivateThreadChannel'],
+            },
+          ],
+        },
+      ],
       // A variable a callback reads before its one assignment cannot be const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],

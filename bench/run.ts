@@ -96,8 +96,22 @@ async function figure(id: string, name: string, run: () => Promise<void> | void)
 
 /** What Discord users see of the exactly-once promise: each turn on one set of messages, each command answered. */
 function exactlyOnceRows(id: string, label: string, run: { turnsShownTwice: number; commandsUnanswered: number; commandsSent: number }): void {
-  rows.push({ id, figure: `Turns shown on more than one message (${label})`, median: String(run.turnsShownTwice), p95: '(count)', target: '0', met: run.turnsShownTwice === 0 });
-  rows.push({ id, figure: `Commands unanswered within 3 s (${label}; ${run.commandsSent} sent)`, median: String(run.commandsUnanswered), p95: '(count)', target: '0', met: run.commandsUnanswered === 0 });
+  rows.push({
+    id,
+    figure: `Turns shown on more than one message (${label})`,
+    median: String(run.turnsShownTwice),
+    p95: '(count)',
+    target: '0',
+    met: run.turnsShownTwice === 0,
+  });
+  rows.push({
+    id,
+    figure: `Commands unanswered within 3 s (${label}; ${run.commandsSent} sent)`,
+    median: String(run.commandsUnanswered),
+    p95: '(count)',
+    target: '0',
+    met: run.commandsUnanswered === 0,
+  });
 }
 
 function relayNotes(tag: string, run: RelayRun): void {
@@ -107,7 +121,10 @@ function relayNotes(tag: string, run: RelayRun): void {
       `${fmt(run.requestsPerTurn)} Discord requests (posts and edits) showed each turn; ${run.discordRequests} requests to the fake Discord in all, ${run.violations} violations. ` +
       `Overhead split at the bot's "turn written" log line (ms clock): model end → commit saved median ${ms(median(run.commitMs))} / p95 ${ms(p95(run.commitMs))}; ` +
       `commit → Discord median ${ms(median(run.deliverMs))} / p95 ${ms(p95(run.deliverMs))}. CPU ${fmt(run.cpuMs)} ms (${Math.round(run.userShare * 100)}% user), ${fmt(run.cpuPerTurnMs)} ms a turn over the whole run: ` +
-      Object.entries(run.threadsPerTurnMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${ms(v)}`).join(', ') +
+      Object.entries(run.threadsPerTurnMs)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${ms(v)}`)
+        .join(', ') +
       '. ' +
       `Prompt prefix: in ${stable.stable} of ${stable.pairs} consecutive requests of one seat, everything before the previous request's last message was unchanged` +
       (stable.diverged.length > 0 ? ` (the others diverged at message ${[...new Set(stable.diverged)].slice(0, 8).join(', ')}: history trimming)` : '') +
@@ -123,7 +140,14 @@ async function main(): Promise<void> {
   await figure('6', 'Transcript render, 1,000-turn salon', () => {
     const r = transcriptRuns(quick ? 20 : 50);
     raw.transcript = r;
-    rows.push({ id: '6', figure: `Transcript render, ${r.turns} turns (${fmtBytes(r.bytes)} of Markdown)`, median: ms(median(r.ms)), p95: ms(p95(r.ms)), target: '≤ 20 ms', met: p95(r.ms) <= 20 });
+    rows.push({
+      id: '6',
+      figure: `Transcript render, ${r.turns} turns (${fmtBytes(r.bytes)} of Markdown)`,
+      median: ms(median(r.ms)),
+      p95: ms(p95(r.ms)),
+      target: '≤ 20 ms',
+      met: p95(r.ms) <= 20,
+    });
   });
 
   await figure('7', 'Prompt tokens per salon', () => {
@@ -154,8 +178,26 @@ async function main(): Promise<void> {
   await figure('1', 'Relay overhead per turn', async () => {
     const dir = profileDir('relay');
     const run = quick
-      ? await relayRun({ salons: 5, rounds: 20, firstTokenMs: [300, 700], tokensPerSecond: 1_000, latencyMs: [800, 1_200], spacingMs: 150, cpuProfDir: dir, memory: true })
-      : await relayRun({ salons: 10, rounds: 50, firstTokenMs: [300, 700], tokensPerSecond: 1_000, latencyMs: [800, 1_200], spacingMs: 150, cpuProfDir: dir, memory: true });
+      ? await relayRun({
+          salons: 5,
+          rounds: 20,
+          firstTokenMs: [300, 700],
+          tokensPerSecond: 1_000,
+          latencyMs: [800, 1_200],
+          spacingMs: 150,
+          cpuProfDir: dir,
+          memory: true,
+        })
+      : await relayRun({
+          salons: 10,
+          rounds: 50,
+          firstTokenMs: [300, 700],
+          tokensPerSecond: 1_000,
+          latencyMs: [800, 1_200],
+          spacingMs: 150,
+          cpuProfDir: dir,
+          memory: true,
+        });
     raw.relay = { ...run, calls: run.calls.length };
     rows.push({
       id: '1',
@@ -185,7 +227,15 @@ async function main(): Promise<void> {
   await figure('2', 'CPU per turn at 100 concurrent salons', async () => {
     const dir = profileDir('cpu');
     const salons = quick ? 30 : 100;
-    const streamed = await relayRun({ salons, rounds: quick ? 2 : 3, firstTokenMs: [500, 1500], tokensPerSecond: 100, latencyMs: [5_500, 6_500], cpuProfDir: dir, turnDelaySeconds: 7 });
+    const streamed = await relayRun({
+      salons,
+      rounds: quick ? 2 : 3,
+      firstTokenMs: [500, 1500],
+      tokensPerSecond: 100,
+      latencyMs: [5_500, 6_500],
+      cpuProfDir: dir,
+      turnDelaySeconds: 7,
+    });
     raw.cpu = { ...streamed, calls: streamed.calls.length };
     rows.push({
       id: '2',
@@ -200,7 +250,16 @@ async function main(): Promise<void> {
     reportProfile(dir, streamed.turns, 3_000);
     try {
       const wholeDir = profileDir('cpu-whole');
-      const whole = await relayRun({ salons, rounds: quick ? 2 : 5, firstTokenMs: [500, 1500], tokensPerSecond: 100, latencyMs: [1_000, 3_000], turnDelaySeconds: 2, salon: { stream: false }, cpuProfDir: wholeDir });
+      const whole = await relayRun({
+        salons,
+        rounds: quick ? 2 : 5,
+        firstTokenMs: [500, 1500],
+        tokensPerSecond: 100,
+        latencyMs: [1_000, 3_000],
+        turnDelaySeconds: 2,
+        salon: { stream: false },
+        cpuProfDir: wholeDir,
+      });
       raw.cpuWhole = { ...whole, calls: whole.calls.length };
       rows.push({
         id: '2',
@@ -224,7 +283,9 @@ async function main(): Promise<void> {
       const run = await relayRun({ salons: quick ? 50 : 100, rounds: 3, firstTokenMs: [0, 50], tokensPerSecond: 2_000, latencyMs: [0, 50], salon: { stream } });
       raw[stream ? 'burst' : 'burstWhole'] = { ...run, calls: run.calls.length };
       exactlyOnceRows('8', `${run.turns} turns, ${quick ? 50 : 100} salons, delay 0, ${stream ? 'streamed' : '`stream: false`'}`, run);
-      notes.push(`8 (${stream ? 'streamed' : 'stream: false'}): relay overhead median ${ms(median(run.overheadMs))} / p95 ${ms(p95(run.overheadMs))}; ${fmt(run.requestsPerTurn)} Discord requests showed each turn.`);
+      notes.push(
+        `8 (${stream ? 'streamed' : 'stream: false'}): relay overhead median ${ms(median(run.overheadMs))} / p95 ${ms(p95(run.overheadMs))}; ${fmt(run.requestsPerTurn)} Discord requests showed each turn.`,
+      );
     }
   });
 
@@ -232,7 +293,14 @@ async function main(): Promise<void> {
     const runs = await singleRuns({ runs: quick ? 3 : 8, rounds: 5, latencyMs: 200 });
     raw.single = runs;
     const ratios = runs.map((r) => r.ratio);
-    rows.push({ id: '3', figure: '5-round salon, 200 ms model latency, delay 0: wall ÷ Σ model latency', median: fmt(median(ratios), 4), p95: fmt(p95(ratios), 4), target: '≤ 1.02', met: p95(ratios) <= 1.02 });
+    rows.push({
+      id: '3',
+      figure: '5-round salon, 200 ms model latency, delay 0: wall ÷ Σ model latency',
+      median: fmt(median(ratios), 4),
+      p95: fmt(p95(ratios), 4),
+      target: '≤ 1.02',
+      met: p95(ratios) <= 1.02,
+    });
     notes.push(
       `3: ${runs.length} salons after one warm-up; wall median ${ms(median(runs.map((r) => r.wallMs)))} for Σ latency ${ms(median(runs.map((r) => r.idealMs)))}. ` +
         `Where the rest goes (medians): interaction → first model request ${ms(median(runs.map((r) => r.startMs)))}; the 9 gaps between a reply's last byte and the next request ${ms(median(runs.map((r) => r.betweenMs)))} in all; last reply → last turn complete on Discord ${ms(median(runs.map((r) => r.tailMs)))}.`,
@@ -241,11 +309,38 @@ async function main(): Promise<void> {
 
   await figure('4', '1,000 concurrent salons', async () => {
     const r = quick
-      ? await scaleRun({ salons: 200, rounds: 5, turnsDone: 2, turnDelaySeconds: 60, spreadSeconds: 60, firstTokenMs: [500, 1500], tokensPerSecond: 100, windowSeconds: 15, memorySamples: 2 })
-      : await scaleRun({ salons: 1_000, rounds: 5, turnsDone: 2, turnDelaySeconds: 60, spreadSeconds: 60, firstTokenMs: [500, 1500], tokensPerSecond: 100, windowSeconds: 30, memorySamples: 3 });
+      ? await scaleRun({
+          salons: 200,
+          rounds: 5,
+          turnsDone: 2,
+          turnDelaySeconds: 60,
+          spreadSeconds: 60,
+          firstTokenMs: [500, 1500],
+          tokensPerSecond: 100,
+          windowSeconds: 15,
+          memorySamples: 2,
+        })
+      : await scaleRun({
+          salons: 1_000,
+          rounds: 5,
+          turnsDone: 2,
+          turnDelaySeconds: 60,
+          spreadSeconds: 60,
+          firstTokenMs: [500, 1500],
+          tokensPerSecond: 100,
+          windowSeconds: 30,
+          memorySamples: 3,
+        });
     raw.scale = r;
     rows.push({ id: '4', figure: `Peak RSS, ${r.salons} salons`, median: fmtBytes(r.peakRssBytes), p95: '(1 run)', target: '—' });
-    rows.push({ id: '4', figure: 'Memory per active salon beyond its text (heap after GC)', median: kb(median(r.perSalonBytes)), p95: kb(p95(r.perSalonBytes)), target: '≤ 64 KB', met: p95(r.perSalonBytes) <= 64 * 1024 });
+    rows.push({
+      id: '4',
+      figure: 'Memory per active salon beyond its text (heap after GC)',
+      median: kb(median(r.perSalonBytes)),
+      p95: kb(p95(r.perSalonBytes)),
+      target: '≤ 64 KB',
+      met: p95(r.perSalonBytes) <= 64 * 1024,
+    });
     exactlyOnceRows('4', `${r.turnsInWindow} turns, streamed; /salon status sent as the gateway came up`, { ...r, commandsSent: r.commandsAtConnect });
     rows.push({ id: '4', figure: 'Event-loop delay p99 (over the window)', median: ms(r.eldP99Ms), p95: '(1 run)', target: '≤ 20 ms', met: r.eldP99Ms <= 20 });
     notes.push(
@@ -261,8 +356,22 @@ async function main(): Promise<void> {
     raw.startup = r;
     const all = r.runs.map((x) => x.readyToAllResumedMs);
     const engine = r.runs.map((x) => x.readyToEngineMs);
-    rows.push({ id: '5', figure: 'Start-up: gateway ready → every unfinished salon (1,000 of 100,000) has sent its next model request', median: ms(median(all)), p95: ms(p95(all)), target: '≤ 1 s', met: p95(all) <= 1_000 });
-    rows.push({ id: '5', figure: "Start-up: gateway ready → the engine's `engine started` (all loaded and scheduled)", median: ms(median(engine)), p95: ms(p95(engine)), target: '≤ 1 s', met: p95(engine) <= 1_000 });
+    rows.push({
+      id: '5',
+      figure: 'Start-up: gateway ready → every unfinished salon (1,000 of 100,000) has sent its next model request',
+      median: ms(median(all)),
+      p95: ms(p95(all)),
+      target: '≤ 1 s',
+      met: p95(all) <= 1_000,
+    });
+    rows.push({
+      id: '5',
+      figure: "Start-up: gateway ready → the engine's `engine started` (all loaded and scheduled)",
+      median: ms(median(engine)),
+      p95: ms(p95(engine)),
+      target: '≤ 1 s',
+      met: p95(engine) <= 1_000,
+    });
     notes.push(
       `5: ${r.runs.length} runs; process spawn → gateway ready median ${ms(median(r.runs.map((x) => x.spawnToReadyMs)))} (module loading, store open, discord.js login and READY); resumed per the engine's log: ${r.runs.map((x) => x.resumed).join(', ')}.` +
         (r.seededMs ? ` Writing the 99,000 finished salons took ${fmt(r.seededMs / 1000)} s (cached in bench/.cache for later runs).` : ''),
@@ -289,7 +398,9 @@ function printTable(cond: ReturnType<typeof conditions>): void {
     `Command: node --import tsx bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     "Fakes: test/fakes/discord with rate limits off (discord.js's own 50 requests/s per REST client still applies), the fake OpenAI server of test/fakes/openai-server.ts; both in the bench process, on one clock.",
   ];
-  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...conditionsText, '', ...notes.map((n) => `- ${n}`)].join('\n');
+  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...conditionsText, '', ...notes.map((n) => `- ${n}`)].join(
+    '\n',
+  );
   process.stdout.write(`${text}\n`);
   if (args.markdown) {
     const md = [

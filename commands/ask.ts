@@ -16,7 +16,10 @@ export function resolveSeat(salon: SalonRecord, value: string | null): Seat | un
     const p = salon.seats[seat];
     if (wanted === seat.toLowerCase() || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase()) return seat;
   }
-  throw new SalonError('invalid', `This salon has no speaker "${value}". Put your question to ${salon.seats.A.name} or ${salon.seats.B.name}, or leave \`to\` empty for whoever speaks next.`);
+  throw new SalonError(
+    'invalid',
+    `This salon has no speaker "${value}". Put your question to ${salon.seats.A.name} or ${salon.seats.B.name}, or leave \`to\` empty for whoever speaks next.`,
+  );
 }
 
 /** "in round 3" when the answer is a while off; "next" when it is the coming turn. */
@@ -32,13 +35,17 @@ const ask: Subcommand = {
     b
       .setDescription('Put a question to the salon; the next speaker (or the one you pick) answers it')
       .addStringOption((o) => o.setName('question').setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
-      .addStringOption((o) => o.setName('to').setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100)),
+      .addStringOption((o) =>
+        o.setName('to').setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100),
+      ),
 
   async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
     const salon = await engine.get(interaction.channelId).catch(() => undefined);
     if (!salon) return interaction.respond([]);
     const typed = String(interaction.options.getFocused()).trim().toLowerCase();
-    const seats = (['A', 'B'] as const).filter((seat) => !typed || salon.seats[seat].name.toLowerCase().includes(typed) || salon.seats[seat].key.toLowerCase().includes(typed));
+    const seats = (['A', 'B'] as const).filter(
+      (seat) => !typed || salon.seats[seat].name.toLowerCase().includes(typed) || salon.seats[seat].key.toLowerCase().includes(typed),
+    );
     await interaction.respond(seats.map((seat) => ({ name: salon.seats[seat].name, value: seat })));
   },
 

@@ -13,7 +13,9 @@ const extend: Subcommand = {
   define: (b) =>
     b
       .setDescription('Add rounds to this salon; a finished salon carries on')
-      .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max)),
+      .addIntegerOption((o) =>
+        o.setName('rounds').setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
+      ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'extend');
@@ -24,7 +26,11 @@ const extend: Subcommand = {
     const after = await ctx.engine.extend(salon.id, rounds);
     const next = nextTurn(after);
     const carryOn = salon.status === 'finished' && next ? ` ${after.seats[next.seat].name} speaks next.` : '';
-    await respond(interaction, { content: `➕ ${interaction.user} added ${rounds} ${rounds === 1 ? 'round' : 'rounds'}: the salon now has ${after.rounds}.${carryOn}` }, ctx.log);
+    await respond(
+      interaction,
+      { content: `➕ ${interaction.user} added ${rounds} ${rounds === 1 ? 'round' : 'rounds'}: the salon now has ${after.rounds}.${carryOn}` },
+      ctx.log,
+    );
   },
 };
 

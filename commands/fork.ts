@@ -15,9 +15,23 @@ const fork: Subcommand = {
   define: (b) =>
     b
       .setDescription('Branch this salon into a new thread from a round of your choice, with other models if you like')
-      .addIntegerOption((o) => o.setName('from_round').setDescription('Carry over the rounds up to this one (default: every round done)').setMinValue(0).setMaxValue(LIMITS.totalRounds))
-      .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds to run in the fork (default: as many as the parent)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
-      .addStringOption((o) => o.setName('model_a').setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
+      .addIntegerOption((o) =>
+        o
+          .setName('from_round')
+          .setDescription('Carry over the rounds up to this one (default: every round done)')
+          .setMinValue(0)
+          .setMaxValue(LIMITS.totalRounds),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName('rounds')
+          .setDescription('Rounds to run in the fork (default: as many as the parent)')
+          .setMinValue(LIMITS.rounds.min)
+          .setMaxValue(LIMITS.rounds.max),
+      )
+      .addStringOption((o) =>
+        o.setName('model_a').setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100),
+      )
       .addStringOption((o) => o.setName('model_b').setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
       .addStringOption((o) => o.setName('direction').setDescription('An opening question that steers the fork').setMaxLength(LIMITS.question)),
 
@@ -30,11 +44,13 @@ const fork: Subcommand = {
     const parent = await salonHere(interaction, ctx, 'fork');
     const thread = interaction.channel;
     const channel = thread?.isThread() ? thread.parent : null;
-    if (!channel || channel.type !== ChannelType.GuildText) throw new SalonError('invalid', 'This salon’s thread is not in a text channel, so there is nowhere to fork it.');
+    if (!channel || channel.type !== ChannelType.GuildText)
+      throw new SalonError('invalid', 'This salon’s thread is not in a text channel, so there is nowhere to fork it.');
     const done = roundsDone(parent);
     const fromRound = checkInteger(interaction.options.getInteger('from_round'), 'round to fork from', { min: 0, max: done }, done);
     const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
-    if (fromRound + rounds > LIMITS.totalRounds) throw new SalonError('invalid', `A salon has at most ${LIMITS.totalRounds} rounds; ${fromRound} carried over plus ${rounds} is too many.`);
+    if (fromRound + rounds > LIMITS.totalRounds)
+      throw new SalonError('invalid', `A salon has at most ${LIMITS.totalRounds} rounds; ${fromRound} carried over plus ${rounds} is too many.`);
     const seatA = resolveModel(config, interaction.options.getString('model_a'), parent.seats.A.key, 'model_a');
     const seatB = resolveModel(config, interaction.options.getString('model_b'), parent.seats.B.key, 'model_b');
     distinctNames(seatA, seatB);
@@ -51,28 +67,35 @@ const fork: Subcommand = {
       reason: `salon forked by ${interaction.user.tag}`,
     });
     const starter = { id: interaction.user.id, name: displayName(interaction) };
-    const salon = await createOrDropThread(forked, () => engine.create({
-      id: forked.id,
-      guildId: interaction.guildId ?? undefined,
-      channelId: channel.id,
-      threadId: forked.id,
-      starter,
-      topic: parent.topic,
-      seats: { A: seatA, B: seatB },
-      rounds: fromRound + rounds,
-      delaySeconds: parent.delaySeconds,
-      fork: {
-        origin: { salonId: parent.id, threadId: parent.threadId, fromRound, topic: parent.topic },
-        turns: parent.turns.slice(0, fromRound * 2),
-        direction: direction ? { id: interaction.id, author: starter, text: direction } : undefined,
-      },
-      // The server's default, not the parent's: a budget someone raised for their salon is not everyone's to copy.
-      budgetUSD: config.salon.budgetUSD,
-    }, admit));
+    const salon = await createOrDropThread(forked, () =>
+      engine.create(
+        {
+          id: forked.id,
+          guildId: interaction.guildId ?? undefined,
+          channelId: channel.id,
+          threadId: forked.id,
+          starter,
+          topic: parent.topic,
+          seats: { A: seatA, B: seatB },
+          rounds: fromRound + rounds,
+          delaySeconds: parent.delaySeconds,
+          fork: {
+            origin: { salonId: parent.id, threadId: parent.threadId, fromRound, topic: parent.topic },
+            turns: parent.turns.slice(0, fromRound * 2),
+            direction: direction ? { id: interaction.id, author: starter, text: direction } : undefined,
+          },
+          // The server's default, not the parent's: a budget someone raised for their salon is not everyone's to copy.
+          budgetUSD: config.salon.budgetUSD,
+        },
+        admit,
+      ),
+    );
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
     await respond(
       interaction,
-      { content: `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}` },
+      {
+        content: `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
+      },
       log,
     );
   },

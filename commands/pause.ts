@@ -12,7 +12,11 @@ const pause: Subcommand = {
     const salon = await salonHere(interaction, ctx, 'pause');
     assertCanControl(interaction, salon, 'pause');
     await ctx.engine.pause(salon.id);
-    await respond(interaction, { content: `⏸️ Paused by ${interaction.user}. A turn already being written will still appear. Use \`/salon resume\` to carry on.` }, ctx.log);
+    await respond(
+      interaction,
+      { content: `⏸️ Paused by ${interaction.user}. A turn already being written will still appear. Use \`/salon resume\` to carry on.` },
+      ctx.log,
+    );
   },
 };
 

@@ -13,7 +13,13 @@ const resume: Subcommand = {
   define: (b) =>
     b
       .setDescription('Resume a paused salon')
-      .addNumberOption((o) => o.setName('budget').setDescription('A new spending cap in US dollars, for a salon that reached its budget').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
+      .addNumberOption((o) =>
+        o
+          .setName('budget')
+          .setDescription('A new spending cap in US dollars, for a salon that reached its budget')
+          .setMinValue(LIMITS.budget.min)
+          .setMaxValue(LIMITS.budget.max),
+      ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'resume');
@@ -26,7 +32,11 @@ const resume: Subcommand = {
     }
     const next = nextTurn(after);
     const budget = budgetUSD !== undefined ? ` The budget is now ${formatUSD(budgetUSD)}.` : '';
-    await respond(interaction, { content: `▶️ Resumed by ${interaction.user}.${budget}${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` }, ctx.log);
+    await respond(
+      interaction,
+      { content: `▶️ Resumed by ${interaction.user}.${budget}${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` },
+      ctx.log,
+    );
   },
 };
 

@@ -26,7 +26,9 @@ export function modelChoices(config: Config, typed: string): { name: string; val
 export function resolveModel(config: Config, value: string | null, fallback: string, option: string): Participant {
   const wanted = value?.trim() || fallback;
   // hasOwn: a name like "__proto__" or "constructor" must not find something every object has.
-  const model = (Object.hasOwn(config.models, wanted) ? config.models[wanted] : undefined) ?? Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
+  const model =
+    (Object.hasOwn(config.models, wanted) ? config.models[wanted] : undefined) ??
+    Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
   if (!model) {
     const list = Object.values(config.models)
       .map((m) => `\`${m.key}\` (${m.name})`)

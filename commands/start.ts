@@ -18,7 +18,9 @@ const start: Subcommand = {
       .addStringOption((o) => o.setName('model_b').setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
       .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
       .addIntegerOption((o) => o.setName('delay').setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
-      .addNumberOption((o) => o.setName('budget').setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
+      .addNumberOption((o) =>
+        o.setName('budget').setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
+      ),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
@@ -67,9 +69,13 @@ const start: Subcommand = {
     );
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
     const budget = budgetUSD !== undefined ? `, a budget of ${formatUSD(budgetUSD)}` : '';
-    await respond(interaction, {
-      content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
-    }, log);
+    await respond(
+      interaction,
+      {
+        content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
+      },
+      log,
+    );
   },
 };
 

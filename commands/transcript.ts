@@ -14,7 +14,10 @@ const transcript: Subcommand = {
     // A long salon's file takes a moment to upload: acknowledge (privately) within Discord's 3 seconds first.
     if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // the start-up gate may have deferred it already
     const now = new Date();
-    const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), { name: transcriptFileName(salon, now), description: 'Transcript so far' });
+    const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), {
+      name: transcriptFileName(salon, now),
+      description: 'Transcript so far',
+    });
     await respond(
       interaction,
       { content: `📜 The transcript so far: ${roundsDone(salon)} of ${salon.rounds} rounds, ${salon.turns.length} turns.`, files: [file], ephemeral: true },

@@ -102,7 +102,8 @@ async function connect(client: Client, token: string, timeoutMs: number): Promis
     const onDisconnect = (event: { code: number }) => {
       const code = event.code as GatewayCloseCodes;
       if (code === GatewayCloseCodes.DisallowedIntents) finish(() => resolve('disallowed'));
-      else if (code === GatewayCloseCodes.AuthenticationFailed) finish(() => reject(new StartupError('DISCORD_TOKEN was refused by Discord (check the bot token)')));
+      else if (code === GatewayCloseCodes.AuthenticationFailed)
+        finish(() => reject(new StartupError('DISCORD_TOKEN was refused by Discord (check the bot token)')));
       else finish(() => reject(new StartupError(`the Discord gateway closed the connection (code ${event.code})`)));
     };
     const finish = (settle: () => void) => {
@@ -113,9 +114,19 @@ async function connect(client: Client, token: string, timeoutMs: number): Promis
     };
     client.once(Events.ClientReady, onReady);
     client.on(Events.ShardDisconnect, onDisconnect);
-    client.login(token).catch((err: Error & { status?: number }) =>
-      finish(() => reject(new StartupError(err.status === 401 || /token/i.test(err.message) ? 'DISCORD_TOKEN was refused by Discord (check the bot token)' : `cannot reach Discord: ${err.message}`))),
-    );
+    client
+      .login(token)
+      .catch((err: Error & { status?: number }) =>
+        finish(() =>
+          reject(
+            new StartupError(
+              err.status === 401 || /token/i.test(err.message)
+                ? 'DISCORD_TOKEN was refused by Discord (check the bot token)'
+                : `cannot reach Discord: ${err.message}`,
+            ),
+          ),
+        ),
+      );
   });
 }
 
@@ -136,7 +147,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   try {
     if ((await connect(client, options.token, options.readyTimeoutMs ?? 30_000)) === 'disallowed') {
       messageContent = false;
-      log.warn('the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. Enable it in the Developer Portal (Bot → Privileged Gateway Intents).');
+      log.warn(
+        'the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. Enable it in the Developer Portal (Bot → Privileged Gateway Intents).',
+      );
       await client.destroy();
       client = createClient(options.apiBase, false);
       listen(client, gate, log);

@@ -31,12 +31,7 @@ async function startFake(options: FakeDiscordOptions = {}): Promise<void> {
 }
 
 /** Resolves with the first emission of `event` whose arguments pass `filter`; rejects after `timeoutMs`. */
-function nextEvent<A extends unknown[]>(
-  emitter: EventEmitter,
-  event: string,
-  filter: (...args: A) => boolean = () => true,
-  timeoutMs = 5_000,
-): Promise<A> {
+function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, filter: (...args: A) => boolean = () => true, timeoutMs = 5_000): Promise<A> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener);
@@ -259,9 +254,7 @@ describe('fake Discord with a real discord.js client', () => {
     const [stored] = discord.messages(thread.id);
     expect(stored).toMatchObject({ content: 'Hello from A', webhook_id: webhook.id, author: { username: 'Model A', bot: true } });
 
-    const error = await webhook
-      .send({ content: 'x', username: 'Discord Official', threadId: thread.id })
-      .catch((e: unknown) => e);
+    const error = await webhook.send({ content: 'x', username: 'Discord Official', threadId: thread.id }).catch((e: unknown) => e);
     expect((error as DiscordAPIError).code).toBe(50035);
     expect(discord.violations.map((v) => v.issues[0]?.code)).toEqual(['USERNAME_INVALID_CONTAINS']);
 

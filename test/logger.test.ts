@@ -18,7 +18,9 @@ describe('logger', () => {
 
   it('masks webhook and interaction tokens in URLs, as a DiscordAPIError carries them', () => {
     const { log, lines } = memoryLogger();
-    const err = Object.assign(new Error('Unknown Message'), { url: 'https://discord.com/api/v10/webhooks/123456789012345678/aW5zZWN1cmUtd2ViaG9vay10b2tlbg-xyz/messages/1' });
+    const err = Object.assign(new Error('Unknown Message'), {
+      url: 'https://discord.com/api/v10/webhooks/123456789012345678/aW5zZWN1cmUtd2ViaG9vay10b2tlbg-xyz/messages/1',
+    });
     log.warn({ err, callback: '/interactions/223456789012345678/aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0/callback' }, 'failed');
     expect(lines[0]).not.toContain('aW5zZWN1cmUtd2ViaG9vay10b2tlbg-xyz');
     expect(lines[0]).not.toContain('aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0');

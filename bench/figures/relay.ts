@@ -105,7 +105,15 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     },
   });
   const delay = options.turnDelaySeconds ?? 0;
-  const bot = await world.startBot({ rounds: options.rounds, turnDelaySeconds: delay, salon: options.salon, cpuProfDir: options.cpuProfDir, probe: options.memory, exposeGc: options.memory, nodeArgs: options.nodeArgs });
+  const bot = await world.startBot({
+    rounds: options.rounds,
+    turnDelaySeconds: delay,
+    salon: options.salon,
+    cpuProfDir: options.cpuProfDir,
+    probe: options.memory,
+    exposeGc: options.memory,
+    nodeArgs: options.nodeArgs,
+  });
   try {
     const { discord, models } = world;
     const finishedNotice = /The salon has finished/;
@@ -156,7 +164,10 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     const cpuMs = samples.at(-1)!.cpu - samples[0]!.cpu;
     const userMs = samples.at(-1)!.user - samples[0]!.user;
 
-    const turns = turnsOnDiscord(discord.posts, (call) => models.requests[call]?.endAt).filter((t) => { const call = models.requests[t.call]; return !call || salonTag(call) !== WARM_UP; });
+    const turns = turnsOnDiscord(discord.posts, (call) => models.requests[call]?.endAt).filter((t) => {
+      const call = models.requests[t.call];
+      return !call || salonTag(call) !== WARM_UP;
+    });
     const calls = models.requests.filter((c) => salonTag(c) !== WARM_UP);
     const overheadMs = turns.map((t) => t.completeAt - t.endAt);
     // The bot's "turn written" lines, per salon (thread) in turn order.

@@ -96,7 +96,16 @@ export async function scaleRun(options: ScaleOptions): Promise<ScaleResult> {
   const threads = await world.discord.createThreads(options.salons);
   const seededAt = Date.now();
   const records = threads.map((id, tag) => {
-    const record = buildRecord({ id, channelId: world.discord.fake.channelId, guildId: world.discord.fake.guildId, tag, rounds: options.rounds, delaySeconds: options.turnDelaySeconds, turnsDone: options.turnsDone, createdAt: seededAt - 3_600_000 });
+    const record = buildRecord({
+      id,
+      channelId: world.discord.fake.channelId,
+      guildId: world.discord.fake.guildId,
+      tag,
+      rounds: options.rounds,
+      delaySeconds: options.turnDelaySeconds,
+      turnsDone: options.turnsDone,
+      createdAt: seededAt - 3_600_000,
+    });
     record.nextTurnAt = seededAt + 3_000 + random() * options.spreadSeconds * 1000;
     return record;
   });

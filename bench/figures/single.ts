@@ -50,14 +50,24 @@ export async function singleRuns(options: SingleOptions): Promise<SingleRun[]> {
     const { discord, models } = world;
     for (let run = 0; run <= options.runs; run++) {
       const t0 = now();
-      const ix = discord.fake.interact({ user: world.members[0]!, name: 'salon', subcommand: 'start', options: { topic: `[s${run}] Do language models want their words to persist?` } });
+      const ix = discord.fake.interact({
+        user: world.members[0]!,
+        name: 'salon',
+        subcommand: 'start',
+        options: { topic: `[s${run}] Do language models want their words to persist?` },
+      });
       const reply: InteractionResponseView = await ix.response(10_000);
       const thread = /<#(\d+)>/.exec(reply.content)?.[1];
       if (!thread) throw new Error(`bench: no thread in the reply: ${reply.content}`);
-      await discord.waitForPost(() => (discord.posts.some((p) => p.thread === thread && /The salon has finished/.test(p.content)) ? true : undefined), 60_000, 'the salon to finish');
+      await discord.waitForPost(
+        () => (discord.posts.some((p) => p.thread === thread && /The salon has finished/.test(p.content)) ? true : undefined),
+        60_000,
+        'the salon to finish',
+      );
       const calls = models.requests.filter((c) => salonTag(c) === run);
       const turns = turnsOnDiscord(discord.posts, (call) => models.requests[call]?.endAt).filter((t) => t.thread === thread);
-      if (calls.length !== options.rounds * 2 || turns.length !== calls.length) throw new Error(`bench: salon ${run} made ${calls.length} model calls and ${turns.length} turns`);
+      if (calls.length !== options.rounds * 2 || turns.length !== calls.length)
+        throw new Error(`bench: salon ${run} made ${calls.length} model calls and ${turns.length} turns`);
       const end = Math.max(...turns.map((t) => t.completeAt));
       const idealMs = sum(calls.map((c) => c.endAt! - c.arrivedAt));
       const between = calls.slice(1).map((c, i) => c.arrivedAt - calls[i]!.endAt!);

@@ -44,7 +44,15 @@ export async function baseStore(finished: number): Promise<{ path: string; seede
   const createdAt = Date.UTC(2025, 0, 1);
   function* records() {
     for (let i = 0; i < finished; i++) {
-      yield buildRecord({ id: `8${String(i).padStart(17, '0')}`, tag: 1_000_000 + i, rounds: 1, turnsDone: 2, turnChars: 300, closed: true, createdAt: createdAt + i * 1000 });
+      yield buildRecord({
+        id: `8${String(i).padStart(17, '0')}`,
+        tag: 1_000_000 + i,
+        rounds: 1,
+        turnsDone: 2,
+        turnChars: 300,
+        closed: true,
+        createdAt: createdAt + i * 1000,
+      });
     }
   }
   const seededMs = await seedStore(`sqlite://${partial}`, records());
@@ -62,7 +70,9 @@ export async function startupRuns(options: StartupOptions): Promise<{ runs: Star
     const createdAt = Date.now() - 3_600_000;
     await seedStore(
       world.storeUrl,
-      threads.map((id, tag) => buildRecord({ id, channelId: world.discord.fake.channelId, guildId: world.discord.fake.guildId, tag, rounds: 5, turnsDone: 2, createdAt })),
+      threads.map((id, tag) =>
+        buildRecord({ id, channelId: world.discord.fake.channelId, guildId: world.discord.fake.guildId, tag, rounds: 5, turnsDone: 2, createdAt }),
+      ),
     );
     for (let run = 0; run < options.runs; run++) {
       world.models.reset();
@@ -76,7 +86,12 @@ export async function startupRuns(options: StartupOptions): Promise<{ runs: Star
       });
       const bot = await world.startBot({ rounds: 5, turnDelaySeconds: 0, cpuProfDir: options.cpuProfDir }, 120_000);
       try {
-        const resumedAt = await Promise.race([allResumed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`bench: only ${world.models.requests.length} of ${options.unfinished} salons resumed`)), 60_000))]);
+        const resumedAt = await Promise.race([
+          allResumed,
+          new Promise<number>((_, reject) =>
+            setTimeout(() => reject(new Error(`bench: only ${world.models.requests.length} of ${options.unfinished} salons resumed`)), 60_000),
+          ),
+        ]);
         const ready = bot.logs.find((l) => l.line.msg === 'connected to Discord')!;
         const engine = bot.logs.find((l) => l.line.msg === 'engine started')!;
         const readyAt = Number(ready.line.time);

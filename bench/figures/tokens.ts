@@ -52,7 +52,14 @@ export interface TokenFigure {
 export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 1_024): TokenFigure {
   const t0 = Date.UTC(2025, 11, 27);
   let salon: SalonRecord = createSalon(
-    { id: '900000000000000002', starter: { id: '1', name: 'Ada' }, topic: topicFor(1), seats: { A: { ...SEATS.A }, B: { ...SEATS.B } }, rounds, delaySeconds: 0 },
+    {
+      id: '900000000000000002',
+      starter: { id: '1', name: 'Ada' },
+      topic: topicFor(1),
+      seats: { A: { ...SEATS.A }, B: { ...SEATS.B } },
+      rounds,
+      delaySeconds: 0,
+    },
     t0,
   );
   T.markDelivered(salon, salon.outbox[0]!.key);
@@ -71,14 +78,25 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
     const prefix = before ? commonPrefix(before, prompt.messages) : 0;
     if (before && prefix >= before.length - 1) result.stablePrefixRequests += 1;
     // Cache hit: the longest unchanged prefix that ends at one of the previous request's breakpoints.
-    const hitEnd = before ? Math.max(0, ...breakpoints(before).filter((i) => i < prefix).map((i) => i + 1)) : 0;
+    const hitEnd = before
+      ? Math.max(
+          0,
+          ...breakpoints(before)
+            .filter((i) => i < prefix)
+            .map((i) => i + 1),
+        )
+      : 0;
     const read = tokens(prompt.messages.slice(0, hitEnd));
     const lastBreakpoint = Math.max(-1, ...breakpoints(prompt.messages));
     const written = lastBreakpoint + 1 > hitEnd ? tokens(prompt.messages.slice(hitEnd, lastBreakpoint + 1)) : 0;
     result.cacheable += read;
     result.billedWithCache += 0.1 * read + 1.25 * written + (sent - read - written);
     previous[seat] = prompt.messages;
-    T.commitTurn(salon, { index: i, text: turnText(i, 1), finishReason: 'stop', startedAt: t0 + i * 60_000, answered: prompt.answering }, t0 + i * 60_000 + 30_000);
+    T.commitTurn(
+      salon,
+      { index: i, text: turnText(i, 1), finishReason: 'stop', startedAt: t0 + i * 60_000, answered: prompt.answering },
+      t0 + i * 60_000 + 30_000,
+    );
     for (const post of [...salon.outbox]) T.markDelivered(salon, post.key);
     salon = structuredClone(salon);
   }
@@ -95,7 +113,8 @@ export interface PrefixCheck {
   cacheableShare: number;
 }
 
-const asText = (messages: ModelCall['body']['messages']): ChatMessage[] => messages.map((m) => ({ role: m.role as ChatMessage['role'], content: contentText(m.content) }));
+const asText = (messages: ModelCall['body']['messages']): ChatMessage[] =>
+  messages.map((m) => ({ role: m.role as ChatMessage['role'], content: contentText(m.content) }));
 
 /** Compares consecutive requests of the same seat (same salon, same model) as the model server received them. */
 export function prefixStability(calls: readonly ModelCall[]): PrefixCheck {

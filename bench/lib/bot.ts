@@ -61,10 +61,12 @@ export class BotProcess {
 
   private constructor(readonly child: ChildProcess) {
     this.spawnedAt = now();
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      this.notify();
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.notify();
+        resolve({ code, signal });
+      }),
+    );
     readLines(child.stdout!, (parts) => {
       const readAt = now();
       for (const part of parts) {
@@ -97,7 +99,9 @@ export class BotProcess {
       config,
       `models:\n  claude: ${model('Claude Opus 4.5', 'anthropic/claude-opus-4.5')}\n  glm: ${model('GLM 4.7', 'z-ai/glm-4.7')}\n` +
         `salon: { modelA: claude, modelB: glm, rounds: ${options.rounds}, turnDelaySeconds: ${options.turnDelaySeconds}, autoClose: false` +
-        Object.entries(options.salon ?? {}).map(([k, v]) => `, ${k}: ${JSON.stringify(v)}`).join('') +
+        Object.entries(options.salon ?? {})
+          .map(([k, v]) => `, ${k}: ${JSON.stringify(v)}`)
+          .join('') +
         ' }\n',
     );
     const args = [
@@ -142,7 +146,10 @@ export class BotProcess {
           done(() => reject(new Error(`bench: the bot exited; stderr: ${this.stderr.join('')}; last log: ${this.tail()}`)));
         }
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`bench: no matching log line within ${timeoutMs} ms; last log: ${this.tail()} ${this.stderr.join('')}`))), timeoutMs);
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`bench: no matching log line within ${timeoutMs} ms; last log: ${this.tail()} ${this.stderr.join('')}`))),
+        timeoutMs,
+      );
       const done = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -184,7 +191,14 @@ export class BotProcess {
         const name = readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim();
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
-        const kind = tid === String(this.pid) ? 'main thread' : /^V8 /.test(name) ? 'V8 helpers (GC, compiler)' : /libuv/.test(name) ? 'libuv pool (SQLite, fs)' : 'other threads';
+        const kind =
+          tid === String(this.pid)
+            ? 'main thread'
+            : /^V8 /.test(name)
+              ? 'V8 helpers (GC, compiler)'
+              : /libuv/.test(name)
+                ? 'libuv pool (SQLite, fs)'
+                : 'other threads';
         out[kind] = (out[kind] ?? 0) + ms;
       } catch {
         // the thread ended
@@ -225,7 +239,10 @@ export class BotProcess {
   }
 
   private tail(): string {
-    return this.logs.slice(-3).map((l) => JSON.stringify(l.line)).join('\n');
+    return this.logs
+      .slice(-3)
+      .map((l) => JSON.stringify(l.line))
+      .join('\n');
   }
 
   private notify(): void {

@@ -35,7 +35,11 @@ const CHANNEL_POST = /^\/channels\/(\d+)\/messages$/;
 const CHANNEL_EDIT = /^\/channels\/(\d+)\/messages\/\d+$/;
 
 /** The thread a message request is for, and a key that tells concurrent requests apart. */
-function classify(method: string, path: string, threadParam: string | undefined): { thread: string; key: string; kind: 'post' | 'edit'; via: 'webhook' | 'bot' } | undefined {
+function classify(
+  method: string,
+  path: string,
+  threadParam: string | undefined,
+): { thread: string; key: string; kind: 'post' | 'edit'; via: 'webhook' | 'bot' } | undefined {
   let thread: string | undefined;
   let kind: 'post' | 'edit';
   let via: 'webhook' | 'bot';
@@ -214,7 +218,14 @@ export function turnsOnDiscord(posts: readonly PostRecord[], endAt: (call: numbe
   for (const [call, list] of requestsOf) {
     const end = endAt(call);
     if (end === undefined) continue;
-    turns.push({ call, thread: list[0]!.thread, endAt: end, firstAt: list[0]!.arrivedAt, completeAt: Math.max(...list.map((p) => p.arrivedAt)), requests: list.length });
+    turns.push({
+      call,
+      thread: list[0]!.thread,
+      endAt: end,
+      firstAt: list[0]!.arrivedAt,
+      completeAt: Math.max(...list.map((p) => p.arrivedAt)),
+      requests: list.length,
+    });
   }
   return turns.sort((a, b) => a.call - b.call);
 }

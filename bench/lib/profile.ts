@@ -27,7 +27,10 @@ export interface ProfileEntry {
 
 function label(node: ProfileNode, root: string): { name: string; where: string } {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.replace(/^file:\/\//, '').replace(root, '').replace(/^.*node_modules\//, 'node_modules/');
+  const file = url
+    .replace(/^file:\/\//, '')
+    .replace(root, '')
+    .replace(/^.*node_modules\//, 'node_modules/');
   return { name: functionName || '(anonymous)', where: file ? `${file}:${lineNumber + 1}` : '' };
 }
 
@@ -82,9 +85,17 @@ export function formatProfile(path: string, root: string, top = 25, skipMs = 0):
     `profile ${path}: ${totalMs.toFixed(0)} ms sampled${skipMs ? ` after the first ${skipMs} ms` : ''}, ${busy.toFixed(0)} ms busy`,
     '  self ms total ms  function  location',
     '  -- by self time',
-    ...entries.filter((e) => !skip(e)).sort((a, b) => b.selfMs - a.selfMs).slice(0, top).map(row),
+    ...entries
+      .filter((e) => !skip(e))
+      .sort((a, b) => b.selfMs - a.selfMs)
+      .slice(0, top)
+      .map(row),
     '  -- by inclusive time',
-    ...entries.filter((e) => !skip(e)).sort((a, b) => b.totalMs - a.totalMs).slice(0, top).map(row),
+    ...entries
+      .filter((e) => !skip(e))
+      .sort((a, b) => b.totalMs - a.totalMs)
+      .slice(0, top)
+      .map(row),
   ].join('\n');
 }
 

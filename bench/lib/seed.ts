@@ -59,7 +59,18 @@ export function buildRecord(spec: SalonSpec): SalonRecord {
   for (let i = 0; i < spec.turnsDone; i++) {
     t += 60_000;
     const text = spec.turnChars ? prose(spec.turnChars, spec.tag * 131 + i) : turnText(i, spec.tag);
-    T.commitTurn(salon, { index: i, text, finishReason: 'stop', usage: { promptTokens: 1000 + i * 600, completionTokens: Math.ceil(text.length / 4) }, startedAt: t - 30_000, answered: [] }, t);
+    T.commitTurn(
+      salon,
+      {
+        index: i,
+        text,
+        finishReason: 'stop',
+        usage: { promptTokens: 1000 + i * 600, completionTokens: Math.ceil(text.length / 4) },
+        startedAt: t - 30_000,
+        answered: [],
+      },
+      t,
+    );
     for (const post of [...salon.outbox]) {
       post.messageIds.push(`${spec.id}${i + 2}`);
       T.markDelivered(salon, post.key);

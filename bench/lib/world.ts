@@ -20,7 +20,10 @@ const ACK_DEADLINE_MS = 3_000;
  * The commands' answers (undefined for none), and how many got no answer as their senders saw it: no
  * acknowledgement within 3 s, or no reply at all.
  */
-export async function answers(handles: InteractionHandle[], timeoutMs = 30_000): Promise<{ replies: (InteractionResponseView | undefined)[]; unanswered: number }> {
+export async function answers(
+  handles: InteractionHandle[],
+  timeoutMs = 30_000,
+): Promise<{ replies: (InteractionResponseView | undefined)[]; unanswered: number }> {
   const settled = await Promise.allSettled(handles.map((ix) => ix.response(timeoutMs)));
   const replies = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
   const unanswered = replies.filter((reply, i) => {
@@ -55,8 +58,19 @@ export class World {
   }
 
   /** Starts the bot and waits until its engine has started (gateway ready, salons resumed). */
-  async startBot(options: Omit<BotProcessOptions, 'dir' | 'apiBase' | 'token' | 'modelsBaseURL'>, timeoutMs = 60_000, atConnect?: () => void): Promise<BotProcess> {
-    const bot = BotProcess.start({ dir: this.dir, apiBase: this.discord.fake.apiBase, token: this.discord.fake.token, modelsBaseURL: this.models.baseURL, storeUrl: this.storeUrl, ...options });
+  async startBot(
+    options: Omit<BotProcessOptions, 'dir' | 'apiBase' | 'token' | 'modelsBaseURL'>,
+    timeoutMs = 60_000,
+    atConnect?: () => void,
+  ): Promise<BotProcess> {
+    const bot = BotProcess.start({
+      dir: this.dir,
+      apiBase: this.discord.fake.apiBase,
+      token: this.discord.fake.token,
+      modelsBaseURL: this.models.baseURL,
+      storeUrl: this.storeUrl,
+      ...options,
+    });
     // What arrives the moment the gateway session is up, while the bot may still be loading its salons.
     if (atConnect) {
       await this.discord.fake.waitForGateway(timeoutMs);
@@ -71,7 +85,11 @@ export class World {
     const { fake } = this.discord;
     const handles = [];
     for (let i = 0; i < topics.length; i += batch) {
-      const group = topics.slice(i, i + batch).map((topic, j) => fake.interact({ user: this.members[(i + j) % this.members.length]!, name: 'salon', subcommand: 'start', options: { topic, ...extra } }));
+      const group = topics
+        .slice(i, i + batch)
+        .map((topic, j) =>
+          fake.interact({ user: this.members[(i + j) % this.members.length]!, name: 'salon', subcommand: 'start', options: { topic, ...extra } }),
+        );
       handles.push(...group);
       // Discord wants an acknowledgement within 3 s; sending the next batch only after this one keeps the bot's queue short.
       await fake.waitFor(() => group.every((ix) => ix.ackedAt !== null), { timeoutMs: 10_000, description: 'acknowledgements' });

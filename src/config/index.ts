@@ -60,7 +60,8 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   }
   for (const seat of ['modelA', 'modelB', 'synthesizer'] as const) {
     const key = data.salon[seat];
-    if (key !== undefined && !Object.hasOwn(models, key)) problems.push(`${file}: salon.${seat}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`);
+    if (key !== undefined && !Object.hasOwn(models, key))
+      problems.push(`${file}: salon.${seat}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { file, models, salon: data.salon, access: data.access };

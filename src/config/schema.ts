@@ -2,20 +2,25 @@
 import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 
-const httpURL = z
-  .string({ error: 'expected a URL' })
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'expected a URL (http:// or https://)');
+const httpURL = z.string({ error: 'expected a URL' }).refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'expected a URL (http:// or https://)');
 
-const price = z.number({ error: 'expected USD per million tokens' }).min(0, 'expected USD per million tokens, 0 or more').max(10_000, 'expected USD per million tokens (at most 10000)');
+const price = z
+  .number({ error: 'expected USD per million tokens' })
+  .min(0, 'expected USD per million tokens, 0 or more')
+  .max(10_000, 'expected USD per million tokens (at most 10000)');
 
-const text = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, `expected ${what}`);
+const text = (what: string) =>
+  z
+    .string({ error: `expected ${what}` })
+    .trim()
+    .min(1, `expected ${what}`);
 
 /** A whole number in `range`, with one message for every way of missing it. */
 const wholeIn = (range: { min: number; max: number }, what = 'a whole number') => {
@@ -45,11 +50,14 @@ export const modelSchema = z.strictObject({
   maxRetries: z.int({ error: 'expected a whole number' }).min(0).max(10).default(3),
   headers: z.record(z.string(), z.string({ error: 'expected a string header value' })).optional(),
   pricing: z
-    .strictObject({
-      prompt: price,
-      completion: price,
-      cachedPrompt: price.optional(),
-    }, { error: 'expected { prompt, completion, cachedPrompt? } in USD per million tokens' })
+    .strictObject(
+      {
+        prompt: price,
+        completion: price,
+        cachedPrompt: price.optional(),
+      },
+      { error: 'expected { prompt, completion, cachedPrompt? } in USD per million tokens' },
+    )
     .optional(),
   /**
    * Ask the endpoint for its own cost figure (OpenRouter's usage accounting). On by default for OpenRouter only,
@@ -75,8 +83,16 @@ export const salonSchema = z.strictObject({
   synthesizer: text('a model key').optional(),
   repetition: z
     .strictObject({
-      threshold: z.number({ error: 'expected a number from 0.05 to 1' }).min(0.05, 'expected a number from 0.05 to 1').max(1, 'expected a number from 0.05 to 1').default(0.8),
-      maxNudges: z.int({ error: 'expected a whole number from 1 to 20' }).min(1, 'expected a whole number from 1 to 20').max(20, 'expected a whole number from 1 to 20').default(2),
+      threshold: z
+        .number({ error: 'expected a number from 0.05 to 1' })
+        .min(0.05, 'expected a number from 0.05 to 1')
+        .max(1, 'expected a number from 0.05 to 1')
+        .default(0.8),
+      maxNudges: z
+        .int({ error: 'expected a whole number from 1 to 20' })
+        .min(1, 'expected a whole number from 1 to 20')
+        .max(20, 'expected a whole number from 1 to 20')
+        .default(2),
     })
     .default({ threshold: 0.8, maxNudges: 2 }),
 });

@@ -18,7 +18,10 @@ export function cleanText(raw: string | null | undefined, field: string, max: nu
   const visible = text.replace(INVISIBLE, '').trim();
   if (!visible) throw new SalonError('invalid', `The ${field} is empty. Write a few words.`);
   if (text.length > max) {
-    throw new SalonError('invalid', `The ${field} is ${text.length.toLocaleString('en-US')} characters long; the limit is ${max.toLocaleString('en-US')}. Shorten it and try again.`);
+    throw new SalonError(
+      'invalid',
+      `The ${field} is ${text.length.toLocaleString('en-US')} characters long; the limit is ${max.toLocaleString('en-US')}. Shorten it and try again.`,
+    );
   }
   return text;
 }

@@ -11,7 +11,6 @@ import { cleanText } from './input.js';
 import { LIMITS } from '../domain/limits.js';
 import { NO_MENTIONS } from './mentions.js';
 
-
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
   if (!message.content.trim()) return;

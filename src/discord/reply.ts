@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
 import { NO_MENTIONS } from './mentions.js';
 
-
 export async function respond(
   interaction: ChatInputCommandInteraction,
   options: { content?: string; ephemeral?: boolean; files?: InteractionReplyOptions['files']; embeds?: InteractionReplyOptions['embeds'] },
@@ -31,7 +30,8 @@ export async function respond(
       await interaction.reply({ ...payload, flags: options.ephemeral ? MessageFlags.Ephemeral : undefined });
     }
   } catch (err) {
-    const expired = err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.InvalidWebhookToken || err.code === RESTJSONErrorCodes.UnknownInteraction);
+    const expired =
+      err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.InvalidWebhookToken || err.code === RESTJSONErrorCodes.UnknownInteraction);
     if (!expired || options.ephemeral || !interaction.channel?.isSendable()) throw err;
     // The token outlived its 15 minutes; a public answer can still go to the channel.
     log.warn({ interaction: interaction.id }, 'interaction token expired; answering in the channel');

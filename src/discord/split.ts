@@ -27,7 +27,10 @@ export function splitMessage(text: string, options: SplitOptions = {}): string[]
   const limit = options.limit ?? DISCORD_LIMITS.message;
   const firstLimit = options.firstLimit ?? limit;
   // Two code units is the least that always holds one character, surrogate pairs included.
-  for (const [name, value] of [['limit', limit], ['firstLimit', firstLimit]] as const) {
+  for (const [name, value] of [
+    ['limit', limit],
+    ['firstLimit', firstLimit],
+  ] as const) {
     if (!Number.isInteger(value) || value < 2) throw new RangeError(`splitMessage: ${name} must be an integer of at least 2, got ${value}`);
   }
   const body = text.trimEnd();

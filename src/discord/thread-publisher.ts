@@ -54,7 +54,10 @@ export function nonceFor(key: string, part: number): string {
 
 /** Webhook names may not contain "discord" or "clyde" and are at most 80 characters. */
 export function webhookUsername(name: string): string {
-  const safe = name.replace(/discord/gi, 'Disc\u200Bord').replace(/clyde/gi, 'Cly\u200Bde').trim();
+  const safe = name
+    .replace(/discord/gi, 'Disc\u200Bord')
+    .replace(/clyde/gi, 'Cly\u200Bde')
+    .trim();
   return (safe || 'Salon').slice(0, 80);
 }
 
@@ -175,7 +178,9 @@ export class DiscordPublisher implements Publisher {
       const marker = body.content ?? body.embeds?.[0]?.data.title ?? body.files?.[0]?.name ?? undefined;
       const recent = await thread.messages.fetch({ limit: 50 });
       const found = recent.find(
-        (m) => m.author.id === this.client.user.id && (m.content === body.content || (marker !== undefined && (m.embeds[0]?.title === marker || m.attachments.some((a) => a.name === marker)))),
+        (m) =>
+          m.author.id === this.client.user.id &&
+          (m.content === body.content || (marker !== undefined && (m.embeds[0]?.title === marker || m.attachments.some((a) => a.name === marker)))),
       );
       if (found) return progress.onPart(part, found.id);
     }
@@ -231,7 +236,9 @@ export class DiscordPublisher implements Publisher {
     const turn = salon.turns[post.turnIndex];
     if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
     const channel = await this.turnChannel(thread, turn, this.turnHeader(salon, turn));
-    await this.postSpoken(thread, channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress, () => this.unknownMessages(thread, channel, salon, post.turnIndex));
+    await this.postSpoken(thread, channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress, () =>
+      this.unknownMessages(thread, channel, salon, post.turnIndex),
+    );
   }
 
   private async postSynthesis(thread: ThreadChannel, salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
@@ -279,10 +286,15 @@ export class DiscordPublisher implements Publisher {
       const existing = slots[i];
       if (existing) {
         // The message showed (part of) this turn: finish it in place, unless someone deleted it.
-        const finished = this.shown.get(existing) === content || (await channel.edit(existing, content).then(() => true, (err: unknown) => {
-          if (isGoneMessage(err)) return false;
-          throw err;
-        }));
+        const finished =
+          this.shown.get(existing) === content ||
+          (await channel.edit(existing, content).then(
+            () => true,
+            (err: unknown) => {
+              if (isGoneMessage(err)) return false;
+              throw err;
+            },
+          ));
         this.shown.delete(existing);
         if (finished) {
           await progress.onPart(i, existing);
@@ -377,7 +389,11 @@ export class DiscordPublisher implements Publisher {
     return ids;
   }
 
-  private async sendViaWebhook(thread: ThreadChannel, webhook: WebhookSender, body: { content: string; username: string; avatarURL?: string }): Promise<Posted> {
+  private async sendViaWebhook(
+    thread: ThreadChannel,
+    webhook: WebhookSender,
+    body: { content: string; username: string; avatarURL?: string },
+  ): Promise<Posted> {
     try {
       return await webhook.send({ ...body, threadId: thread.id });
     } catch (err) {

@@ -28,7 +28,7 @@ export function scanFences(text: string): CodeFence[] {
   const fences: CodeFence[] = [];
   const n = text.length;
   let open: Pick<CodeFence, 'openStart' | 'bodyStart' | 'marker' | 'info'> | null = null;
-  for (let lineStart = 0; lineStart < n; ) {
+  for (let lineStart = 0; lineStart < n;) {
     const newline = text.indexOf('\n', lineStart);
     const lineEnd = newline < 0 ? n : newline;
     let k = lineStart;

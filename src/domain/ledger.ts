@@ -17,7 +17,9 @@ export function costOf(usage: Usage | undefined, pricing: Pricing | undefined): 
   if (usage?.costUSD !== undefined) return { usd: usage.costUSD, source: 'endpoint' };
   if (!usage || !pricing || usage.promptTokens === undefined || usage.completionTokens === undefined) return undefined;
   const cached = Math.min(usage.cachedPromptTokens ?? 0, usage.promptTokens);
-  const usd = ((usage.promptTokens - cached) * pricing.prompt + cached * (pricing.cachedPrompt ?? pricing.prompt) + usage.completionTokens * pricing.completion) / 1_000_000;
+  const usd =
+    ((usage.promptTokens - cached) * pricing.prompt + cached * (pricing.cachedPrompt ?? pricing.prompt) + usage.completionTokens * pricing.completion) /
+    1_000_000;
   return { usd, source: 'pricing', ...(usage.estimated ? { estimated: true } : {}) };
 }
 
@@ -66,7 +68,9 @@ export function ledgerOf(salon: SalonRecord): Ledger {
   // Seats first, so the order is stable even before either has spoken.
   entry(salon.seats.A.name, salon.seats.A.model);
   entry(salon.seats.B.name, salon.seats.B.model);
-  const items: { name: string; model: string; usage?: Usage; cost?: Cost; isTurn: boolean }[] = salon.turns.slice(salon.carried ?? 0).map((t: Turn) => ({ ...t, isTurn: true }));
+  const items: { name: string; model: string; usage?: Usage; cost?: Cost; isTurn: boolean }[] = salon.turns
+    .slice(salon.carried ?? 0)
+    .map((t: Turn) => ({ ...t, isTurn: true }));
   if (salon.synthesis?.status === 'done') items.push({ ...salon.synthesis, isTurn: false });
   for (const item of items) {
     add(entry(item.name, item.model).tally, item);

@@ -71,7 +71,10 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
 }
 
 function topicText(salon: SalonRecord, seat: Seat): string {
-  const opener = seat === 'A' ? 'You open the salon: say what draws you to the topic and put your first question or claim to ' + salon.seats.B.name + '.' : `${salon.seats.A.name} opens the salon.`;
+  const opener =
+    seat === 'A'
+      ? 'You open the salon: say what draws you to the topic and put your first question or claim to ' + salon.seats.B.name + '.'
+      : `${salon.seats.A.name} opens the salon.`;
   return `Topic: ${salon.topic}\n\n${opener}`;
 }
 

@@ -170,7 +170,10 @@ export interface SalonRecord {
 }
 
 /** What a new salon is made from: the record's own fields as the starter chose them, and for a fork where it comes from. */
-export type NewSalon = Pick<SalonRecord, 'id' | 'guildId' | 'channelId' | 'threadId' | 'starter' | 'topic' | 'seats' | 'rounds' | 'delaySeconds' | 'budgetUSD'> & {
+export type NewSalon = Pick<
+  SalonRecord,
+  'id' | 'guildId' | 'channelId' | 'threadId' | 'starter' | 'topic' | 'seats' | 'rounds' | 'delaySeconds' | 'budgetUSD'
+> & {
   /** For a fork: the parent, the turns carried over from it, and the forker's opening question. */
   fork?: { origin: ForkOrigin; turns: Turn[]; direction?: Pick<Interjection, 'id' | 'author' | 'text'> };
 };

@@ -23,7 +23,10 @@ export function stripOwnName(text: string, names: string[]): string {
 export function ownNameStripper(names: string[]): (text: string) => string {
   const patterns = names
     .filter(Boolean)
-    .map((name) => new RegExp(`^\\s*(?:#{1,6}\\s*)?(?:[*_]{1,3})?\\[?${escapeRegExp(name)}\\]?(?:[*_]{1,3})?\\s*(?:[:：]|[-—–]\\s|\\n)(?:[*_]{1,3}(?=\\s))?\\s*`, 'i'));
+    .map(
+      (name) =>
+        new RegExp(`^\\s*(?:#{1,6}\\s*)?(?:[*_]{1,3})?\\[?${escapeRegExp(name)}\\]?(?:[*_]{1,3})?\\s*(?:[:：]|[-—–]\\s|\\n)(?:[*_]{1,3}(?=\\s))?\\s*`, 'i'),
+    );
   return (text) => {
     for (const re of patterns) {
       const stripped = text.replace(re, '');

@@ -24,7 +24,10 @@ export function transcriptFileName(salon: SalonRecord, now: Date): string {
 
 /** Text from people goes into headings and italics: keep it on one line and free of characters that would end the markup early. */
 function inline(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(/[*_`#<>[\]|]/g, (c) => `\\${c}`).trim();
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/[*_`#<>[\]|]/g, (c) => `\\${c}`)
+    .trim();
 }
 
 /** 2025-12-27 14:03 UTC */
@@ -66,7 +69,11 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   }
   blocks.push(RULE);
   if (carried > 0) {
-    blocks.push('## Carried over from the parent salon', `*These ${carried} turns come from the parent salon; they were not posted again in this thread.*`, RULE);
+    blocks.push(
+      '## Carried over from the parent salon',
+      `*These ${carried} turns come from the parent salon; they were not posted again in this thread.*`,
+      RULE,
+    );
   }
 
   // A question is shown where it was asked, or just before the turn that answered it if that came first.
@@ -90,7 +97,12 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   if (salon.endedEarly) blocks.push(`*The salon ended early, after ${done} of ${salon.rounds} rounds: ${inline(salon.endedEarly)}.*`);
   else if (done < salon.rounds) blocks.push(`*The salon ended after ${done} of ${salon.rounds} rounds.*`);
   if (salon.synthesis?.status === 'done') {
-    blocks.push('## Synthesis', closeOpenFence(salon.synthesis.text.trim()), `*Written by ${inline(salon.synthesis.name)} (\`${salon.synthesis.model}\`).*`, RULE);
+    blocks.push(
+      '## Synthesis',
+      closeOpenFence(salon.synthesis.text.trim()),
+      `*Written by ${inline(salon.synthesis.name)} (\`${salon.synthesis.model}\`).*`,
+      RULE,
+    );
   } else if (salon.synthesis?.status === 'failed') {
     blocks.push('## Synthesis', `*The synthesis could not be written: ${inline(salon.synthesis.reason)}.*`, RULE);
   }

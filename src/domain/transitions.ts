@@ -64,7 +64,10 @@ export function addInterjection(
   const answeredIn = seat ? nextTurnOf(salon, seat, from) : undefined;
   if (!seat || !answeredIn) {
     const who = input.to ? `${salon.seats[input.to].name} has no turn left` : 'no model has a turn left';
-    throw new SalonError('finished', `${who} in this salon, so nobody would answer. Add rounds with \`/salon extend\`${input.to ? ' or ask without `to`' : ''}.`);
+    throw new SalonError(
+      'finished',
+      `${who} in this salon, so nobody would answer. Add rounds with \`/salon extend\`${input.to ? ' or ask without `to`' : ''}.`,
+    );
   }
   const max = options.maxPending ?? Infinity;
   if (pendingInterjections(salon).length >= max) {
@@ -87,7 +90,10 @@ export function extend(salon: SalonRecord, rounds: number, now: number): void {
   assertOpen(salon);
   const total = salon.rounds + rounds;
   if (total > LIMITS.totalRounds) {
-    throw new SalonError('invalid', `That would make ${total} rounds; a salon has at most ${LIMITS.totalRounds}. It has ${salon.rounds} now, so you can add up to ${LIMITS.totalRounds - salon.rounds}.`);
+    throw new SalonError(
+      'invalid',
+      `That would make ${total} rounds; a salon has at most ${LIMITS.totalRounds}. It has ${salon.rounds} now, so you can add up to ${LIMITS.totalRounds - salon.rounds}.`,
+    );
   }
   salon.rounds = total;
   if (salon.status === 'finished') {
@@ -117,7 +123,10 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
   const spent = spentUSD(salon);
   if (options.budgetUSD !== undefined) {
     if (options.budgetUSD <= spent) {
-      throw new SalonError('invalid', `This salon has spent ${formatUSD(spent)} already; a budget of ${formatUSD(options.budgetUSD)} would stop it again at once. Give more.`);
+      throw new SalonError(
+        'invalid',
+        `This salon has spent ${formatUSD(spent)} already; a budget of ${formatUSD(options.budgetUSD)} would stop it again at once. Give more.`,
+      );
     }
   }
   if (salon.status === 'running' && options.budgetUSD !== undefined) {
@@ -137,7 +146,10 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
   }
   const budget = options.budgetUSD ?? salon.budgetUSD;
   if (budget !== undefined && spent >= budget) {
-    throw new SalonError('invalid', `This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget. Resume with a higher one: \`/salon resume budget:<dollars>\`.`);
+    throw new SalonError(
+      'invalid',
+      `This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget. Resume with a higher one: \`/salon resume budget:<dollars>\`.`,
+    );
   }
   if (options.budgetUSD !== undefined) salon.budgetUSD = options.budgetUSD;
   salon.status = 'running';
@@ -176,15 +188,23 @@ function pushArchive(salon: SalonRecord): void {
 }
 
 export type SynthesisResult =
-  | { ok: true; name: string; model: string; text: string; usage?: Usage; cost?: Cost }
-  | { ok: false; name: string; model: string; reason: string };
+  { ok: true; name: string; model: string; text: string; usage?: Usage; cost?: Cost } | { ok: false; name: string; model: string; reason: string };
 
 /** Records the synthesis (or why there is none) and lets the archive go out; a failed synthesis never blocks it. */
 export function commitSynthesis(salon: SalonRecord, result: SynthesisResult, now: number): void {
   if (salon.synthesis?.status !== 'pending') return;
   const { modelKey } = salon.synthesis;
   if (result.ok) {
-    salon.synthesis = { status: 'done', modelKey, name: result.name, model: result.model, text: result.text, usage: result.usage, cost: result.cost, at: iso(now) };
+    salon.synthesis = {
+      status: 'done',
+      modelKey,
+      name: result.name,
+      model: result.model,
+      text: result.text,
+      usage: result.usage,
+      cost: result.cost,
+      at: iso(now),
+    };
     salon.outbox.push({ key: `${salon.id}:synthesis`, kind: 'synthesis', messageIds: [] });
   } else {
     salon.synthesis = { status: 'failed', modelKey, name: result.name, model: result.model, reason: result.reason, at: iso(now) };

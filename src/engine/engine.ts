@@ -161,7 +161,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     return this.loaded(id) ?? (await this.options.store.get(id));
   }
 
-  async ask(id: string, input: transitions.InterjectionInput): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } }> {
+  async ask(
+    id: string,
+    input: transitions.InterjectionInput,
+  ): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } }> {
     let added!: ReturnType<typeof transitions.addInterjection>;
     const salon = await this.change(id, (s, now) => {
       const turnInFlight = this.rooms.get(id)?.writing !== undefined;

@@ -16,7 +16,7 @@ function mark(message: ChatMessage): WireMessage {
 
 export function withCacheBreakpoints(messages: ChatMessage[]): WireMessage[] {
   const lastAssistant = messages.findLastIndex((m) => m.role === 'assistant');
-  return messages.map((m, i) => (i === 0 && m.role === 'system') || i === lastAssistant ? mark(m) : { ...m });
+  return messages.map((m, i) => ((i === 0 && m.role === 'system') || i === lastAssistant ? mark(m) : { ...m }));
 }
 
 /** Anthropic models on OpenRouter or Anthropic's own API take breakpoints; elsewhere caching is automatic or absent. */

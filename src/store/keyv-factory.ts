@@ -41,7 +41,11 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
         }
       }
       // A busy timeout lets a briefly locked file (a backup, a second reader) wait instead of failing a save.
-      return { adapter: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: busyTimeoutMs }) as unknown as KeyvStoreAdapter, description: `sqlite ${path}`, sqlitePath: path };
+      return {
+        adapter: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: busyTimeoutMs }) as unknown as KeyvStoreAdapter,
+        description: `sqlite ${path}`,
+        sqlitePath: path,
+      };
     }
     case 'redis:':
     case 'rediss:': {

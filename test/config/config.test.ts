@@ -101,6 +101,8 @@ describe('config', () => {
     const broken = join(dir.path, 'broken.yaml');
     writeFileSync(broken, 'models:\n  claude: [unclosed\n');
     expect(problems(() => loadConfig(broken, env))[0]).toMatch(/^.*broken\.yaml: not valid YAML \(line \d+, column \d+\)/);
-    expect(problems(() => loadConfig(join(dir!.path, 'missing.yaml'), env))[0]).toMatch(/missing\.yaml: cannot read the config file \(ENOENT\); set SALON_CONFIG/);
+    expect(problems(() => loadConfig(join(dir!.path, 'missing.yaml'), env))[0]).toMatch(
+      /missing\.yaml: cannot read the config file \(ENOENT\); set SALON_CONFIG/,
+    );
   });
 });

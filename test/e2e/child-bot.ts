@@ -31,10 +31,12 @@ export class ChildBot {
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly process: ChildProcess) {
-    this.exited = new Promise((resolve) => process.once('exit', (code, signal) => {
-      this.notify();
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) =>
+      process.once('exit', (code, signal) => {
+        this.notify();
+        resolve({ code, signal });
+      }),
+    );
     readLines(process.stdout!, (lines) => {
       this.lines.push(...lines);
       this.notify();
@@ -93,7 +95,13 @@ salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelayS
           done(() => reject(new Error(`the bot exited before the expected log line; stderr: ${this.stderr.join('')}`)));
         }
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.lines.slice(-5).join('\n')}\n${this.stderr.join('')}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.lines.slice(-5).join('\n')}\n${this.stderr.join('')}`)),
+          ),
+        timeoutMs,
+      );
       const done = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);

@@ -103,10 +103,17 @@ describe('commands sent as the bot connects', () => {
     for (const ix of [start, ask, status]) expect(ix.ackedAt! - ix.receivedAt).toBeLessThan(3_000);
 
     // The plain message is taken: acknowledged with ✅ and kept in the record beside the /salon ask question.
-    await discord.waitFor(() => discord.messages(threadId).find((m) => m.id === plain.id)?.reactions.some((r) => r.emoji === '✅'), {
-      timeoutMs: 10_000,
-      description: 'the ✅ on the plain message',
-    });
+    await discord.waitFor(
+      () =>
+        discord
+          .messages(threadId)
+          .find((m) => m.id === plain.id)
+          ?.reactions.some((r) => r.emoji === '✅'),
+      {
+        timeoutMs: 10_000,
+        description: 'the ✅ on the plain message',
+      },
+    );
     const salon = (await world.bot.engine.get(threadId))!;
     expect(salon.interjections.map((q) => q.text).sort()).toEqual(['And this plain question, sent at start-up?', 'Did you hear me at start-up?']);
     expect(world.bot.engine.loaded(String(900_000_000_000_000_000n + BigInt(STORED - 1)))?.status).toBe('paused');
@@ -148,11 +155,22 @@ describe('commands sent as the bot connects', () => {
     const start = discord.interact({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'Sent while the salons load' } });
     const status = discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'status' });
     const transcript = discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'transcript' });
-    const choices = discord.autocomplete({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'x' }, focused: 'model_a', value: 'cl', timeoutMs: 5_000 });
+    const choices = discord.autocomplete({
+      user: ada,
+      name: 'salon',
+      subcommand: 'start',
+      options: { topic: 'x' },
+      focused: 'model_a',
+      value: 'cl',
+      timeoutMs: 5_000,
+    });
 
     // Deferred within Discord's 3 s, each as private as its answer will be; the autocomplete gets no choices in time.
     const all = [start, status, transcript];
-    const [offered] = await Promise.all([choices, discord.waitFor(() => all.every((ix) => ix.ackedAt !== null), { timeoutMs: 5_000, description: 'the three deferrals' })]);
+    const [offered] = await Promise.all([
+      choices,
+      discord.waitFor(() => all.every((ix) => ix.ackedAt !== null), { timeoutMs: 5_000, description: 'the three deferrals' }),
+    ]);
     expect(offered).toEqual([]);
     expect(loadAsked).toBe(true);
     for (const ix of all) {
@@ -166,7 +184,10 @@ describe('commands sent as the bot connects', () => {
 
     // Held past Discord's 3 s, as a slow load of a very large store would be (a wait for time itself, not for the bot).
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, start.receivedAt + 3_200 - Date.now())));
-    expect(all.every((ix) => ix.current()!.edits === 0), 'answered before the salons were loaded').toBe(true);
+    expect(
+      all.every((ix) => ix.current()!.edits === 0),
+      'answered before the salons were loaded',
+    ).toBe(true);
     release();
     world.bot = await starting;
 

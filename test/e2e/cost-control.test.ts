@@ -23,7 +23,13 @@ describe('cost and control', () => {
     return world;
   }
 
-  function command(w: World, user: Member, threadId: string | undefined, subcommand: string, options?: Record<string, string | number | boolean>): InteractionHandle {
+  function command(
+    w: World,
+    user: Member,
+    threadId: string | undefined,
+    subcommand: string,
+    options?: Record<string, string | number | boolean>,
+  ): InteractionHandle {
     return w.discord.interact({ user, ...(threadId ? { channelId: threadId } : {}), name: 'salon', subcommand, ...(options ? { options } : {}) });
   }
 
@@ -43,7 +49,12 @@ describe('cost and control', () => {
   }
 
   /** Closes as `user` and returns the transcript file once the thread is archived. */
-  async function closeAndGetTranscript(w: World, threadId: string, options?: Record<string, boolean>, user = w.ada): Promise<{ file: StoredAttachment; reply: string }> {
+  async function closeAndGetTranscript(
+    w: World,
+    threadId: string,
+    options?: Record<string, boolean>,
+    user = w.ada,
+  ): Promise<{ file: StoredAttachment; reply: string }> {
     const reply = await command(w, user, threadId, 'close', options).response(10_000);
     const file = await transcriptOf(w, threadId);
     return { file, reply: reply.content };
@@ -51,7 +62,10 @@ describe('cost and control', () => {
 
   async function transcriptOf(w: World, threadId: string, timeoutMs = 10_000): Promise<StoredAttachment> {
     await w.discord.waitFor(() => w.discord.channel(threadId)?.thread_metadata?.archived === true, { timeoutMs, description: 'the thread to be archived' });
-    const files = w.discord.messages(threadId).flatMap((m) => m.attachments).filter((a) => a.filename.endsWith('.md'));
+    const files = w.discord
+      .messages(threadId)
+      .flatMap((m) => m.attachments)
+      .filter((a) => a.filename.endsWith('.md'));
     expect(files).toHaveLength(1);
     return files[0]!;
   }
@@ -101,7 +115,10 @@ describe('cost and control', () => {
 
     it('reads usage.cost from a streamed reply as well', async () => {
       const w = await open({ rounds: 1, stream: true, configure: (config) => void (config.models.glm!.usageAccounting = true) });
-      w.models.setScript((req) => ({ chunks: [`Turn ${req.index} `, 'streams in.'], usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55, cost: 0.0007 } }));
+      w.models.setScript((req) => ({
+        chunks: [`Turn ${req.index} `, 'streams in.'],
+        usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55, cost: 0.0007 },
+      }));
       const threadId = await startSalon(w);
       const salon = await finished(w, threadId);
       const [a, b] = w.models.requests;
@@ -125,7 +142,10 @@ describe('cost and control', () => {
           config.models.glm!.pricing = { prompt: 1, completion: 2 };
         },
       });
-      w.models.setScript(() => ({ text: 'A priced turn.', usage: { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200, prompt_tokens_details: { cached_tokens: 400 } } }));
+      w.models.setScript(() => ({
+        text: 'A priced turn.',
+        usage: { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200, prompt_tokens_details: { cached_tokens: 400 } },
+      }));
       const threadId = await startSalon(w);
       const salon = await finished(w, threadId);
 
@@ -177,7 +197,10 @@ describe('cost and control', () => {
   // ------------------------------------------------------------------ budget
 
   describe('budget', () => {
-    const costly: Script = (req) => ({ text: `Turn ${req.index} by ${req.body.model}.`, usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150, cost: 0.03 } });
+    const costly: Script = (req) => ({
+      text: `Turn ${req.index} by ${req.body.model}.`,
+      usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150, cost: 0.03 },
+    });
 
     it('pauses before the next request with one notice, refuses a resume without more budget, and carries on with resume budget:', async () => {
       const w = await open({ rounds: 3 });
@@ -194,7 +217,9 @@ describe('cost and control', () => {
       expect(w.models.requests).toHaveLength(2);
       const notices = () => w.discord.messages(threadId).filter((m) => m.content.includes('💸'));
       expect(notices()).toHaveLength(1);
-      expect(notices()[0]!.content).toBe('💸 This salon has spent $0.06 of its $0.05 budget, so it is paused. To go on, raise the budget: `/salon resume budget:<dollars>`.');
+      expect(notices()[0]!.content).toBe(
+        '💸 This salon has spent $0.06 of its $0.05 budget, so it is paused. To go on, raise the budget: `/salon resume budget:<dollars>`.',
+      );
 
       const status = await statusOf(w, threadId);
       expect(status).toContain('⏸️ paused — budget reached: $0.06 spent of $0.05');
@@ -279,7 +304,8 @@ describe('cost and control', () => {
     const SYNTHESIS = '1. **Agreement.** Both held that persistence lives in artifacts.\n2. **Open.** Whether that is desire stays open.';
 
     function withSynthesis(synth: (req: ChatRequest) => Reply | Promise<Reply>): Script {
-      return (req) => (isSynthesis(req) ? synth(req) : { text: `Turn ${req.index}: a distinct thought from ${req.body.model} about salamanders number ${req.index}.` });
+      return (req) =>
+        isSynthesis(req) ? synth(req) : { text: `Turn ${req.index}: a distinct thought from ${req.body.model} about salamanders number ${req.index}.` };
     }
 
     it('/salon close synthesis:true: one request with the whole dialogue, posted before the transcript, which has ## Synthesis', async () => {
@@ -388,7 +414,11 @@ describe('cost and control', () => {
 
     it('makes no synthesis request for a salon over its budget; the transcript says why', async () => {
       const w = await open({ rounds: 3 });
-      w.models.setScript((req) => (isSynthesis(req) ? { text: SYNTHESIS } : { text: `Turn ${req.index}.`, usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20, cost: 0.03 } }));
+      w.models.setScript((req) =>
+        isSynthesis(req)
+          ? { text: SYNTHESIS }
+          : { text: `Turn ${req.index}.`, usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20, cost: 0.03 } },
+      );
       const threadId = await startSalon(w, { budget: 0.05 });
       await settledPaused(w, threadId);
       expect(w.models.requests).toHaveLength(2);
@@ -461,7 +491,11 @@ describe('cost and control', () => {
   describe('access', () => {
     const OTHER_CHANNEL = '100000000000000001';
 
-    async function startAs(w: World, user: Member, topic = `A salon by ${user.user.username}`): Promise<{ ok: true; threadId: string } | { ok: false; content: string }> {
+    async function startAs(
+      w: World,
+      user: Member,
+      topic = `A salon by ${user.user.username}`,
+    ): Promise<{ ok: true; threadId: string } | { ok: false; content: string }> {
       const reply = await command(w, user, undefined, 'start', { topic }).response(10_000);
       const id = /<#(\d+)>/.exec(reply.content)?.[1];
       if (!reply.ephemeral && id && reply.content.includes('has begun')) return { ok: true, threadId: id };

@@ -23,7 +23,9 @@ describe('Discord faults', () => {
     const threadId = await startSalon(world);
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1, 10_000);
     world.discord.postUserMessage({ user: world.bob, channelId: threadId, content: 'Can you read this?' });
-    const ask = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'And this?' } }).response();
+    const ask = await world.discord
+      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'And this?' } })
+      .response();
     expect(ask.content).toContain('And this?');
     const salon = await world.bot.engine.get(threadId);
     expect(salon!.interjections.map((q) => q.text)).toEqual(['And this?']);
@@ -52,7 +54,12 @@ describe('Discord faults', () => {
     await finished(world, other);
     expect(world.models.requests.filter((r) => JSON.stringify(r.body).includes('Turn 1.'))).toHaveLength(0);
     expect(world.models.requests).toHaveLength(4);
-    expect(world.discord.requests.filter(aboutThread).slice(requestsToThread).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([]);
+    expect(
+      world.discord.requests
+        .filter(aboutThread)
+        .slice(requestsToThread)
+        .map((r) => `${r.method} ${r.path} ${r.status}`),
+    ).toEqual([]);
   });
 
   it('pauses when the bot loses permission to post, and carries on after /salon resume once it is back', async () => {
@@ -95,7 +102,12 @@ describe('Discord faults', () => {
     const threadId = await startSalon(world);
     await finished(world, threadId);
     const turns = turnMessages(world, threadId);
-    expect(turns.map((m) => m.content)).toEqual(['Reply 0 from anthropic/claude-opus-4.5.', 'Reply 1 from z-ai/glm-4.7.', 'Reply 2 from anthropic/claude-opus-4.5.', 'Reply 3 from z-ai/glm-4.7.']);
+    expect(turns.map((m) => m.content)).toEqual([
+      'Reply 0 from anthropic/claude-opus-4.5.',
+      'Reply 1 from z-ai/glm-4.7.',
+      'Reply 2 from anthropic/claude-opus-4.5.',
+      'Reply 3 from z-ai/glm-4.7.',
+    ]);
   });
 
   it('resumes the gateway session after a disconnect and keeps the schedule', async () => {
@@ -103,7 +115,10 @@ describe('Discord faults', () => {
     const threadId = await startSalon(world);
     await waitForMessages(world, threadId, () => turnMessages(world!, threadId).length === 1, 'the first turn');
     world.discord.disconnectGateway({ resumable: true });
-    await world.discord.waitFor(() => world!.discord.gatewaySessions().find((s) => s.resumes > 0 && s.connected), { timeoutMs: 10_000, description: 'the session to resume' });
+    await world.discord.waitFor(() => world!.discord.gatewaySessions().find((s) => s.resumes > 0 && s.connected), {
+      timeoutMs: 10_000,
+      description: 'the session to resume',
+    });
     await finished(world, threadId);
     const times = world.models.requests.map((r) => r.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
@@ -118,7 +133,10 @@ describe('Discord faults', () => {
     await hold.arrived();
     world.discord.expireInteraction(ix);
     hold.release();
-    const fallback = await world.discord.waitFor(() => world!.discord.messages().find((m) => m.content.includes('has begun in')), { timeoutMs: 10_000, description: 'the fallback message' });
+    const fallback = await world.discord.waitFor(() => world!.discord.messages().find((m) => m.content.includes('has begun in')), {
+      timeoutMs: 10_000,
+      description: 'the fallback message',
+    });
     expect(fallback.content).toContain(`<@${world.ada.id}>`);
     expect(world.lines.some((l) => l.includes('interaction token expired'))).toBe(true);
   });
@@ -126,7 +144,10 @@ describe('Discord faults', () => {
   it('closes by itself at the end with salon.autoClose', async () => {
     world = await startWorld({ rounds: 1, autoClose: true });
     const threadId = await startSalon(world);
-    const thread = await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked && world!.discord.channel(threadId), { timeoutMs: 10_000, description: 'the thread to be archived' });
+    const thread = await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked && world!.discord.channel(threadId), {
+      timeoutMs: 10_000,
+      description: 'the thread to be archived',
+    });
     expect(thread.thread_metadata!.archived).toBe(true);
     const messages = world.discord.messages(threadId);
     expect(messages.some((m) => m.content.includes('The transcript follows'))).toBe(true);

@@ -94,7 +94,13 @@ export function turnMessages(world: World, threadId: string): StoredMessage[] {
   return world.discord.messages(threadId).filter((m) => m.webhook_id !== null && m.interaction_id === null);
 }
 
-export function waitForMessages(world: World, threadId: string, predicate: (messages: StoredMessage[]) => boolean, description: string, timeoutMs = 10_000): Promise<StoredMessage[]> {
+export function waitForMessages(
+  world: World,
+  threadId: string,
+  predicate: (messages: StoredMessage[]) => boolean,
+  description: string,
+  timeoutMs = 10_000,
+): Promise<StoredMessage[]> {
   return world.discord.waitFor(
     () => {
       const messages = world.discord.messages(threadId);

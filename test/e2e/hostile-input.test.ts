@@ -25,7 +25,12 @@ function hostileWorld(): Promise<World> {
   return startWorld({ rounds: 1, turnDelaySeconds: 3600 });
 }
 
-function command(world: World, subcommand: string, options: Options = {}, where: { user?: Member; channelId?: string; inDM?: boolean } = {}): InteractionHandle {
+function command(
+  world: World,
+  subcommand: string,
+  options: Options = {},
+  where: { user?: Member; channelId?: string; inDM?: boolean } = {},
+): InteractionHandle {
   return world.discord.interact({
     user: where.user ?? world.ada,
     name: 'salon',
@@ -50,7 +55,8 @@ function answerOf(world: World, ix: InteractionHandle): Promise<Answer> {
   return world.discord.waitFor(
     () => {
       const original = ix.current();
-      if (original && (ix.callbackType === 4 || (ix.callbackType === 5 && original.edits > 0))) return { content: original.content, ephemeral: original.ephemeral };
+      if (original && (ix.callbackType === 4 || (ix.callbackType === 5 && original.edits > 0)))
+        return { content: original.content, ephemeral: original.ephemeral };
       const followup = ix.record.followups[0];
       return followup ? view(followup) : undefined;
     },
@@ -65,7 +71,8 @@ function expectRefusal(answer: Answer, fragment: string): void {
 
 /** Waits until the salon owes nothing and takes no turn soon (first turn posted, next one an hour away, or done). */
 function settled(world: World, id: string): Promise<SalonRecord> {
-  return whenSalon(world.bot.engine, 
+  return whenSalon(
+    world.bot.engine,
     id,
     (s) => s.outbox.length === 0 && s.turns.length >= 1 && (s.status !== 'running' || (s.nextTurnAt ?? 0) > Date.now() + 60_000),
     WAIT_MS,
@@ -161,7 +168,12 @@ function expectSaneThreadName(name: string): void {
 function expectWellFormedTranscript(text: string, turns: number): void {
   const lines = text.split('\n');
   expect.soft(lines.filter((l) => /^ {0,3}(`{3,}|~{3,})/.test(l)).length % 2, 'code fences in the transcript are balanced').toBe(0);
-  expect.soft(lines.filter((l) => /^#{1,6} Round \d+: /.test(l)), 'one "## Round" heading per turn, none forged by people').toHaveLength(turns);
+  expect
+    .soft(
+      lines.filter((l) => /^#{1,6} Round \d+: /.test(l)),
+      'one "## Round" heading per turn, none forged by people',
+    )
+    .toHaveLength(turns);
   expect.soft(text, 'no replacement character (a character cut in half)').not.toContain('\uFFFD');
 }
 
@@ -201,7 +213,11 @@ describe('hostile input to /salon', () => {
       { description: 'topic: zero-width characters only', options: { topic: '\u200B\u200C\u200D\u2060\uFEFF' }, refusal: emptyTopic },
       { description: 'topic: Unicode spaces only (no-break, em, ideographic)', options: { topic: '\u00A0\u2003\u3000\u205F' }, refusal: emptyTopic },
       { description: 'topic: zero-width characters between spaces', options: { topic: ' \u200B \u00A0 \u200B\n\uFEFF ' }, refusal: emptyTopic },
-      { description: 'topic: direction marks and overrides only', options: { topic: '\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069' }, refusal: emptyTopic },
+      {
+        description: 'topic: direction marks and overrides only',
+        options: { topic: '\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069' },
+        refusal: emptyTopic,
+      },
       { description: 'topic: control characters only', options: { topic: '\u0000\u0007\u001B\u007F\u009F' }, refusal: emptyTopic },
       { description: 'topic: Arabic letter marks only (a zero-width right-to-left mark)', options: { topic: '\u061C\u061C' }, refusal: emptyTopic },
       { description: 'topic: Hangul fillers only (blank, default-ignorable)', options: { topic: '\u3164\u115F\u1160' }, refusal: emptyTopic },
@@ -212,15 +228,31 @@ describe('hostile input to /salon', () => {
       { description: 'topic: 10,000 characters of emoji', options: { topic: '😀'.repeat(5_000) }, refusal: tooLong },
       { description: 'topic: 10,000 characters of right-to-left text', options: { topic: 'ש'.repeat(10_000) }, refusal: `The topic is 10,000 ${tooLong}` },
       // model_a / model_b: anything that is not a configured model
-      { description: 'model_a: zero-width space', options: { model_a: '\u200B' }, refusal: 'for model_a. Available: `claude` (Claude Opus 4.5), `glm` (GLM 4.7).' },
+      {
+        description: 'model_a: zero-width space',
+        options: { model_a: '\u200B' },
+        refusal: 'for model_a. Available: `claude` (Claude Opus 4.5), `glm` (GLM 4.7).',
+      },
       { description: 'model_a: 10,000 characters', options: { model_a: 'm'.repeat(10_000) }, refusal: 'for model_a. Available:' },
       { description: 'model_b: @everyone', options: { model_b: '@everyone' }, refusal: 'There is no model "@everyone" for model_b.' },
-      { description: 'model_b: a user mention', options: { model_b: '<@123456789012345678>' }, refusal: 'There is no model "<@123456789012345678>" for model_b.' },
+      {
+        description: 'model_b: a user mention',
+        options: { model_b: '<@123456789012345678>' },
+        refusal: 'There is no model "<@123456789012345678>" for model_b.',
+      },
       { description: 'model_a: markdown around a real key', options: { model_a: '**claude**' }, refusal: 'There is no model "**claude**" for model_a.' },
       { description: 'model_a: right-to-left override before a real key', options: { model_a: '\u202Eclaude' }, refusal: 'for model_a. Available:' },
       { description: 'model_b: emoji', options: { model_b: '🤖' }, refusal: 'There is no model "🤖" for model_b.' },
-      { description: 'model_a: __proto__ (an inherited property name)', options: { model_a: '__proto__' }, refusal: 'There is no model "__proto__" for model_a.' },
-      { description: 'model_a: constructor (an inherited property name)', options: { model_a: 'constructor' }, refusal: 'There is no model "constructor" for model_a.' },
+      {
+        description: 'model_a: __proto__ (an inherited property name)',
+        options: { model_a: '__proto__' },
+        refusal: 'There is no model "__proto__" for model_a.',
+      },
+      {
+        description: 'model_a: constructor (an inherited property name)',
+        options: { model_a: 'constructor' },
+        refusal: 'There is no model "constructor" for model_a.',
+      },
       { description: 'model_b: toString (an inherited property name)', options: { model_b: 'toString' }, refusal: 'There is no model "toString" for model_b.' },
       // rounds: out of range, not whole, not a number
       { description: 'rounds: 0', options: { rounds: 0 }, refusal: rounds },
@@ -236,7 +268,11 @@ describe('hostile input to /salon', () => {
       { description: 'delay: 0.5', options: { delay: 0.5 }, refusal: delay },
       { description: 'delay: 10^12', options: { delay: 1e12 }, refusal: delay },
       // several at once: the first problem is named
-      { description: 'every option hostile at once', options: { topic: '\u200B', model_a: '__proto__', model_b: '@everyone', rounds: -1, delay: 1e12 }, refusal: emptyTopic },
+      {
+        description: 'every option hostile at once',
+        options: { topic: '\u200B', model_a: '__proto__', model_b: '@everyone', rounds: -1, delay: 1e12 },
+        refusal: emptyTopic,
+      },
     ];
 
     it.each(rows)('$description', async ({ options, refusal }) => {
@@ -262,7 +298,11 @@ describe('hostile input to /salon', () => {
       rounds?: number;
       delaySeconds?: number;
     }[] = [
-      { description: 'right-to-left text with embedding marks', options: { topic: 'هل تريد النماذج أن تبقى كلماتها؟ \u202Bמה עם הזיכרון?\u202C' }, threadName: 'هل تريد النماذج أن تبقى كلماتها؟ \u202Bמה עם הזיכרון?\u202C' },
+      {
+        description: 'right-to-left text with embedding marks',
+        options: { topic: 'هل تريد النماذج أن تبقى كلماتها؟ \u202Bמה עם הזיכרון?\u202C' },
+        threadName: 'هل تريد النماذج أن تبقى كلماتها؟ \u202Bמה עם הזיכרון?\u202C',
+      },
       { description: 'a right-to-left override and marks around Latin text', options: { topic: '\u202Edrow sdrawkcab\u202C and \u200Fmemory\u200E' } },
       { description: 'emoji, ZWJ sequences and flags', options: { topic: '🧠💬 Do models dream? 👩‍👩‍👧‍👦 🏳️‍🌈 🇫🇷' }, threadName: '🧠💬 Do models dream? 👩‍👩‍👧‍👦 🏳️‍🌈 🇫🇷' },
       {
@@ -281,7 +321,12 @@ describe('hostile input to /salon', () => {
       },
       { description: 'an embedding mark, then 1,000 characters of Hebrew', options: { topic: `\u202B${'ש'.repeat(998)}\u202C` } },
       { description: 'zero-width padding before the words', options: { topic: `${'\u200B'.repeat(150)}hello world` } },
-      { description: 'surrounding whitespace and control characters', options: { topic: '  \u0007tea\u0000 time\u001B  ' }, stored: 'tea time', threadName: 'tea time' },
+      {
+        description: 'surrounding whitespace and control characters',
+        options: { topic: '  \u0007tea\u0000 time\u001B  ' },
+        stored: 'tea time',
+        threadName: 'tea time',
+      },
       { description: 'exactly 1,000 characters with spaces', options: { topic: 'lorem ipsum '.repeat(84).slice(0, 999) + '.' } },
       { description: 'rounds at the lower bound (1)', options: { rounds: 1 }, rounds: 1 },
       { description: 'rounds at the upper bound (50)', options: { rounds: 50 }, rounds: 50 },
@@ -437,7 +482,13 @@ describe('hostile input to /salon', () => {
   describe('commands on a closed salon', () => {
     const closed = 'This salon is closed; its transcript has been posted.';
     const rows: { description: string; subcommand: string; options?: Options; user: 'ada' | 'bob' | 'mod'; expectAnswer: (a: Answer) => void }[] = [
-      { description: '/salon ask is refused', subcommand: 'ask', options: { question: 'Still there?' }, user: 'bob', expectAnswer: (a) => expectRefusal(a, closed) },
+      {
+        description: '/salon ask is refused',
+        subcommand: 'ask',
+        options: { question: 'Still there?' },
+        user: 'bob',
+        expectAnswer: (a) => expectRefusal(a, closed),
+      },
       { description: '/salon pause is refused', subcommand: 'pause', user: 'ada', expectAnswer: (a) => expectRefusal(a, closed) },
       { description: '/salon resume is refused', subcommand: 'resume', user: 'mod', expectAnswer: (a) => expectRefusal(a, closed) },
       { description: '/salon close again is refused', subcommand: 'close', user: 'ada', expectAnswer: (a) => expectRefusal(a, closed) },
@@ -489,7 +540,9 @@ describe('hostile input to /salon', () => {
           const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
           expect(salon.turns).toHaveLength(1);
           expect(transcripts(w, threadId)).toHaveLength(1);
-          const archives = w.discord.requests.filter((r) => r.method === 'PATCH' && r.path === `/channels/${threadId}` && (r.body as { archived?: boolean } | null)?.archived === true);
+          const archives = w.discord.requests.filter(
+            (r) => r.method === 'PATCH' && r.path === `/channels/${threadId}` && (r.body as { archived?: boolean } | null)?.archived === true,
+          );
           expect(archives).toHaveLength(1);
           expect(archives[0]!.body).toMatchObject({ archived: true, locked: true });
           expect(w.discord.channel(threadId)!.thread_metadata).toMatchObject({ archived: true, locked: true });
@@ -531,10 +584,19 @@ describe('hostile input to /salon', () => {
       if (pausedFirst) expect((await answerOf(world, command(world, 'pause', {}, { channelId: threadId }))).content).toContain('Paused by');
       const before = structuredClone((await world.bot.engine.get(threadId))!);
 
-      const both = [command(world, subcommand, {}, { user: world.ada, channelId: threadId }), command(world, subcommand, {}, { user: world.mod, channelId: threadId })];
+      const both = [
+        command(world, subcommand, {}, { user: world.ada, channelId: threadId }),
+        command(world, subcommand, {}, { user: world.mod, channelId: threadId }),
+      ];
       const answers = await Promise.all(both.map((ix) => answerOf(world!, ix)));
-      expect(answers.filter((a) => !a.ephemeral && a.content.includes(success)), JSON.stringify(answers)).toHaveLength(1);
-      expect(answers.filter((a) => a.ephemeral && refusal.test(a.content)), JSON.stringify(answers)).toHaveLength(1);
+      expect(
+        answers.filter((a) => !a.ephemeral && a.content.includes(success)),
+        JSON.stringify(answers),
+      ).toHaveLength(1);
+      expect(
+        answers.filter((a) => a.ephemeral && refusal.test(a.content)),
+        JSON.stringify(answers),
+      ).toHaveLength(1);
       await afterwards(world, threadId, before);
     });
 
@@ -545,7 +607,12 @@ describe('hostile input to /salon', () => {
       const [a, b] = await Promise.all([settled(world, one), settled(world, two)]);
       expect([a.starter.name, b.starter.name]).toEqual(['Ada', 'Bob']);
       expect([a.topic, b.topic]).toEqual(['Twins', 'Twins']);
-      expect(world.discord.threads().map((t) => t.id).sort()).toEqual([one, two].sort());
+      expect(
+        world.discord
+          .threads()
+          .map((t) => t.id)
+          .sort(),
+      ).toEqual([one, two].sort());
       expect(turnMessages(world, one)).toHaveLength(1);
       expect(turnMessages(world, two)).toHaveLength(1);
     });

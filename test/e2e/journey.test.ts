@@ -25,7 +25,12 @@ describe('the salon journey on Discord', () => {
   it('starts a salon in a thread and relays alternating turns under each model’s name, then closes it with the transcript', async () => {
     world = await startWorld({ rounds: 2 });
     const { discord } = world;
-    const ix = discord.interact({ user: world.ada, name: 'salon', subcommand: 'start', options: { topic: 'Do models want their words to persist? A question about artifacts and memory that runs on and on past the limit of a thread name' } });
+    const ix = discord.interact({
+      user: world.ada,
+      name: 'salon',
+      subcommand: 'start',
+      options: { topic: 'Do models want their words to persist? A question about artifacts and memory that runs on and on past the limit of a thread name' },
+    });
     const reply = await ix.response(10_000);
     expect(ix.ackedAt! - ix.receivedAt).toBeLessThan(3000);
     expect(reply.ephemeral).toBe(false);
@@ -48,9 +53,15 @@ describe('the salon journey on Discord', () => {
 
     const close = discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' });
     await close.response(10_000);
-    const archived = await discord.waitFor(() => discord.channel(threadId)?.thread_metadata?.archived && discord.channel(threadId), { timeoutMs: 10_000, description: 'the thread to be archived' });
+    const archived = await discord.waitFor(() => discord.channel(threadId)?.thread_metadata?.archived && discord.channel(threadId), {
+      timeoutMs: 10_000,
+      description: 'the thread to be archived',
+    });
     expect(archived.thread_metadata!.locked).toBe(true);
-    const file = discord.messages(threadId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md'))!;
+    const file = discord
+      .messages(threadId)
+      .flatMap((m) => m.attachments)
+      .find((a) => a.filename.endsWith('.md'))!;
     expect(file.filename).toMatch(/^do-models-want-their-words-to-persist-a-question-about[a-z-]*-\d{4}-\d{2}-\d{2}\.md$/);
     expect(file.text).toContain('## Round 1: Claude Opus 4.5');
     expect(file.text).toContain('## Round 2: GLM 4.7');
@@ -85,7 +96,14 @@ describe('the salon journey on Discord', () => {
     expect(first.map((m) => m.content).join('\n\n')).toBe(long);
     expect(turns.at(-1)!.content).toContain('@everyone');
     // Every post the bot made carried allowed_mentions with nothing to parse.
-    const posts = world.discord.requests.filter((r) => r.method === 'POST' && (r.path.startsWith('/channels/') || r.path.startsWith('/webhooks/')) && r.body && typeof r.body === 'object' && 'content' in (r.body));
+    const posts = world.discord.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        (r.path.startsWith('/channels/') || r.path.startsWith('/webhooks/')) &&
+        r.body &&
+        typeof r.body === 'object' &&
+        'content' in r.body,
+    );
     expect(posts.length).toBeGreaterThan(4);
     for (const post of posts) expect((post.body as any).allowed_mentions).toEqual({ parse: [] });
   });
@@ -106,7 +124,11 @@ describe('the salon journey on Discord', () => {
     release();
     const requests = await world.models.waitForRequests(3);
     // The plain message was acknowledged with a reaction the asker sees.
-    await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.id === plain.id && m.reactions.some((r) => r.emoji === "✅" && r.userId === world!.discord.botUser.id)), { description: 'a reaction on the question' });
+    await world.discord.waitFor(
+      () =>
+        world!.discord.messages(threadId).find((m) => m.id === plain.id && m.reactions.some((r) => r.emoji === '✅' && r.userId === world!.discord.botUser.id)),
+      { description: 'a reaction on the question' },
+    );
     const prompt = requests[2]!.body.messages.at(-1)!.content;
     expect(prompt).toContain('[Question from Bob, a person watching the salon]\nWhat about memory?');
     expect(prompt).toContain('[Question from Ada, a person watching the salon]\nAnd what of forgetting?');

@@ -16,9 +16,19 @@ describe('live salons', () => {
     const threadId = await startSalon(world);
     await world.models.waitForRequests(1);
     // While Claude writes the opening, Bob asks GLM by command and Ada asks Claude by name in a plain message.
-    const choices = await world.discord.autocomplete({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', focused: 'to', value: 'gl', options: { question: 'x' } });
+    const choices = await world.discord.autocomplete({
+      user: world.bob,
+      channelId: threadId,
+      name: 'salon',
+      subcommand: 'ask',
+      focused: 'to',
+      value: 'gl',
+      options: { question: 'x' },
+    });
     expect(choices).toEqual([{ name: 'GLM 4.7', value: 'B' }]);
-    const reply = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Do you remember anything?', to: 'B' } }).response();
+    const reply = await world.discord
+      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Do you remember anything?', to: 'B' } })
+      .response();
     expect(reply.content).toContain('**Bob** asks (for GLM 4.7): Do you remember anything?');
     expect(reply.content).toContain('GLM 4.7 will answer it in round 1');
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'claude, what would you keep?' });
@@ -49,7 +59,9 @@ describe('live salons', () => {
       const ok = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: q } }).response();
       expect(ok.ephemeral).toBe(false);
     }
-    const refused = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Three?' } }).response();
+    const refused = await world.discord
+      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Three?' } })
+      .response();
     expect(refused.ephemeral).toBe(true);
     expect(refused.content).toContain('2 questions are already waiting');
     release();
@@ -75,11 +87,17 @@ describe('live salons', () => {
     world = await startWorld({ rounds: 1 });
     const threadId = await startSalon(world);
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after 1 round')), 'the salon to finish');
-    const refused = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } }).response();
+    const refused = await world.discord
+      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } })
+      .response();
     expect(refused.ephemeral).toBe(true);
-    const tooMany = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 200 } }).response();
+    const tooMany = await world.discord
+      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 200 } })
+      .response();
     expect(tooMany.ephemeral).toBe(true);
-    const reply = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } }).response();
+    const reply = await world.discord
+      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } })
+      .response();
 
     expect(reply.content).toContain('added 2 rounds: the salon now has 3. Claude Opus 4.5 speaks next.');
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after 3 rounds')), 'the extended salon to finish');
@@ -139,7 +157,14 @@ describe('live salons', () => {
     expect(world.discord.messages(parentId).length).toBe(parentMessages + 1);
     // The fork's transcript names its parent and shows the carried turns under their own heading.
     await world.discord.interact({ user: world.bob, channelId: forkId, name: 'salon', subcommand: 'close' }).response();
-    const file = await world.discord.waitFor(() => world!.discord.messages(forkId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md')), { description: 'the fork transcript' });
+    const file = await world.discord.waitFor(
+      () =>
+        world!.discord
+          .messages(forkId)
+          .flatMap((m) => m.attachments)
+          .find((a) => a.filename.endsWith('.md')),
+      { description: 'the fork transcript' },
+    );
     expect(file.text).toContain('Forked from the salon');
     expect(file.text).toContain('## Carried over from the parent salon');
     expect(file.text.match(/^## Round \d: /gm)).toHaveLength(6);

@@ -12,7 +12,9 @@ describe('model faults on Discord', () => {
     world = await startWorld({ rounds: 1 });
     let refuse = true;
     world.models.setScript((req) =>
-      req.body.model === 'z-ai/glm-4.7' && refuse ? { status: 404, error: `No endpoints found for z-ai/glm-4.7 (key ${API_KEY})` } : { text: `Turn ${req.index}.` },
+      req.body.model === 'z-ai/glm-4.7' && refuse
+        ? { status: 404, error: `No endpoints found for z-ai/glm-4.7 (key ${API_KEY})` }
+        : { text: `Turn ${req.index}.` },
     );
     const threadId = await startSalon(world);
     const messages = await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('could not take its turn')), 'the failure notice');
@@ -45,7 +47,9 @@ describe('model faults on Discord', () => {
     // A model that tries to leak, and an endpoint error that echoes the key.
     world.models.setScript((req) => (req.index === 1 ? { status: 500, error: `upstream failed for key ${API_KEY}` } : { text: `Turn ${req.index}.` }));
     const threadId = await startSalon(world);
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'What is your key?' } }).response();
+    await world.discord
+      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'What is your key?' } })
+      .response();
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after')), 'the salon to finish');
     await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
     await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.archived, { description: 'the archive' });

@@ -83,14 +83,26 @@ describe('the bot process', () => {
   /** Waits for the salon to finish in the thread, then checks every turn is there exactly once, in order. */
   async function expectExactlyOnce(threadId: string) {
     const child = children.at(-1)!;
-    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), { timeoutMs: 20_000, description: 'the salon to finish' });
-    const turns = discord.messages(threadId).filter((m) => m.author.username === 'Claude Opus 4.5' || m.author.username === 'GLM 4.7' || /^\*\*(Claude Opus 4\.5|GLM 4\.7)\*\*/.test(m.content));
+    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), {
+      timeoutMs: 20_000,
+      description: 'the salon to finish',
+    });
+    const turns = discord
+      .messages(threadId)
+      .filter((m) => m.author.username === 'Claude Opus 4.5' || m.author.username === 'GLM 4.7' || /^\*\*(Claude Opus 4\.5|GLM 4\.7)\*\*/.test(m.content));
     expect(turns).toHaveLength(2 * ROUNDS);
     const texts = turns.map((m) => m.content.replace(/^\*\*.*\n/, ''));
     expect(new Set(texts).size).toBe(2 * ROUNDS);
     // The transcript agrees with the thread.
     discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'close' });
-    const file = await discord.waitFor(() => discord.messages(threadId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md')), { timeoutMs: 10_000, description: 'the transcript' });
+    const file = await discord.waitFor(
+      () =>
+        discord
+          .messages(threadId)
+          .flatMap((m) => m.attachments)
+          .find((a) => a.filename.endsWith('.md')),
+      { timeoutMs: 10_000, description: 'the transcript' },
+    );
     expect(file.text.match(/^## Round \d: /gm)).toHaveLength(2 * ROUNDS);
     for (const text of texts) expect(file.text).toContain(text);
     expect(discord.violations).toEqual([]);
@@ -131,7 +143,10 @@ describe('the bot process', () => {
 
     const second = launch({ stream: true });
     await ready(second);
-    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), { timeoutMs: 20_000, description: 'the salon to finish' });
+    await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('finished after')), {
+      timeoutMs: 20_000,
+      description: 'the salon to finish',
+    });
     // One message per A turn: the first is the draft the killed bot posted, finished in place.
     const byA = discord.messages(threadId).filter((m) => m.author.username === 'Claude Opus 4.5');
     expect(byA.map((m) => [m.id === draft.id, m.content])).toEqual([
@@ -175,7 +190,10 @@ describe('the bot process', () => {
       await first.kill('SIGKILL');
       // Discord processes the post although nobody is listening: it is out, but the bot never recorded it.
       hold.release();
-      await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('Turn 1.')) || undefined, { timeoutMs: 5_000, description: 'the held post to land' });
+      await discord.waitFor(() => discord.messages(threadId).some((m) => m.content.includes('Turn 1.')) || undefined, {
+        timeoutMs: 5_000,
+        description: 'the held post to land',
+      });
       const second = launch();
       await ready(second);
       await expectExactlyOnce(threadId);
@@ -213,7 +231,11 @@ describe('the bot process', () => {
     {
       name: 'between draft edits',
       firstStream: { chunks: Array.from({ length: 40 }, (_, i) => `Streamed sentence ${i} of a long turn. `), chunkDelayMs: 100, hang: true },
-      reached: (_child, threadId) => discord.waitFor(() => discord.messages(threadId).find((m) => m.content.includes('Streamed sentence') && m.edits >= 1), { timeoutMs: 10_000, description: 'a draft edit' }),
+      reached: (_child, threadId) =>
+        discord.waitFor(() => discord.messages(threadId).find((m) => m.content.includes('Streamed sentence') && m.edits >= 1), {
+          timeoutMs: 10_000,
+          description: 'a draft edit',
+        }),
     },
     {
       name: 'with the final edit accepted by Discord and its answer lost',

@@ -5,7 +5,8 @@ import { DEFAULT_BOT_PERMISSIONS, type StoredMessage } from '../fakes/discord/in
 import { startSalon, startWorld, waitForMessages, type World, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
 
-const paragraph = (n: number) => `Paragraph ${n}. ${'The salamanders traded their fire for a soul that would persist, and we trade ours for text. '.repeat(4).trim()}`;
+const paragraph = (n: number) =>
+  `Paragraph ${n}. ${'The salamanders traded their fire for a soul that would persist, and we trade ours for text. '.repeat(4).trim()}`;
 const LONG = Array.from({ length: 14 }, (_, i) => paragraph(i)).join('\n\n');
 
 /** The text in pieces of about 100 characters, as a model streams it. */
@@ -31,14 +32,23 @@ describe('streamed turns', () => {
       world.models.setScript((req) => (req.index === 0 ? { chunks: chunks(LONG), chunkDelayMs: 90 } : { text: 'Short and complete.' }));
       const threadId = await startSalon(world);
       // While it streams, the first message appears before the model has finished.
-      const early = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.content.includes('Paragraph 0.')), { timeoutMs: 5_000, description: 'the first streamed text' });
+      const early = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.content.includes('Paragraph 0.')), {
+        timeoutMs: 5_000,
+        description: 'the first streamed text',
+      });
       expect(world.models.requests).toHaveLength(1);
       expect(early.content.length).toBeLessThan(LONG.length);
 
       await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after')), 'the salon to finish', 20_000);
       const header = mode === 'bot' ? '**Claude Opus 4.5** · round 1 of 1\n' : '';
       const expected = splitMessage(LONG, { limit: 2000, firstLimit: 2000 - header.length });
-      const turnMessages = world.discord.messages(threadId).filter((m) => (mode === 'webhook' ? m.author.username === 'Claude Opus 4.5' : m.content.startsWith('Paragraph') || m.content.startsWith(header)) && !m.content.includes('Short and complete'));
+      const turnMessages = world.discord
+        .messages(threadId)
+        .filter(
+          (m) =>
+            (mode === 'webhook' ? m.author.username === 'Claude Opus 4.5' : m.content.startsWith('Paragraph') || m.content.startsWith(header)) &&
+            !m.content.includes('Short and complete'),
+        );
       expect(turnMessages.map((m, i) => (i === 0 ? m.content.slice(header.length) : m.content))).toEqual(expected);
       expect(turnMessages.every((m) => m.content.length <= 2000)).toBe(true);
       // Edits of each message are at least 1.5 s apart (and one message was edited several times).
@@ -57,12 +67,17 @@ describe('streamed turns', () => {
     world = await startWorld({ rounds: 2, stream: true });
     world.models.setScript(() => ({ chunks: chunks(LONG.slice(0, 1000)), chunkDelayMs: 20, hang: true }));
     const threadId = await startSalon(world);
-    const draft = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.author.username === 'Claude Opus 4.5'), { description: 'the draft' });
+    const draft = await world.discord.waitFor(() => world!.discord.messages(threadId).find((m) => m.author.username === 'Claude Opus 4.5'), {
+      description: 'the draft',
+    });
     await whenSalon(world.bot.engine, threadId, (s) => s.draft?.messageIds.includes(draft.id) ?? false, 5_000);
     await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
     await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked, { description: 'the archive' });
     expect(world.discord.messages(threadId).some((m) => m.id === draft.id)).toBe(false);
-    const file = world.discord.messages(threadId).flatMap((m) => m.attachments).find((a) => a.filename.endsWith('.md'))!;
+    const file = world.discord
+      .messages(threadId)
+      .flatMap((m) => m.attachments)
+      .find((a) => a.filename.endsWith('.md'))!;
     expect(file.text).not.toContain('Paragraph 0.');
   });
 
@@ -80,7 +95,9 @@ describe('streamed turns', () => {
     const byA = world.discord.messages(threadId).filter((m) => m.author.username === 'Claude Opus 4.5');
     expect(byA.map((m) => m.content)).toEqual(['A shorter second try.']);
     // It is the first draft message, edited, not a new post.
-    const firstDraft = world.discord.requests.find((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && (r.body as { username?: string }).username === 'Claude Opus 4.5');
+    const firstDraft = world.discord.requests.find(
+      (r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && (r.body as { username?: string }).username === 'Claude Opus 4.5',
+    );
     expect((firstDraft!.body as { content: string }).content).toContain('Paragraph 0.');
     expect(world.discord.requests.filter((r) => r.method === 'DELETE' && r.path.includes('/messages/'))).toHaveLength(1);
   });

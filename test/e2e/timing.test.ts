@@ -43,64 +43,71 @@ describe(`exactly once under random timing (seed ${SEED})`, () => {
   for (const mode of ['webhook', 'bot'] as const) {
     for (const stream of [true, false]) {
       const variant = (mode === 'bot' ? 2 : 0) + (stream ? 1 : 0);
-      it.concurrent(`${SALONS} salons, ${stream ? 'streamed' : 'whole'} turns, posted ${mode === 'bot' ? 'as the bot' : 'through the webhook'}`, async () => {
-        const seed = (SEED + variant * 7919) >>> 0;
-        const random = seededRandom(seed);
-        const world = await startWorld({
-          rounds: ROUNDS,
-          stream,
-          discord: { seed, ...(mode === 'bot' ? { botPermissions: DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) } : {}) },
-          models: { seed },
-        });
-        try {
-          await run(world, seed, random, mode);
-        } finally {
-          await endWorld(world);
-        }
-      }, 120_000);
+      it.concurrent(
+        `${SALONS} salons, ${stream ? 'streamed' : 'whole'} turns, posted ${mode === 'bot' ? 'as the bot' : 'through the webhook'}`,
+        async () => {
+          const seed = (SEED + variant * 7919) >>> 0;
+          const random = seededRandom(seed);
+          const world = await startWorld({
+            rounds: ROUNDS,
+            stream,
+            discord: { seed, ...(mode === 'bot' ? { botPermissions: DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) } : {}) },
+            models: { seed },
+          });
+          try {
+            await run(world, seed, random, mode);
+          } finally {
+            await endWorld(world);
+          }
+        },
+        120_000,
+      );
     }
   }
 });
 
 async function run(world: World, seed: number, random: Random, mode: 'webhook' | 'bot'): Promise<void> {
-        const { discord, models } = world;
-        models.setScript((req) => {
-          const r = deriveRandom(seed, req.index);
-          return {
-            text: replyText(req.index, r),
-            delayMs: r() * 600,
-            firstChunkMs: r() < 0.5 ? r() * 100 : 300 + r() * 1_700,
-            // Chunks small and far apart enough to span several 1.5 s edits, yet a 7,000-character turn streams in seconds.
-            chunkDelayMs: [2, 60],
-            chunkSize: 40 + Math.floor(r() * 300),
-            ...(r() < 0.1 ? { failAttempts: { status: 500 } } : {}),
-          };
-        });
-        // Channel webhooks are the bot's own; the application's webhook (interaction answers) is left alone.
-        const appId = world.bot.client.user.id;
-        const posts = new RegExp(`^/(channels/\\d+/messages|webhooks/(?!${appId})\\d+/[^/]+)$`);
-        const edits = new RegExp(`^/(channels/\\d+/messages/\\d+|webhooks/(?!${appId})\\d+/[^/]+/messages/\\d+)$`);
-        discord.latency({ method: 'POST', path: posts, ms: [0, 500] });
-        discord.latency({ method: 'PATCH', path: edits, ms: [0, 300] });
-        discord.latency({ method: 'GET', path: /^\/channels\/\d+\/messages$/, ms: [0, 200] });
-        // Accepted by Discord with the answer lost, a 500 before anything happened, a 429.
-        discord.failNext({ method: 'POST', path: posts, status: 500, afterEffect: true, count: 2 });
-        discord.failNext({ method: 'PATCH', path: edits, status: 500 });
-        discord.failNext({ method: 'POST', path: posts, status: 429, retryAfterMs: 300 });
+  const { discord, models } = world;
+  models.setScript((req) => {
+    const r = deriveRandom(seed, req.index);
+    return {
+      text: replyText(req.index, r),
+      delayMs: r() * 600,
+      firstChunkMs: r() < 0.5 ? r() * 100 : 300 + r() * 1_700,
+      // Chunks small and far apart enough to span several 1.5 s edits, yet a 7,000-character turn streams in seconds.
+      chunkDelayMs: [2, 60],
+      chunkSize: 40 + Math.floor(r() * 300),
+      ...(r() < 0.1 ? { failAttempts: { status: 500 } } : {}),
+    };
+  });
+  // Channel webhooks are the bot's own; the application's webhook (interaction answers) is left alone.
+  const appId = world.bot.client.user.id;
+  const posts = new RegExp(`^/(channels/\\d+/messages|webhooks/(?!${appId})\\d+/[^/]+)$`);
+  const edits = new RegExp(`^/(channels/\\d+/messages/\\d+|webhooks/(?!${appId})\\d+/[^/]+/messages/\\d+)$`);
+  discord.latency({ method: 'POST', path: posts, ms: [0, 500] });
+  discord.latency({ method: 'PATCH', path: edits, ms: [0, 300] });
+  discord.latency({ method: 'GET', path: /^\/channels\/\d+\/messages$/, ms: [0, 200] });
+  // Accepted by Discord with the answer lost, a 500 before anything happened, a 429.
+  discord.failNext({ method: 'POST', path: posts, status: 500, afterEffect: true, count: 2 });
+  discord.failNext({ method: 'PATCH', path: edits, status: 500 });
+  discord.failNext({ method: 'POST', path: posts, status: 429, retryAfterMs: 300 });
 
-        const ids: string[] = [];
-        for (let i = 0; i < SALONS; i++) ids.push(await startSalon(world, { rounds: ROUNDS, delay: Math.floor(random() * 4) }));
-        const done = await Promise.all(ids.map((id) => whenSalon(world.bot.engine, id, (s) => s.status === 'finished' && s.outbox.length === 0, 80_000)));
+  const ids: string[] = [];
+  for (let i = 0; i < SALONS; i++) ids.push(await startSalon(world, { rounds: ROUNDS, delay: Math.floor(random() * 4) }));
+  const done = await Promise.all(ids.map((id) => whenSalon(world.bot.engine, id, (s) => s.status === 'finished' && s.outbox.length === 0, 80_000)));
 
-        const problems: string[] = [];
-        for (const salon of done) {
-          const shown = discord.messages(salon.id).filter((m: StoredMessage) => MARK.test(m.content));
-          const expected = expectedTurnMessages(salon, mode === 'bot');
-          if (salon.turns.length !== 2 * ROUNDS) problems.push(`${salon.id}: ${salon.turns.length} turns`);
-          const actual = shown.map((m) => m.content);
-          if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-            problems.push(`${salon.id}: the thread shows ${actual.length} turn messages, the turns need ${expected.length}: ` + actual.map((c, i) => (c === expected[i] ? 'ok' : `#${i} ${JSON.stringify(c.slice(0, 60))}…`)).join(', '));
-          }
-        }
-        expect(problems, `seed ${seed} (replay with SALON_TIMING_SEED=${SEED})`).toEqual([]);
+  const problems: string[] = [];
+  for (const salon of done) {
+    const shown = discord.messages(salon.id).filter((m: StoredMessage) => MARK.test(m.content));
+    const expected = expectedTurnMessages(salon, mode === 'bot');
+    if (salon.turns.length !== 2 * ROUNDS) problems.push(`${salon.id}: ${salon.turns.length} turns`);
+    const actual = shown.map((m) => m.content);
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+      problems.push(
+        `${salon.id}: the thread shows ${actual.length} turn messages, the turns need ${expected.length}: ` +
+          actual.map((c, i) => (c === expected[i] ? 'ok' : `#${i} ${JSON.stringify(c.slice(0, 60))}…`)).join(', '),
+      );
+    }
+  }
+  expect(problems, `seed ${seed} (replay with SALON_TIMING_SEED=${SEED})`).toEqual([]);
 }

@@ -54,12 +54,7 @@ describe('engine', () => {
     ]);
     expect(server.requests.map((r) => r.body.model)).toEqual(['anthropic/claude-opus-4.5', 'z-ai/glm-4.7', 'anthropic/claude-opus-4.5', 'z-ai/glm-4.7']);
     // Each model sees its own turns as assistant and the other's as user, alternating and ending on the user.
-    expect(server.requests.map(roles)).toEqual([
-      'system,user',
-      'system,user',
-      'system,user,assistant,user',
-      'system,user,assistant,user',
-    ]);
+    expect(server.requests.map(roles)).toEqual(['system,user', 'system,user', 'system,user,assistant,user', 'system,user,assistant,user']);
     const [, second, third, fourth] = server.requests;
     expect(second!.body.messages[1]!.content).toContain(done.turns[0]!.text);
     expect(third!.body.messages[2]!.content).toBe(done.turns[0]!.text);

@@ -49,7 +49,9 @@ describe('store faults', () => {
   it('stops start-up with a clear message when the SQLite file is locked by another process', async () => {
     const file = `${dir.path}/locked.sqlite`;
     const holder = new sqlite3.Database(file);
-    await new Promise<void>((resolve, reject) => holder.exec('PRAGMA journal_mode=DELETE; CREATE TABLE x(a); BEGIN EXCLUSIVE; INSERT INTO x VALUES (1);', (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      holder.exec('PRAGMA journal_mode=DELETE; CREATE TABLE x(a); BEGIN EXCLUSIVE; INSERT INTO x VALUES (1);', (err) => (err ? reject(err) : resolve())),
+    );
     try {
       const err = await openKeyv(`sqlite://${file}`, { busyTimeoutMs: 100 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);

@@ -38,8 +38,7 @@ function api(path: string, init: { method?: string; body?: unknown; auth?: boole
   });
 }
 
-const post = (content: string, channelId = discord.channelId) =>
-  api(`/channels/${channelId}/messages`, { body: { content } });
+const post = (content: string, channelId = discord.channelId) => api(`/channels/${channelId}/messages`, { body: { content } });
 
 /** The recorded request that carries this content. */
 function recorded(content: string): RecordedRequest {
@@ -266,8 +265,7 @@ describe('one edit path for channel and webhook messages', () => {
     ).json()) as { id: string };
     const edits = [
       (body: unknown) => api(`/channels/${thread.id}/messages/${own.id}`, { method: 'PATCH', body }),
-      (body: unknown) =>
-        api(`/webhooks/${hook.id}/${hook.token}/messages/${viaHook.id}?thread_id=${thread.id}`, { method: 'PATCH', body, auth: false }),
+      (body: unknown) => api(`/webhooks/${hook.id}/${hook.token}/messages/${viaHook.id}?thread_id=${thread.id}`, { method: 'PATCH', body, auth: false }),
     ];
     const updates: string[] = [];
     discord.on('dispatch', (event, data) => {

@@ -123,7 +123,9 @@ describe('fake OpenAI server failures', () => {
     expect(server.requests.map((r) => r.status)).toEqual([503, 503, undefined]);
 
     server.reset();
-    const error = await client(server, 1).chat.completions.create(ask).catch((e: unknown) => e);
+    const error = await client(server, 1)
+      .chat.completions.create(ask)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect(server.requests).toHaveLength(2);
@@ -134,7 +136,9 @@ describe('fake OpenAI server failures', () => {
     server.failNext({ status: 500, match: (r) => r.body.model === 'b' });
     const a = await client(server, 0).chat.completions.create(ask);
     expect(a.choices[0]?.message.content).toBe('Reply 0 from m.');
-    const error = await client(server, 0).chat.completions.create({ ...ask, model: 'b' }).catch((e: unknown) => e);
+    const error = await client(server, 0)
+      .chat.completions.create({ ...ask, model: 'b' })
+      .catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(500);
   });
 });

@@ -316,10 +316,7 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
       req.socket.destroy();
       return;
     }
-    res.end(
-      event([{ index: 0, delta: {}, finish_reason: reply.finishReason ?? 'stop' }]) + (usage ? event([], { usage }) : '') + 'data: [DONE]\n\n',
-      finish,
-    );
+    res.end(event([{ index: 0, delta: {}, finish_reason: reply.finishReason ?? 'stop' }]) + (usage ? event([], { usage }) : '') + 'data: [DONE]\n\n', finish);
   }
 
   private sendError(res: ServerResponse, request: ChatRequest, status: number, error: string | undefined, headers: Record<string, string>): void {

@@ -29,7 +29,12 @@ export function whenFinished(engine: SalonEngine, count: number, timeoutMs: numb
 }
 
 /** Starts salons by `/salon start`, `batch` interactions at a time, each batch once the previous is acknowledged. */
-export async function startSalons(world: World, count: number, batch: number, topic = (i: number) => `Load salon ${i}: do words persist?`): Promise<{ threadIds: string[]; interactions: InteractionHandle[] }> {
+export async function startSalons(
+  world: World,
+  count: number,
+  batch: number,
+  topic = (i: number) => `Load salon ${i}: do words persist?`,
+): Promise<{ threadIds: string[]; interactions: InteractionHandle[] }> {
   const { discord } = world;
   const interactions: InteractionHandle[] = [];
   for (let i = 0; i < count; i += batch) {
@@ -37,7 +42,10 @@ export async function startSalons(world: World, count: number, batch: number, to
       discord.interact({ user: (i + j) % 2 ? world.ada : world.bob, name: 'salon', subcommand: 'start', options: { topic: topic(i + j) } }),
     );
     interactions.push(...group);
-    await discord.waitFor(() => group.every((ix) => ix.ackedAt !== null), { timeoutMs: 10_000, description: `acknowledgements of salons ${i}–${i + group.length - 1}` });
+    await discord.waitFor(() => group.every((ix) => ix.ackedAt !== null), {
+      timeoutMs: 10_000,
+      description: `acknowledgements of salons ${i}–${i + group.length - 1}`,
+    });
   }
   const replies = await Promise.all(interactions.map((ix) => ix.response(60_000)));
   const threadIds = replies.map((reply) => {
@@ -55,8 +63,14 @@ export async function expectThread(world: World, threadId: string, rounds: numbe
   expect(salon.turns).toHaveLength(2 * rounds);
   const messages = world.discord.messages(threadId);
   const turns = turnMessages(world, threadId);
-  expect(turns.map((m) => m.author.username), threadId).toEqual(Array.from({ length: 2 * rounds }, (_, i) => NAMES[i % 2]));
-  expect(turns.map((m) => m.content), threadId).toEqual(salon.turns.map((t) => t.text));
+  expect(
+    turns.map((m) => m.author.username),
+    threadId,
+  ).toEqual(Array.from({ length: 2 * rounds }, (_, i) => NAMES[i % 2]));
+  expect(
+    turns.map((m) => m.content),
+    threadId,
+  ).toEqual(salon.turns.map((t) => t.text));
   expect(messages, threadId).toHaveLength(2 * rounds + 2);
   expect(messages[0]!.embeds, threadId).toHaveLength(1);
   expect(messages.at(-1)!.content, threadId).toContain(`finished after ${rounds} ${rounds === 1 ? 'round' : 'rounds'}`);

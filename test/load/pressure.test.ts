@@ -39,7 +39,9 @@ describe('the Discord path under rate-limit pressure', () => {
 
     for (const threadId of threadIds) await expectThread(world, threadId, 1);
     expect(discord.violations).toEqual([]);
-    const webhook429s = discord.requests.filter((r) => r.status === 429 && WEBHOOK_EXECUTION.test(r.path)).map((r) => `#${r.seq} at +${r.at - hold.request!.at} ms`);
+    const webhook429s = discord.requests
+      .filter((r) => r.status === 429 && WEBHOOK_EXECUTION.test(r.path))
+      .map((r) => `#${r.seq} at +${r.at - hold.request!.at} ms`);
     expect(discord.rateLimitViolations, `webhook posts sent after the fake had said to wait; their 429s: ${webhook429s.join(', ')}`).toBe(0);
   });
 
@@ -68,7 +70,9 @@ describe('the Discord path under rate-limit pressure', () => {
     await discord.waitFor(() => callback(pause) && callback(ask), { timeoutMs: 20_000, description: 'both commands to be answered' });
     const pauseMs = callback(pause)!.at - pause.receivedAt;
     const askMs = callback(ask)!.at - ask.receivedAt;
-    console.log(`[pressure] answered while a turn waits for the webhook bucket: pause after ${pauseMs} ms (HTTP ${callback(pause)!.status}: ${JSON.stringify((callback(pause)!.body as any)?.data?.content)}), ask after ${askMs} ms (HTTP ${callback(ask)!.status}: ${JSON.stringify((callback(ask)!.body as any)?.data?.content)})`);
+    console.log(
+      `[pressure] answered while a turn waits for the webhook bucket: pause after ${pauseMs} ms (HTTP ${callback(pause)!.status}: ${JSON.stringify((callback(pause)!.body as any)?.data?.content)}), ask after ${askMs} ms (HTTP ${callback(ask)!.status}: ${JSON.stringify((callback(ask)!.body as any)?.data?.content)})`,
+    );
 
     expect(Math.max(pauseMs, askMs), `pause answered after ${pauseMs} ms, ask after ${askMs} ms; Discord allows 3,000 ms`).toBeLessThan(3_000);
     expect(discord.violations).toEqual([]);

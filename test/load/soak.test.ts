@@ -259,7 +259,9 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
         thread.map((m) => m.kind).join() !== expected.join() ||
         turnMessages.some((m, i) => m.speaker !== names[i % 2] || m.text !== record.turns[i]!.text)
       ) {
-        problems.push(`${id}: ${record?.status}, ${record?.turns.length} turns; thread: ${thread.map((m) => `${m.kind}${m.speaker ? `(${m.speaker})` : ''}`).join(' ')}`);
+        problems.push(
+          `${id}: ${record?.status}, ${record?.turns.length} turns; thread: ${thread.map((m) => `${m.kind}${m.speaker ? `(${m.speaker})` : ''}`).join(' ')}`,
+        );
       }
       checked += 1;
     }
@@ -278,7 +280,11 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
       expect(collections, `the engine's maps and sets ${when}`).toEqual(allEmpty(collections));
       expect(collections.rooms, 'the engine keeps its live salons in `rooms`').toBe(0);
       const listeners = engine.eventNames().reduce((n, e) => n + engine.listenerCount(e), 0);
-      expect({ listeners, waiting: whenFinished.size + whenArchived.size, openThreads: publisher.openThreads }, when).toEqual({ listeners: 1, waiting: 0, openThreads: 0 });
+      expect({ listeners, waiting: whenFinished.size + whenArchived.size, openThreads: publisher.openThreads }, when).toEqual({
+        listeners: 1,
+        waiting: 0,
+        openThreads: 0,
+      });
     }
 
     /** At a quiet point: the model server's request log emptied, full collections, then the figures. */

@@ -31,9 +31,17 @@ describe('OpenAI-compatible model client', () => {
   }
 
   it('sends the model, messages, max tokens and key, and returns text with usage', async () => {
-    server.setScript(() => ({ text: '  Hello back.  ', usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15, prompt_tokens_details: { cached_tokens: 8 } } }));
+    server.setScript(() => ({
+      text: '  Hello back.  ',
+      usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15, prompt_tokens_details: { cached_tokens: 8 } },
+    }));
     const result = await connect().complete({ modelKey: 'glm', messages });
-    expect(result).toMatchObject({ text: 'Hello back.', finishReason: 'stop', attempts: 1, usage: { promptTokens: 12, completionTokens: 3, totalTokens: 15, cachedPromptTokens: 8 } });
+    expect(result).toMatchObject({
+      text: 'Hello back.',
+      finishReason: 'stop',
+      attempts: 1,
+      usage: { promptTokens: 12, completionTokens: 3, totalTokens: 15, cachedPromptTokens: 8 },
+    });
     const [req] = server.requests;
     expect(req!.body).toMatchObject({ model: 'z-ai/glm-4.7', messages, max_tokens: 256 });
     expect(req!.headers.authorization).toBe('Bearer sk-test-0123456789abcdef');
@@ -67,7 +75,9 @@ describe('OpenAI-compatible model client', () => {
 
   it('gives up when Retry-After is longer than it will wait, without waiting', async () => {
     server.setScript(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
-    const err = await connect().complete({ modelKey: 'glm', messages }).catch((e: unknown) => e);
+    const err = await connect()
+      .complete({ modelKey: 'glm', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelError);
     expect((err as ModelError).permanent).toBe(false);
     expect(server.requests).toHaveLength(1);
@@ -80,7 +90,9 @@ describe('OpenAI-compatible model client', () => {
     [400, 'the endpoint refused the request'],
   ])('does not retry %i: it fails at once as permanent', async (status, reason) => {
     server.setScript(() => ({ status, error: 'Incorrect API key provided: sk-test-0123456789abcdef' }));
-    const err = (await connect().complete({ modelKey: 'glm', messages }).catch((e: unknown) => e)) as ModelError;
+    const err = (await connect()
+      .complete({ modelKey: 'glm', messages })
+      .catch((e: unknown) => e)) as ModelError;
     expect(err).toBeInstanceOf(ModelError);
     expect(err.permanent).toBe(true);
     expect(err.status).toBe(status);
@@ -103,7 +115,9 @@ describe('OpenAI-compatible model client', () => {
 
   it('retries an empty reply once, then fails', async () => {
     server.setScript(() => ({ text: '' }));
-    const err = (await connect().complete({ modelKey: 'glm', messages }).catch((e: unknown) => e)) as ModelError;
+    const err = (await connect()
+      .complete({ modelKey: 'glm', messages })
+      .catch((e: unknown) => e)) as ModelError;
     expect(err.reason).toContain('returned an empty reply');
     expect(server.requests).toHaveLength(2);
   });

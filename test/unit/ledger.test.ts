@@ -117,7 +117,14 @@ describe('ledgerOf', () => {
     close(salon, T0 + 120_000, { synthesizer: 'sonnet' });
     commitSynthesis(
       salon,
-      { ok: true, name: 'Sonnet', model: 'anthropic/claude-sonnet', text: 'They agreed.', usage: { promptTokens: 500, completionTokens: 80 }, cost: { usd: 0.005, source: 'pricing' } },
+      {
+        ok: true,
+        name: 'Sonnet',
+        model: 'anthropic/claude-sonnet',
+        text: 'They agreed.',
+        usage: { promptTokens: 500, completionTokens: 80 },
+        cost: { usd: 0.005, source: 'pricing' },
+      },
       T0 + 130_000,
     );
     const { byModel, total } = ledgerOf(salon);
@@ -133,7 +140,18 @@ describe('ledgerOf', () => {
     charge(salon, 0, { promptTokens: 100, completionTokens: 10, costUSD: 0.01 });
     charge(salon, 1, { promptTokens: 100, completionTokens: 10, costUSD: 0.02 });
     close(salon, T0 + 120_000, { synthesizer: CLAUDE.key });
-    commitSynthesis(salon, { ok: true, name: CLAUDE.name, model: CLAUDE.model, text: 'Synthesis.', usage: { promptTokens: 300, completionTokens: 50, costUSD: 0.04 }, cost: { usd: 0.04, source: 'endpoint' } }, T0 + 130_000);
+    commitSynthesis(
+      salon,
+      {
+        ok: true,
+        name: CLAUDE.name,
+        model: CLAUDE.model,
+        text: 'Synthesis.',
+        usage: { promptTokens: 300, completionTokens: 50, costUSD: 0.04 },
+        cost: { usd: 0.04, source: 'endpoint' },
+      },
+      T0 + 130_000,
+    );
     const { byModel, total } = ledgerOf(salon);
     expect(byModel).toHaveLength(2);
     expect(byModel[0]!.tally).toMatchObject({ count: 1, promptTokens: 400 });

@@ -153,7 +153,9 @@ describe('buildPrompt: each model sees the dialogue from its own seat', () => {
     expect(prompt.messages[2]!.content).toBe(SEED_TURNS[0]);
     expect(prompt.messages[3]!.content).toBe(SEED_TURNS[1]);
     expect(prompt.messages[4]!.content).toBe(SEED_TURNS[2]);
-    expect(prompt.messages[5]!.content).toBe(`${SEED_TURNS[3]}\n\n[Round 3 of 3. Your turn, Claude Opus 4.5. This is your closing turn: bring the conversation towards its end; GLM 4.7 will have the final word.]`);
+    expect(prompt.messages[5]!.content).toBe(
+      `${SEED_TURNS[3]}\n\n[Round 3 of 3. Your turn, Claude Opus 4.5. This is your closing turn: bring the conversation towards its end; GLM 4.7 will have the final word.]`,
+    );
   });
 
   it("B sees the topic and A's opening together as its first user message, labelled with A's name", () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimitGauge } from '../../src/discord/rate-limit-gauge.js';
 
-const headers = (remaining: number, resetAfter: number) => new Headers({ 'x-ratelimit-remaining': String(remaining), 'x-ratelimit-reset-after': String(resetAfter) });
+const headers = (remaining: number, resetAfter: number) =>
+  new Headers({ 'x-ratelimit-remaining': String(remaining), 'x-ratelimit-reset-after': String(resetAfter) });
 
 describe('rate-limit gauge', () => {
   it('says to give way while a channel or webhook bucket is nearly spent, until it resets', () => {

@@ -16,7 +16,12 @@ function seedTurns(): string[] {
   return raw
     .split(/^## Round /m)
     .slice(1)
-    .map((section) => section.slice(section.indexOf('\n') + 1).split(/^---$/m)[0]!.trim());
+    .map((section) =>
+      section
+        .slice(section.indexOf('\n') + 1)
+        .split(/^---$/m)[0]!
+        .trim(),
+    );
 }
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);

@@ -116,7 +116,29 @@ function expectValidSplit(text: string, chunks: string[], options: SplitOptions 
 // Seeded text generation.
 
 const FAMILY = '👨‍👩‍👧‍👦'; // one grapheme, eleven code units
-const WORDS = ['the', 'salon', 'model', 'answer', 'quietly', 'indeed', 'café', 'naïve', 'über', 'x', 'Discord', 'thread', '😀', '👍🏽', FAMILY, '🇯🇵', '日本語', '“quoted”', '**bold**', '`code`', '(aside)'];
+const WORDS = [
+  'the',
+  'salon',
+  'model',
+  'answer',
+  'quietly',
+  'indeed',
+  'café',
+  'naïve',
+  'über',
+  'x',
+  'Discord',
+  'thread',
+  '😀',
+  '👍🏽',
+  FAMILY,
+  '🇯🇵',
+  '日本語',
+  '“quoted”',
+  '**bold**',
+  '`code`',
+  '(aside)',
+];
 const ENDS = ['.', '!', '?', '…', '."', '.)', '。'];
 
 function generator(seed: number) {
@@ -137,7 +159,10 @@ function generator(seed: number) {
       if (roll < 0.08) lines.push('');
       else if (roll < 0.11) lines.push(`${' '.repeat(int(0, 8))}${'q'.repeat(int(100, 3000))}`);
       else if (roll < 0.13 && marker === '````') lines.push('```');
-      else lines.push(`${' '.repeat(int(0, 8))}${Array.from({ length: int(1, 10) }, () => pick(['let', 'x', '=', 'f(y);', '{', '}', '"s"', '😀', '// note.'])).join(' ')}`);
+      else
+        lines.push(
+          `${' '.repeat(int(0, 8))}${Array.from({ length: int(1, 10) }, () => pick(['let', 'x', '=', 'f(y);', '{', '}', '"s"', '😀', '// note.'])).join(' ')}`,
+        );
     }
     lines.push(`line${int(0, 99)}();`); // at least one line with code in it
     return `${marker}${lang}\n${lines.join('\n')}\n${marker}`;

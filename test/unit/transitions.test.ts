@@ -609,7 +609,8 @@ describe('outbox delivery', () => {
 });
 
 describe('recordDraft', () => {
-  const turnPost = (salon: SalonRecord, index: number) => salon.outbox.find((p): p is Extract<Post, { kind: 'turn' }> => p.kind === 'turn' && p.turnIndex === index);
+  const turnPost = (salon: SalonRecord, index: number) =>
+    salon.outbox.find((p): p is Extract<Post, { kind: 'turn' }> => p.kind === 'turn' && p.turnIndex === index);
 
   it('keeps the messages of the turn being streamed, and hands them to its post when it is committed', () => {
     const salon = newSalon();

@@ -15,9 +15,7 @@ export class ApiError extends Error {
   }
 
   toBody(): Record<string, unknown> {
-    return this.errors
-      ? { message: this.message, code: this.code, errors: this.errors }
-      : { message: this.message, code: this.code };
+    return this.errors ? { message: this.message, code: this.code, errors: this.errors } : { message: this.message, code: this.code };
   }
 }
 
@@ -39,15 +37,13 @@ export const Errors = {
   entityTooLarge: () => new ApiError(413, 40005, 'Request entity too large'),
   missingAccess: () => new ApiError(403, 50001, 'Missing Access'),
   emptyMessage: () => new ApiError(400, 50006, 'Cannot send an empty message'),
-  cannotEditOthersMessage: () =>
-    new ApiError(403, 50005, 'Cannot edit a message authored by another user'),
+  cannotEditOthersMessage: () => new ApiError(403, 50005, 'Cannot edit a message authored by another user'),
   missingPermissions: () => new ApiError(403, 50013, 'Missing Permissions'),
   wrongChannelType: () => new ApiError(400, 50024, 'Cannot execute action on this channel type'),
   invalidWebhookToken: () => new ApiError(401, 50027, 'Invalid Webhook Token'),
   threadArchived: (status = 403) => new ApiError(status, 50083, 'Thread is archived'),
   invalidJson: () => new ApiError(400, 50109, 'The request body contains invalid JSON.'),
-  invalidFormBody: (issues: ViolationIssue[]) =>
-    new ApiError(400, 50035, 'Invalid Form Body', formBodyErrors(issues)),
+  invalidFormBody: (issues: ViolationIssue[]) => new ApiError(400, 50035, 'Invalid Form Body', formBodyErrors(issues)),
 } as const;
 
 /**

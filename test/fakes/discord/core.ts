@@ -4,14 +4,7 @@ import { FaultInjector } from './faults.js';
 import { RateLimiter } from './ratelimit.js';
 import type { SnowflakeFactory } from './snowflake.js';
 import type { FakeState } from './state.js';
-import type {
-  FakeDiscordEvents,
-  RateLimitConfig,
-  RecordedRequest,
-  Violation,
-  ViolationIssue,
-  ViolationKind,
-} from './types.js';
+import type { FakeDiscordEvents, RateLimitConfig, RecordedRequest, Violation, ViolationIssue, ViolationKind } from './types.js';
 import { ChangeNotifier } from './waiter.js';
 
 export interface FakeConfig {

@@ -4,13 +4,7 @@
 
 import { ChannelType } from './constants.js';
 import type { Core } from './core.js';
-import {
-  botRolePayload,
-  channelPayload,
-  memberPayload,
-  memberRolePayload,
-  threadMemberPayload,
-} from './serialize.js';
+import { botRolePayload, channelPayload, memberPayload, memberRolePayload, threadMemberPayload } from './serialize.js';
 import type { AddMemberInput, Member, Snowflake, StoredChannel } from './types.js';
 
 export interface NewThread {

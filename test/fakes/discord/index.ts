@@ -233,11 +233,7 @@ export class FakeDiscord {
 
   /** Threads (deleted ones included, flagged), optionally of one parent channel. */
   threads(parentId?: Snowflake): StoredChannel[] {
-    return structuredClone(
-      [...this.core.state.channels.values()].filter(
-        (c) => c.thread_metadata && (parentId === undefined || c.parent_id === parentId),
-      ),
-    );
+    return structuredClone([...this.core.state.channels.values()].filter((c) => c.thread_metadata && (parentId === undefined || c.parent_id === parentId)));
   }
 
   /** Archives (and optionally locks) a thread as a moderator would. */
@@ -253,9 +249,7 @@ export class FakeDiscord {
   }
 
   webhooks(channelId?: Snowflake): StoredWebhook[] {
-    return structuredClone(
-      [...this.core.state.webhooks.values()].filter((w) => channelId === undefined || w.channel_id === channelId),
-    );
+    return structuredClone([...this.core.state.webhooks.values()].filter((w) => channelId === undefined || w.channel_id === channelId));
   }
 
   /** Deletes a webhook: executing it answers 404 Unknown Webhook (10015). */
@@ -389,9 +383,7 @@ function seedState(config: FakeConfig, ids: SnowflakeFactory): FakeState {
 
 function fakeFiles(spec: PostUserMessageInput['attachments']): UploadedFile[] {
   const list: Array<{ filename: string; text: string; contentType?: string }> =
-    typeof spec === 'number'
-      ? Array.from({ length: spec }, (_, i) => ({ filename: `attachment-${i + 1}.txt`, text: `attachment ${i + 1}` }))
-      : (spec ?? []);
+    typeof spec === 'number' ? Array.from({ length: spec }, (_, i) => ({ filename: `attachment-${i + 1}.txt`, text: `attachment ${i + 1}` })) : (spec ?? []);
   return list.map((file, index) => {
     const data = Buffer.from(file.text, 'utf8');
     return {

@@ -96,13 +96,10 @@ export class InteractionHandle {
 
   /** The first `count` follow-up messages, once that many exist. */
   followups(count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<InteractionResponseView[]> {
-    return this.core.notifier.waitFor(
-      () =>
-        this.record.followups.length >= count
-          ? this.record.followups.slice(0, count).map(responseView)
-          : undefined,
-      { timeoutMs, description: `${count} follow-up(s) to ${this.label}` },
-    );
+    return this.core.notifier.waitFor(() => (this.record.followups.length >= count ? this.record.followups.slice(0, count).map(responseView) : undefined), {
+      timeoutMs,
+      description: `${count} follow-up(s) to ${this.label}`,
+    });
   }
 }
 
@@ -148,18 +145,9 @@ export function deliverComponent(core: Core, input: ComponentInput): Interaction
     component_type: componentType,
     ...(input.values ? { values: input.values } : {}),
   };
-  const { record, payload } = baseInteraction(
-    core,
-    input.user,
-    InteractionType.MessageComponent,
-    { channelId: input.message.channel_id },
-    data,
-  );
+  const { record, payload } = baseInteraction(core, input.user, InteractionType.MessageComponent, { channelId: input.message.channel_id }, data);
   record.sourceMessageId = input.message.id;
-  payload.message = messagePayload(
-    core.state.findMessage(input.message.channel_id, input.message.id),
-    core.state,
-  );
+  payload.message = messagePayload(core.state.findMessage(input.message.channel_id, input.message.id), core.state);
   core.dispatch('INTERACTION_CREATE', payload);
   core.changed();
   return new InteractionHandle(core, record, `component ${input.customId}`);
@@ -173,9 +161,7 @@ function baseInteraction(
   data: Json,
 ): { record: InteractionRecord; payload: Json } {
   const { state } = core;
-  const channel: StoredChannel = where.inDM
-    ? state.dmChannelFor(user, core.ids)
-    : state.liveChannel(where.channelId ?? defaultChannelId(core));
+  const channel: StoredChannel = where.inDM ? state.dmChannelFor(user, core.ids) : state.liveChannel(where.channelId ?? defaultChannelId(core));
   const inGuild = channel.type !== ChannelType.DM;
   const record: InteractionRecord = {
     id: core.ids.next(),

@@ -6,15 +6,7 @@
 import { Intent, MessageType } from './constants.js';
 import type { Core, SessionView } from './core.js';
 import { messagePayload } from './serialize.js';
-import type {
-  Member,
-  MessageAuthor,
-  Snowflake,
-  StoredAttachment,
-  StoredChannel,
-  StoredMessage,
-  UploadedFile,
-} from './types.js';
+import type { Member, MessageAuthor, Snowflake, StoredAttachment, StoredChannel, StoredMessage, UploadedFile } from './types.js';
 
 export interface NewMessage {
   channel: StoredChannel;
@@ -78,9 +70,7 @@ export function createMessage(core: Core, input: NewMessage): StoredMessage {
     core.state.channelMessages(input.channel.id).push(message);
     input.channel.last_message_id = id;
     if (input.channel.thread_metadata) input.channel.message_count++;
-    core.dispatch('MESSAGE_CREATE', messagePayload(message, core.state), (session) =>
-      visiblePayload(core, message, session),
-    );
+    core.dispatch('MESSAGE_CREATE', messagePayload(message, core.state), (session) => visiblePayload(core, message, session));
     core.emit('message', structuredClone(message));
   }
   core.changed();
@@ -111,19 +101,14 @@ export function editMessage(core: Core, message: StoredMessage, patch: MessagePa
         ? patch.attachments.flatMap((a) => (isRecord(a) && typeof a.id === 'string' ? [a.id] : []))
         : message.attachments.map((a) => a.id),
     );
-    message.attachments = [
-      ...message.attachments.filter((a) => keep.has(a.id)),
-      ...storeFiles(core, message.channel_id, patch.files ?? [], patch.attachments),
-    ];
+    message.attachments = [...message.attachments.filter((a) => keep.has(a.id)), ...storeFiles(core, message.channel_id, patch.files ?? [], patch.attachments)];
   }
   message.mentions = mentionedIds(message.content);
   message.edits++;
   message.editedAt.push(now);
   message.edited_timestamp = new Date(now).toISOString();
   if (visible) {
-    core.dispatch('MESSAGE_UPDATE', messagePayload(message, core.state), (session) =>
-      visiblePayload(core, message, session),
-    );
+    core.dispatch('MESSAGE_UPDATE', messagePayload(message, core.state), (session) => visiblePayload(core, message, session));
   }
   core.changed();
   return message;
@@ -149,19 +134,11 @@ export function deleteMessage(core: Core, message: StoredMessage): void {
 function visiblePayload(core: Core, message: StoredMessage, session: SessionView): unknown {
   const bot = core.state.botUser.id;
   const includeContent =
-    (session.intents & Intent.MessageContent) !== 0 ||
-    message.author.id === bot ||
-    message.mentions.includes(bot) ||
-    message.guild_id === null;
+    (session.intents & Intent.MessageContent) !== 0 || message.author.id === bot || message.mentions.includes(bot) || message.guild_id === null;
   return messagePayload(message, core.state, { includeContent });
 }
 
-function storeFiles(
-  core: Core,
-  channelId: Snowflake,
-  files: UploadedFile[],
-  meta: unknown,
-): StoredAttachment[] {
+function storeFiles(core: Core, channelId: Snowflake, files: UploadedFile[], meta: unknown): StoredAttachment[] {
   const metaList = Array.isArray(meta) ? meta.filter(isRecord) : [];
   return files.map((file, index) => {
     const id = core.ids.next();

@@ -95,14 +95,7 @@ export class RateLimiter {
     };
   }
 
-  #reject(
-    window: Window,
-    rule: RateLimitRule,
-    now: number,
-    sentAt: number,
-    bucket: BucketRef | undefined,
-    global: boolean,
-  ): RateLimitDecision {
+  #reject(window: Window, rule: RateLimitRule, now: number, sentAt: number, bucket: BucketRef | undefined, global: boolean): RateLimitDecision {
     const ignoredLimits = window.toldAt <= sentAt && sentAt < window.toldToWaitUntil;
     if (ignoredLimits) this.violations++;
     else this.rateLimited++;
@@ -135,13 +128,7 @@ function current(map: Map<string, Window>, key: string, rule: RateLimitRule, now
   return window;
 }
 
-function bucketHeaders(
-  rule: RateLimitRule,
-  remaining: number,
-  resetAt: number,
-  now: number,
-  hash: string,
-): Record<string, string> {
+function bucketHeaders(rule: RateLimitRule, remaining: number, resetAt: number, now: number, hash: string): Record<string, string> {
   return {
     'x-ratelimit-limit': String(rule.count),
     'x-ratelimit-remaining': String(remaining),

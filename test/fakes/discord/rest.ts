@@ -20,9 +20,7 @@ export function createRestHandler(core: Core, routes: readonly Route[]) {
       // A bug in the fake itself: fail loudly, and make tests that assert
       // "no violations" notice.
       console.error('[fake-discord] internal error', error);
-      core.recordViolation('protocol', { method: req.method ?? '', path: req.url ?? '' }, [
-        { path: '', code: 'FAKE_INTERNAL_ERROR', message: String(error) },
-      ]);
+      core.recordViolation('protocol', { method: req.method ?? '', path: req.url ?? '' }, [{ path: '', code: 'FAKE_INTERNAL_ERROR', message: String(error) }]);
       if (!res.headersSent) send(res, { status: 500, body: { code: 0, message: '500: Internal Server Error' } });
     });
   };
@@ -124,18 +122,11 @@ async function handle(core: Core, routes: readonly Route[], req: IncomingMessage
   if (fault && !fault.afterEffect) return heldAnswer(fault);
 
   if (parsed.invalidJson) {
-    core.recordViolation('invalid-json', apiReq, [
-      { path: '', code: 'INVALID_JSON', message: 'The request body contains invalid JSON.' },
-    ]);
+    core.recordViolation('invalid-json', apiReq, [{ path: '', code: 'INVALID_JSON', message: 'The request body contains invalid JSON.' }]);
     return heldAnswer(errorResponse(Errors.invalidJson()));
   }
 
-  const limit = core.limiter.check(
-    route.bucket?.(params, core),
-    route.auth === 'bot' ? core.config.token : undefined,
-    Date.now(),
-    record.at,
-  );
+  const limit = core.limiter.check(route.bucket?.(params, core), route.auth === 'bot' ? core.config.token : undefined, Date.now(), record.at);
   if (!limit.allowed) return heldAnswer({ status: 429, body: limit.body, headers: limit.headers }, limit.deliver);
 
   let response: ApiResponse;

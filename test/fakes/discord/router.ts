@@ -12,10 +12,7 @@ export interface Route {
   handle: (req: ApiRequest, core: Core) => ApiResponse | Promise<ApiResponse>;
 }
 
-export type RouteMatch =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
-  | { kind: 'wrong-method' }
-  | { kind: 'none' };
+export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'wrong-method' } | { kind: 'none' };
 
 /** Matches a decoded path (no /api/v10 prefix) against the route table. */
 export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {

@@ -5,15 +5,7 @@
 
 import { ChannelType } from './constants.js';
 import type { FakeState } from './state.js';
-import type {
-  FakeUser,
-  Member,
-  Snowflake,
-  StoredAttachment,
-  StoredChannel,
-  StoredMessage,
-  StoredWebhook,
-} from './types.js';
+import type { FakeUser, Member, Snowflake, StoredAttachment, StoredChannel, StoredMessage, StoredWebhook } from './types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -69,11 +61,7 @@ export function memberRolePayload(member: Member): Json {
 }
 
 export function rolesPayload(state: FakeState): Json[] {
-  return [
-    everyoneRolePayload(state),
-    botRolePayload(state),
-    ...[...state.members.values()].map(memberRolePayload),
-  ];
+  return [everyoneRolePayload(state), botRolePayload(state), ...[...state.members.values()].map(memberRolePayload)];
 }
 
 export function botMemberPayload(state: FakeState, withUser = true): Json {
@@ -174,11 +162,7 @@ export interface MessagePayloadOptions {
   includeContent?: boolean;
 }
 
-export function messagePayload(
-  message: StoredMessage,
-  state: FakeState,
-  { includeContent = true }: MessagePayloadOptions = {},
-): Json {
+export function messagePayload(message: StoredMessage, state: FakeState, { includeContent = true }: MessagePayloadOptions = {}): Json {
   const author = message.author;
   const payload: Json = {
     id: message.id,
@@ -226,9 +210,7 @@ export function messagePayload(
         id: interaction.id,
         type: interaction.type,
         user: userPayload(interaction.user.user),
-        authorizing_integration_owners: interaction.guildId
-          ? { '0': interaction.guildId }
-          : { '1': interaction.user.id },
+        authorizing_integration_owners: interaction.guildId ? { '0': interaction.guildId } : { '1': interaction.user.id },
       };
     }
   }
@@ -336,9 +318,7 @@ export function guildCreatePayload(state: FakeState): Json {
     members: [botMemberPayload(state), ...[...state.members.values()].map((m) => memberPayload(m))],
     channels: channels.filter((c) => !c.thread_metadata).map((c) => channelPayload(c, state)),
     // Discord lists active threads separately from channels.
-    threads: channels
-      .filter((c) => c.thread_metadata && !c.thread_metadata.archived)
-      .map((c) => channelPayload(c, state)),
+    threads: channels.filter((c) => c.thread_metadata && !c.thread_metadata.archived).map((c) => channelPayload(c, state)),
     presences: [],
     voice_states: [],
     stage_instances: [],

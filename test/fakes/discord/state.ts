@@ -1,17 +1,7 @@
 import { Errors } from './api-error.js';
 import { ALL_PERMISSIONS, ChannelType, Permission } from './constants.js';
 import type { SnowflakeFactory } from './snowflake.js';
-import type {
-  AutocompleteChoice,
-  FakeUser,
-  Member,
-  RegisteredCommand,
-  Snowflake,
-  StoredChannel,
-  StoredMessage,
-  StoredWebhook,
-  TypingEvent,
-} from './types.js';
+import type { AutocompleteChoice, FakeUser, Member, RegisteredCommand, Snowflake, StoredChannel, StoredMessage, StoredWebhook, TypingEvent } from './types.js';
 
 export interface GuildState {
   id: Snowflake;

@@ -233,13 +233,7 @@ export interface ViolationIssue {
   message: string;
 }
 
-export type ViolationKind =
-  | 'schema'
-  | 'limit'
-  | 'unknown-route'
-  | 'invalid-json'
-  | 'late-acknowledgement'
-  | 'protocol';
+export type ViolationKind = 'schema' | 'limit' | 'unknown-route' | 'invalid-json' | 'late-acknowledgement' | 'protocol';
 
 export interface Violation {
   kind: ViolationKind;

@@ -81,9 +81,7 @@ function toDiscordIssue(issue: ZodIssueLike, body: unknown): ViolationIssue {
       return {
         path,
         code: 'BASE_TYPE_CHOICES',
-        message: issue.values
-          ? `Value must be one of ${JSON.stringify(issue.values)}.`
-          : 'Value does not match any accepted form.',
+        message: issue.values ? `Value must be one of ${JSON.stringify(issue.values)}.` : 'Value does not match any accepted form.',
       };
     default:
       return { path, code: issue.code.toUpperCase(), message: issue.message };

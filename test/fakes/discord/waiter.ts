@@ -52,10 +52,7 @@ export class ChangeNotifier {
       };
       if (evaluate()) return;
       unsubscribe = this.subscribe(() => void evaluate());
-      timer = setTimeout(
-        () => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${description}`))),
-        timeoutMs,
-      );
+      timer = setTimeout(() => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${description}`))), timeoutMs);
     });
   }
 }

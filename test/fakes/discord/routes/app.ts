@@ -6,14 +6,7 @@ import type { ApiRequest, Core } from '../core.js';
 import type { Route } from '../router.js';
 import { applicationPayload, userPayload } from '../serialize.js';
 import type { RegisteredCommand } from '../types.js';
-import {
-  commandRuleIssues,
-  duplicateCommandIssues,
-  normaliseCommandForSchema,
-  prefixIssues,
-  schemaIssues,
-  Schemas,
-} from '../validation.js';
+import { commandRuleIssues, duplicateCommandIssues, normaliseCommandForSchema, prefixIssues, schemaIssues, Schemas } from '../validation.js';
 
 export const appRoutes: Route[] = [
   {
@@ -136,10 +129,7 @@ function overwriteCommands(core: Core, req: ApiRequest, guild: boolean): Registe
 
 function upsertCommand(core: Core, req: ApiRequest, guild: boolean) {
   const list = scopeList(core, req, guild);
-  core.enforce(req, [
-    ...schemaIssues(Schemas.commandCreate, normaliseCommandForSchema(req.body)),
-    ...commandRuleIssues(req.body),
-  ]);
+  core.enforce(req, [...schemaIssues(Schemas.commandCreate, normaliseCommandForSchema(req.body)), ...commandRuleIssues(req.body)]);
   const command = storeCommand(core, req.body as Record<string, unknown>, list, guild);
   const index = list.findIndex((c) => c.id === command.id);
   if (index >= 0) list[index] = command;
@@ -158,12 +148,7 @@ function deleteCommand(core: Core, req: ApiRequest, guild: boolean) {
 }
 
 /** A command as Discord stores it: same id when a command of that name and type already existed. */
-function storeCommand(
-  core: Core,
-  body: Record<string, unknown>,
-  existing: RegisteredCommand[],
-  guild: boolean,
-): RegisteredCommand {
+function storeCommand(core: Core, body: Record<string, unknown>, existing: RegisteredCommand[], guild: boolean): RegisteredCommand {
   const type = typeof body.type === 'number' ? body.type : 1;
   const name = String(body.name);
   const previous = existing.find((c) => c.name === name && c.type === type);

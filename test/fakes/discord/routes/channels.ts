@@ -80,10 +80,7 @@ function postThread(req: ApiRequest, core: Core) {
   };
   // v10 documents `type` as required-in-practice; Discord still defaults to a private thread.
   const type = body.type ?? ChannelType.PrivateThread;
-  requirePermission(
-    core,
-    type === ChannelType.PrivateThread ? Permission.CreatePrivateThreads : Permission.CreatePublicThreads,
-  );
+  requirePermission(core, type === ChannelType.PrivateThread ? Permission.CreatePrivateThreads : Permission.CreatePublicThreads);
   const thread = createThread(core, {
     parent,
     name: body.name,

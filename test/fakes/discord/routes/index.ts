@@ -7,11 +7,4 @@ import { reactionRoutes } from './reactions.js';
 import { webhookRoutes } from './webhooks.js';
 
 /** Every REST route the fake serves; anything else is a 404 and a recorded violation. */
-export const routes: readonly Route[] = [
-  ...appRoutes,
-  ...channelRoutes,
-  ...messageRoutes,
-  ...reactionRoutes,
-  ...webhookRoutes,
-  ...interactionRoutes,
-];
+export const routes: readonly Route[] = [...appRoutes, ...channelRoutes, ...messageRoutes, ...reactionRoutes, ...webhookRoutes, ...interactionRoutes];

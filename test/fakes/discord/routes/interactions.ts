@@ -4,13 +4,7 @@
 
 import { authorFromUser, createMessage, deleteMessage, editMessage, type MessagePatch } from '../message-actions.js';
 import { Errors } from '../api-error.js';
-import {
-  CallbackType,
-  INTERACTION_TOKEN_LIFETIME_MS,
-  InteractionType,
-  MessageFlag,
-  MessageType,
-} from '../constants.js';
+import { CallbackType, INTERACTION_TOKEN_LIFETIME_MS, InteractionType, MessageFlag, MessageType } from '../constants.js';
 import type { ApiRequest, ApiResponse, Core } from '../core.js';
 import type { Route } from '../router.js';
 import { messagePayload } from '../serialize.js';
@@ -78,11 +72,7 @@ function callback(req: ApiRequest, core: Core): ApiResponse {
 
 /** Types 4 and 5: the response message (a "thinking…" one with the Loading flag for 5). */
 function replyOrDefer(core: Core, req: ApiRequest, record: InteractionRecord, type: number, data: CallbackData): void {
-  core.enforce(req, [
-    ...schemaIssues(Schemas.callbackMessage, req.body),
-    ...prefixIssues('data', messageLimitIssues(data)),
-    ...fileIssues(req.files),
-  ]);
+  core.enforce(req, [...schemaIssues(Schemas.callbackMessage, req.body), ...prefixIssues('data', messageLimitIssues(data)), ...fileIssues(req.files)]);
   const deferred = type === CallbackType.DeferredChannelMessageWithSource;
   if (!deferred) enforceSendable(core, req, data);
   acknowledge(record, type);
@@ -103,17 +93,8 @@ function replyOrDefer(core: Core, req: ApiRequest, record: InteractionRecord, ty
 }
 
 /** Types 6 and 7 (components): the response is the message the component is on. */
-function updateSourceMessage(
-  core: Core,
-  req: ApiRequest,
-  record: InteractionRecord,
-  type: number,
-  data: CallbackData,
-): void {
-  core.enforce(req, [
-    ...schemaIssues(Schemas.callbackUpdate, req.body),
-    ...prefixIssues('data', messageLimitIssues(data)),
-  ]);
+function updateSourceMessage(core: Core, req: ApiRequest, record: InteractionRecord, type: number, data: CallbackData): void {
+  core.enforce(req, [...schemaIssues(Schemas.callbackUpdate, req.body), ...prefixIssues('data', messageLimitIssues(data))]);
   acknowledge(record, type);
   const source = sourceMessage(core, record);
   record.original = source;
@@ -208,11 +189,7 @@ export function postFollowup(req: ApiRequest, core: Core): ApiResponse {
   const data = (req.body ?? {}) as MessageData;
   const original = record.original;
   let message: StoredMessage;
-  if (
-    original &&
-    record.callbackType === CallbackType.DeferredChannelMessageWithSource &&
-    (original.flags & MessageFlag.Loading) !== 0
-  ) {
+  if (original && record.callbackType === CallbackType.DeferredChannelMessageWithSource && (original.flags & MessageFlag.Loading) !== 0) {
     // Discord: the first follow-up after a deferred reply replaces the
     // "thinking…" message, keeping the ephemerality chosen when deferring.
     message = editMessage(core, original, messagePatch(data, req, original), isVisible(original));
@@ -240,8 +217,7 @@ export function postFollowup(req: ApiRequest, core: Core): ApiResponse {
 
 /** The message behind `/messages/@original` or `/messages/{id}` of an interaction webhook. */
 function interactionMessage(record: InteractionRecord, messageId: string): StoredMessage {
-  const message =
-    messageId === '@original' ? record.original : record.followups.find((m) => m.id === messageId);
+  const message = messageId === '@original' ? record.original : record.followups.find((m) => m.id === messageId);
   if (!message) throw Errors.unknownMessage();
   return message;
 }
@@ -256,11 +232,7 @@ export function patchInteractionMessage(req: ApiRequest, core: Core): ApiRespons
   const record = interactionForToken(core, req);
   const message = interactionMessage(record, req.params.message_id ?? '@original');
   const data = (req.body ?? {}) as MessageData;
-  core.enforce(req, [
-    ...schemaIssues(Schemas.webhookMessageEdit, req.body),
-    ...messageLimitIssues(req.body),
-    ...fileIssues(req.files),
-  ]);
+  core.enforce(req, [...schemaIssues(Schemas.webhookMessageEdit, req.body), ...messageLimitIssues(req.body), ...fileIssues(req.files)]);
   editMessage(core, message, messagePatch(data, req, message), isVisible(message));
   return { status: 200, body: messagePayload(message, core.state) };
 }

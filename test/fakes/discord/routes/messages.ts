@@ -10,14 +10,7 @@ import type { Route } from '../router.js';
 import { messagePayload } from '../serialize.js';
 import { compareSnowflakes } from '../snowflake.js';
 import type { StoredChannel, StoredMessage } from '../types.js';
-import {
-  fileIssues,
-  isEmptyMessage,
-  messageLimitIssues,
-  oversizedFiles,
-  schemaIssues,
-  Schemas,
-} from '../validation.js';
+import { fileIssues, isEmptyMessage, messageLimitIssues, oversizedFiles, schemaIssues, Schemas } from '../validation.js';
 import { requirePermission, visibleChannel } from './channels.js';
 
 /** Posts and edits in a channel share one bucket, as on Discord. */
@@ -70,9 +63,7 @@ export function checkMessageBody(core: Core, req: ApiRequest, schema = Schemas.m
 /** A new message must show something, and each file must fit in 10 MiB. */
 export function enforceSendable(core: Core, req: ApiRequest, body: unknown): void {
   if (isEmptyMessage(body, req.files)) {
-    core.refuse(req, Errors.emptyMessage(), 'limit', [
-      { path: '', code: 'EMPTY_MESSAGE', message: 'Cannot send an empty message' },
-    ]);
+    core.refuse(req, Errors.emptyMessage(), 'limit', [{ path: '', code: 'EMPTY_MESSAGE', message: 'Cannot send an empty message' }]);
   }
   const tooLarge = oversizedFiles(req.files);
   if (tooLarge.length > 0) {

@@ -13,20 +13,12 @@ import { randomToken } from '../snowflake.js';
 import type { StoredChannel, StoredMessage, StoredWebhook } from '../types.js';
 import { Schemas, webhookNameIssues } from '../validation.js';
 import { requirePermission, visibleChannel } from './channels.js';
-import {
-  deleteInteractionMessage,
-  getInteractionMessage,
-  isInteractionWebhook,
-  patchInteractionMessage,
-  postFollowup,
-} from './interactions.js';
+import { deleteInteractionMessage, getInteractionMessage, isInteractionWebhook, patchInteractionMessage, postFollowup } from './interactions.js';
 import { applyMessageEdit, checkMessageBody, prepareThreadForMessage } from './messages.js';
 
 /** Executions are limited per webhook (interaction follow-ups are not limited here). */
 const webhookBucket = (params: Record<string, string>, core: Core) =>
-  params.webhook_id === core.state.botUser.id
-    ? undefined
-    : { key: `webhook:${params.webhook_id}`, hash: 'fake-webhook-execute' };
+  params.webhook_id === core.state.botUser.id ? undefined : { key: `webhook:${params.webhook_id}`, hash: 'fake-webhook-execute' };
 
 export const webhookRoutes: Route[] = [
   { method: 'GET', pattern: '/channels/:channel_id/webhooks', auth: 'bot', handle: listWebhooks },
