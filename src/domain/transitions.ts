@@ -380,7 +380,8 @@ export function markDelivered(salon: SalonRecord, key: string): void {
   const post = salon.outbox.find((p) => p.key === key);
   if (post?.kind === 'turn') {
     const turn = salon.turns[post.turnIndex];
-    if (turn) turn.messageIds = post.messageIds;
+    // A new turn object, never an edit in place: the engine shares unchanged turns between versions.
+    if (turn) salon.turns[post.turnIndex] = { ...turn, messageIds: post.messageIds };
   }
   salon.outbox = salon.outbox.filter((p) => p.key !== key);
 }

@@ -18,7 +18,7 @@ import { createSalon, isActive, isLive, nextTurn, type Interjection, type NewSal
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { RecordError, type Clock, type ModelClient, type Publisher, type SalonStore } from './ports.js';
+import { RecordError, StaleRecordError, type Clock, type ModelClient, type Publisher, type SalonStore } from './ports.js';
 import { later, Room } from './room.js';
 import { synthesizerFor, TurnWriter } from './turn-writer.js';
 
@@ -48,6 +48,23 @@ const DEFAULT_MODEL_RETRY: transitions.RetryPolicy = {
 };
 
 type Change = (draft: SalonRecord, now: number) => void;
+
+/**
+ * A copy a change may edit, so a refused change leaves the record untouched. Turns are shared, not copied: a
+ * change adds turns or replaces one, never edits one in place (frozen, so an edit in place throws), which keeps
+ * a change's cost flat as the salon grows and tells the store which turns to write.
+ */
+function copyForChange(record: SalonRecord): SalonRecord {
+  for (const turn of record.turns) Object.freeze(turn);
+  const { turns, ...head } = record;
+  return { ...structuredClone(head), turns: [...turns] };
+}
+
+function changedTurns(before: SalonRecord, after: SalonRecord): number[] {
+  const changed: number[] = [];
+  for (let i = 0; i < after.turns.length; i++) if (after.turns[i] !== before.turns[i]) changed.push(i);
+  return changed;
+}
 
 export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly queue = new KeyedQueue();
@@ -139,7 +156,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           throw new SalonError('duplicate', 'There is already a salon here.');
         }
         const salon = createSalon(input, this.clock.now());
-        await this.options.store.save(salon);
+        await this.options.store.save(salon).catch((err: unknown) => {
+          throw err instanceof StaleRecordError ? new SalonError('duplicate', 'There is already a salon here.') : err;
+        });
         this.rooms.set(salon.id, new Room(salon));
         this.log.child({ salonId: salon.id }).info({ topic: salon.topic, rounds: salon.rounds, seats: salon.seats }, 'salon created');
         this.kick(salon.id);
@@ -236,10 +255,15 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private async applyNow(id: string, apply: Change): Promise<SalonRecord> {
     const current = this.rooms.get(id)?.record ?? (await this.options.store.get(id));
     if (!current) throw new SalonError('not_found', 'There is no salon here.');
-    const draft = structuredClone(current);
+    const draft = copyForChange(current);
     apply(draft, this.clock.now());
     draft.version += 1;
-    await this.options.store.save(draft);
+    try {
+      await this.options.store.save(draft, { expected: current.version, turns: changedTurns(current, draft) });
+    } catch (err) {
+      if (err instanceof StaleRecordError) this.letGo(id, err);
+      throw err;
+    }
     if (isLive(draft)) {
       const room = this.rooms.get(id);
       if (room) room.record = draft;
@@ -251,6 +275,18 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     }
     this.emit('saved', draft);
     return draft;
+  }
+
+  /**
+   * Another process has changed the salon since this one read it: it has taken the salon over (this one stalled
+   * past its lease, or a command was taken elsewhere). Whatever this process still had in hand for it is dropped
+   * unsaved and unposted; the salon goes on where it is now driven.
+   */
+  private letGo(id: string, err: StaleRecordError): void {
+    this.log.child({ salonId: id }).warn({ expected: err.expected, found: err.found }, 'salon changed elsewhere; letting it go');
+    const room = this.rooms.get(id);
+    room?.dispose();
+    this.rooms.delete(id);
   }
 
   /** Applies one change to a salon in its queue, after every change queued before it. */

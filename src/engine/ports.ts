@@ -131,14 +131,40 @@ export class ModelAbortedError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // Store: where salons live.
 
+/** What a save of an existing salon changes: the version it was read at, and the turns added or edited since. */
+export interface SaveChange {
+  /**
+   * The version the stored record must still have. A salon that another process changed meanwhile (it took the
+   * salon over while this one stalled) is not overwritten: the save throws StaleRecordError.
+   */
+  expected: number;
+  /** Indices of the turns added or edited by this change; the store writes only those, so a save costs the same at turn 400 as at turn 1. */
+  turns: readonly number[];
+}
+
 export interface SalonStore {
   /** Throws RecordError for a record that cannot be read, so the caller can skip it and go on. */
   get(id: string): Promise<SalonRecord | undefined>;
-  /** Saves the record and keeps the index of live salons in step with it. */
-  save(record: SalonRecord): Promise<void>;
+  /**
+   * Saves the record and keeps the index of live salons in step with it. Without `change` the salon is new and
+   * must not exist yet (StaleRecordError if it does); with it, the save is conditional on `change.expected`.
+   */
+  save(record: SalonRecord, change?: SaveChange): Promise<void>;
   /** Ids of salons that may still take turns or owe the thread a post. */
   activeIds(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** A conditional save found the stored salon not at the version expected: someone else has changed it. */
+export class StaleRecordError extends Error {
+  constructor(
+    readonly salonId: string,
+    readonly expected: number | undefined,
+    readonly found: number | undefined,
+  ) {
+    super(`salon ${salonId} is at version ${found ?? '(none)'}, not ${expected ?? '(none)'}: another process has changed it`);
+    this.name = 'StaleRecordError';
+  }
 }
 
 /** A stored record that cannot be read (corrupt, or from a newer schema). */

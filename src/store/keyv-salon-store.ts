@@ -1,21 +1,34 @@
 /**
- * Where salons live. One key per salon, plus an index of the salons the engine must keep running, so that
- * start-up reads those and not every salon ever closed.
+ * Where salons live, through keyv (SQLite by default). Each salon is a head (everything but its turns) plus one
+ * key per turn, so a save writes the head and the turns that changed: the same cost at turn 400 as at turn 1.
+ * An index of the salons the engine must keep running lets start-up read those and not every salon ever closed.
  *
- * The index is a single key updated under an in-process lock; several processes sharing one store would need
- * the backend's own primitives (a Redis set, a Postgres table) behind this same interface.
+ * keyv has no compare-and-swap, so this store is for one process: versions are checked against what this
+ * process last read or wrote, and the index is a single key updated under an in-process lock. The single-mode
+ * start-up holds the SQLite file's driver lock (sqlite-lock.ts) so a second process refuses to start on it.
+ * Several processes share a store through the Redis and PostgreSQL stores, which use their backend's own
+ * atomic writes behind this same port.
  */
 import type Keyv from 'keyv';
-import { isLive, type SalonRecord } from '../domain/salon.js';
-import type { SalonStore } from '../engine/ports.js';
-import { migrate } from './migrate.js';
+import { isLive, type SalonRecord, type Turn } from '../domain/salon.js';
+import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
+import { assemble, isInline, splitRecord, type StoredHead } from './layout.js';
 
 const INDEX_KEY = 'index:active';
-const recordKey = (id: string) => `salon:${id}`;
+const headKey = (id: string) => `salon:${id}`;
+// Not under `salon:`: keyv 5.6 leaves a key that starts with its namespace ('salon') unprefixed in get and set
+// but prefixes it again in getMany, which then finds nothing.
+const turnKey = (id: string, index: number) => `turn:${id}:${index}`;
+// Keys per read: well under SQLite's bound-parameter limit.
+const READ_SLICE = 500;
 
 export class KeyvSalonStore implements SalonStore {
   private index?: Set<string>;
   private indexWrite: Promise<unknown> = Promise.resolve();
+  /** The stored version of each live salon this process has read or written, for conditional saves. */
+  private readonly versions = new Map<string, number>();
+  /** Salons read in the layout before turns were kept apart: their next save writes every turn. */
+  private readonly inline = new Set<string>();
 
   constructor(
     private readonly keyv: Keyv,
@@ -24,17 +37,28 @@ export class KeyvSalonStore implements SalonStore {
 
   /** Throws RecordError for a record that cannot be read, so the caller can skip it and go on. */
   async get(id: string): Promise<SalonRecord | undefined> {
-    const raw: unknown = await this.keyv.get(recordKey(id));
-    return raw === undefined ? undefined : migrate(raw);
+    const head: unknown = await this.keyv.get(headKey(id));
+    if (head === undefined) return undefined;
+    const salon = await assemble(head, (count) => this.readTurns(id, count));
+    if (isInline(head)) this.inline.add(id);
+    if (isLive(salon)) this.versions.set(id, salon.version);
+    return salon;
   }
 
-  async save(record: SalonRecord): Promise<void> {
+  async save(record: SalonRecord, change?: SaveChange): Promise<void> {
+    const stored = this.versions.get(record.id) ?? (await this.storedVersion(record.id));
+    if (stored !== change?.expected) throw new StaleRecordError(record.id, change?.expected, stored);
     const active = isLive(record);
     const index = await this.loadIndex();
-    // Order matters for a crash between the two writes: an index entry is added before the record that
-    // needs it and removed after, so a resumable salon is never missing from the index.
+    const { head, turns } = splitRecord(record, this.inline.has(record.id) ? undefined : change?.turns);
+    // Order matters for a crash between writes: turns before the head that counts them, and an index entry
+    // added before the record that needs it and removed after, so a resumable salon is never missing.
+    if (turns.length > 0) await this.keyv.setMany(turns.map((turn) => ({ key: turnKey(record.id, turn.index), value: turn })));
     if (active && !index.has(record.id)) await this.updateIndex((s) => s.add(record.id));
-    await this.keyv.set(recordKey(record.id), record);
+    await this.keyv.set(headKey(record.id), head);
+    this.inline.delete(record.id);
+    if (active) this.versions.set(record.id, record.version);
+    else this.versions.delete(record.id);
     if (!active && index.has(record.id)) await this.updateIndex((s) => s.delete(record.id));
   }
 
@@ -45,6 +69,20 @@ export class KeyvSalonStore implements SalonStore {
   async close(): Promise<void> {
     await this.indexWrite.catch(() => {});
     await this.onClose();
+  }
+
+  private async storedVersion(id: string): Promise<number | undefined> {
+    const head = (await this.keyv.get(headKey(id))) as Pick<StoredHead, 'version'> | undefined;
+    return head?.version;
+  }
+
+  private async readTurns(id: string, count: number): Promise<unknown[]> {
+    const turns: unknown[] = [];
+    for (let from = 0; from < count; from += READ_SLICE) {
+      const keys = Array.from({ length: Math.min(READ_SLICE, count - from) }, (_, i) => turnKey(id, from + i));
+      turns.push(...((await this.keyv.getMany(keys)) as (Turn | undefined)[]));
+    }
+    return turns;
   }
 
   private async loadIndex(): Promise<Set<string>> {

@@ -2,11 +2,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
-import { close } from '../../src/domain/transitions.js';
 import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
 import { RecordError } from '../../src/engine/ports.js';
 import { migrate } from '../../src/store/migrate.js';
-import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function salon(id: string): SalonRecord {
@@ -23,43 +21,12 @@ function salon(id: string): SalonRecord {
   );
 }
 
-describe('salon store', () => {
+describe('opening a store and reading its records', () => {
   let dir: ReturnType<typeof tempDir>;
   beforeEach(() => {
     dir = tempDir();
   });
   afterEach(() => dir.cleanup());
-
-  async function open(file = 'nested/dir/salons.sqlite') {
-    const opened = await openKeyv(`sqlite://${join(dir.path, file)}`);
-    return new KeyvSalonStore(opened.keyv, opened.close);
-  }
-
-  it('creates the SQLite file and its directory, and keeps records across reopening', async () => {
-    const store = await open();
-    await store.save(salon('s1'));
-    await store.close();
-    const again = await open();
-    expect((await again.get('s1'))?.topic).toBe('A topic');
-    await again.close();
-  });
-
-  it('indexes only the salons the engine must keep, so start-up skips closed ones', async () => {
-    const store = await open();
-    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    await Promise.all(ids.map((id) => store.save(salon(id))));
-    for (const id of ids.slice(0, 15)) {
-      const s = salon(id);
-      close(s, 1);
-      s.outbox = [];
-      await store.save(s);
-    }
-    await store.close();
-    const again = await open();
-    expect((await again.activeIds()).sort()).toEqual(ids.slice(15).sort());
-    expect(await again.get('s0')).toMatchObject({ status: 'closed' });
-    await again.close();
-  });
 
   it('refuses a record it cannot read instead of guessing', () => {
     expect(() => migrate('garbage')).toThrow(RecordError);

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openKeyv } from '../../src/store/keyv-factory.js';
+import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
+import { tempDir } from '../helpers/tmp.js';
+import { newSalon, playTurns } from '../unit/fixtures.js';
+import { salonStoreContract } from './salon-store.contract.js';
+
+async function openSqlite(file: string) {
+  const opened = await openKeyv(`sqlite://${file}`);
+  return { store: new KeyvSalonStore(opened.keyv, opened.close), keyv: opened.keyv };
+}
+
+salonStoreContract(
+  'keyv over SQLite',
+  () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'nested/dir/salons.sqlite');
+    return {
+      open: async () => (await openSqlite(file)).store,
+      cleanup: async () => dir.cleanup(),
+    };
+  },
+  { shared: false },
+);
+
+describe('keyv store layout', () => {
+  it('reads a salon stored whole, as before turns were kept apart, and writes all its turns at its next save', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'salons.sqlite');
+      const old = newSalon({ id: 'legacy', rounds: 5 });
+      playTurns(old, 4);
+      const { store, keyv } = await openSqlite(file);
+      await keyv.set('salon:legacy', old);
+      const read = (await store.get('legacy'))!;
+      expect(read).toEqual(old);
+      const next = { ...read, turns: [...read.turns], version: read.version + 1, topic: 'renamed' };
+      await store.save(next, { expected: read.version, turns: [] });
+      await store.close();
+      const again = await openSqlite(file);
+      expect(await again.store.get('legacy')).toEqual(next);
+      expect(await again.keyv.get('turn:legacy:3')).toEqual(old.turns[3]);
+      await again.store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('names a missing turn instead of handing the engine a salon with a hole in it', async () => {
+    const dir = tempDir();
+    try {
+      const { store, keyv } = await openSqlite(join(dir.path, 'salons.sqlite'));
+      const s = newSalon({ id: 'holed', rounds: 5 });
+      playTurns(s, 3);
+      await store.save(s);
+      await keyv.delete('turn:holed:1');
+      await expect(store.get('holed')).rejects.toThrow('turn 1 is missing');
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
