@@ -160,30 +160,34 @@ export class TurnWriter {
     const name = model?.name ?? key;
     const modelId = model?.model ?? key;
     const log = deps.log.child({ salonId: room.id, synthesizer: key });
-    let result: transitions.SynthesisResult;
-    if (!model) {
-      result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
-    } else if (transitions.overBudget(salon)) {
-      result = { ok: false, name, model: modelId, reason: `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget` };
-    } else {
-      const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
-      const controller = new AbortController();
-      room.writing = controller;
-      try {
-        const reply = await deps.models.complete({ modelKey: key, messages: prompt.messages, signal: controller.signal });
-        const usage = reply.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(reply.text), estimated: true };
-        result = { ok: true, name, model: modelId, text: reply.text, usage, cost: costOf(usage, model.pricing) };
-      } catch (err) {
-        if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
-        if (!(err instanceof ModelError)) log.error({ err }, 'synthesis failed unexpectedly');
-        result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : 'an unexpected error on our side' };
-      } finally {
-        room.writing = undefined;
+    // The room stays "writing" until the synthesis is committed, as a turn does: a kick in between (a post
+    // delivered) would otherwise find it still pending and write it a second time.
+    const controller = new AbortController();
+    room.writing = controller;
+    try {
+      let result: transitions.SynthesisResult;
+      if (!model) {
+        result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
+      } else if (transitions.overBudget(salon)) {
+        result = { ok: false, name, model: modelId, reason: `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget` };
+      } else {
+        const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
+        try {
+          const reply = await deps.models.complete({ modelKey: key, messages: prompt.messages, signal: controller.signal });
+          const usage = reply.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(reply.text), estimated: true };
+          result = { ok: true, name, model: modelId, text: reply.text, usage, cost: costOf(usage, model.pricing) };
+        } catch (err) {
+          if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
+          if (!(err instanceof ModelError)) log.error({ err }, 'synthesis failed unexpectedly');
+          result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : 'an unexpected error on our side' };
+        }
       }
+      if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
+      else log.warn({ reason: result.reason }, 'synthesis could not be written');
+      await deps.change(room.id, (draft, now) => transitions.commitSynthesis(draft, result, now));
+    } finally {
+      room.writing = undefined;
     }
-    if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
-    else log.warn({ reason: result.reason }, 'synthesis could not be written');
-    await deps.change(room.id, (draft, now) => transitions.commitSynthesis(draft, result, now));
   }
 
   private seatSettings(salon: SalonRecord, seat: Seat) {

@@ -1,0 +1,135 @@
+/**
+ * Salons on PostgreSQL, for several processes at once. A salon is a row of `salon_heads` (everything but its
+ * turns, with its version) and a row of `salon_turns` per turn. Every save runs in one transaction whose first
+ * statement is `UPDATE … WHERE version = expected`: a process that lost the salon to another changes nothing.
+ * The index of live salons is the `live` column, under a partial index.
+ *
+ * Columns are `json`, not `jsonb`: a record is read and written whole, and `jsonb` refuses the \u0000 a model
+ * may write.
+ */
+import pg from 'pg';
+import { isLive, type SalonRecord } from '../domain/salon.js';
+import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
+import { assemble, splitRecord } from './layout.js';
+
+export interface PostgresStoreOptions {
+  /** Schema the tables live in; created when missing. */
+  schema?: string;
+  /** Connections in the pool. */
+  maxConnections?: number;
+}
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export class PostgresSalonStore implements SalonStore {
+  private readonly heads: string;
+  private readonly turns: string;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    this.heads = `${ident(schema)}.salon_heads`;
+    this.turns = `${ident(schema)}.salon_turns`;
+  }
+
+  /** Connects and creates the tables when missing; throws when the server cannot be reached. */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSalonStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+    // An idle client's error (the server restarted) is reported on the pool; the next query reconnects.
+    pool.on('error', () => {});
+    const store = new PostgresSalonStore(pool, options.schema ?? 'public');
+    try {
+      await store.migrate();
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.pool.query(`
+      CREATE SCHEMA IF NOT EXISTS ${ident(this.schema)};
+      CREATE TABLE IF NOT EXISTS ${this.heads} (
+        id text PRIMARY KEY,
+        version integer NOT NULL,
+        live boolean NOT NULL,
+        head json NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS salon_heads_live ON ${this.heads} (id) WHERE live;
+      CREATE TABLE IF NOT EXISTS ${this.turns} (
+        salon_id text NOT NULL REFERENCES ${this.heads} (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+        idx integer NOT NULL,
+        turn json NOT NULL,
+        PRIMARY KEY (salon_id, idx)
+      );
+    `);
+  }
+
+  async get(id: string): Promise<SalonRecord | undefined> {
+    const { rows } = await this.pool.query<{ head: unknown }>(`SELECT head FROM ${this.heads} WHERE id = $1`, [id]);
+    if (rows.length === 0) return undefined;
+    return assemble(rows[0]!.head, async (count) => {
+      const turns = await this.pool.query<{ idx: number; turn: unknown }>(`SELECT idx, turn FROM ${this.turns} WHERE salon_id = $1 AND idx < $2 ORDER BY idx`, [
+        id,
+        count,
+      ]);
+      const byIndex: unknown[] = Array.from({ length: count });
+      for (const row of turns.rows) byIndex[row.idx] = row.turn;
+      return byIndex;
+    });
+  }
+
+  async save(record: SalonRecord, change?: SaveChange): Promise<void> {
+    const { head, turns } = splitRecord(record, change?.turns);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const live = isLive(record);
+      const written = change
+        ? await client.query(`UPDATE ${this.heads} SET version = $2, live = $3, head = $4, updated_at = now() WHERE id = $1 AND version = $5`, [
+            record.id,
+            record.version,
+            live,
+            JSON.stringify(head),
+            change.expected,
+          ])
+        : await client.query(`INSERT INTO ${this.heads} (id, version, live, head) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
+            record.id,
+            record.version,
+            live,
+            JSON.stringify(head),
+          ]);
+      if (written.rowCount !== 1) {
+        await client.query('ROLLBACK');
+        const found = await this.pool.query<{ version: number }>(`SELECT version FROM ${this.heads} WHERE id = $1`, [record.id]);
+        throw new StaleRecordError(record.id, change?.expected, found.rows[0]?.version);
+      }
+      if (turns.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.turns} (salon_id, idx, turn)
+           SELECT $1, t.idx, t.turn FROM json_to_recordset($2::json) AS t(idx integer, turn json)
+           ON CONFLICT (salon_id, idx) DO UPDATE SET turn = EXCLUDED.turn`,
+          [record.id, JSON.stringify(turns.map((turn) => ({ idx: turn.index, turn })))],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      if (!(err instanceof StaleRecordError)) await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async activeIds(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.heads} WHERE live`);
+    return rows.map((r) => r.id);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
