@@ -136,7 +136,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       this.queue.run(input.id, async () => {
         admit?.(this.activeSalons());
         if (this.rooms.has(input.id) || (await this.options.store.get(input.id).catch(() => undefined))) {
-          throw new SalonError('duplicate', 'There is already a salon here.');
+          throw new SalonError({ code: 'salon_exists' });
         }
         const salon = createSalon(input, this.clock.now());
         await this.options.store.save(salon);
@@ -235,7 +235,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    */
   private async applyNow(id: string, apply: Change): Promise<SalonRecord> {
     const current = this.rooms.get(id)?.record ?? (await this.options.store.get(id));
-    if (!current) throw new SalonError('not_found', 'There is no salon here.');
+    if (!current) throw new SalonError({ code: 'no_salon' });
     const draft = structuredClone(current);
     apply(draft, this.clock.now());
     draft.version += 1;
