@@ -92,7 +92,9 @@ const fork: Subcommand = {
     await respond(
       interaction,
       {
-        content: `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
+        content:
+          `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ` +
+          `${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
       },
       log,
     );

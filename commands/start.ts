@@ -72,7 +72,9 @@ const start: Subcommand = {
     await respond(
       interaction,
       {
-        content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
+        content:
+          `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ` +
+          `${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
       },
       log,
     );
