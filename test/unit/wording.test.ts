@@ -16,7 +16,8 @@ describe('noticeText', () => {
     ],
     [
       { code: 'finished', rounds: 2, unanswered: 1, closing: false },
-      'The salon has finished after 2 rounds. One question was asked too late to be answered. Use `/salon close` to post the transcript and archive the thread.',
+      'The salon has finished after 2 rounds. One question was asked too late to be answered.' +
+        ' Use `/salon close` to post the transcript and archive the thread.',
     ],
     [
       { code: 'model_failed', name: 'GLM 4.7', reason: 'HTTP 401 from the endpoint' },
