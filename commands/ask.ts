@@ -16,10 +16,7 @@ export function resolveSeat(salon: SalonRecord, value: string | null): Seat | un
     const p = salon.seats[seat];
     if (wanted === seat.toLowerCase() || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase()) return seat;
   }
-  throw new SalonError(
-    'invalid',
-    `This salon has no speaker "${value}". Put your question to ${salon.seats.A.name} or ${salon.seats.B.name}, or leave \`to\` empty for whoever speaks next.`,
-  );
+  throw new SalonError({ code: 'unknown_speaker', wanted: value ?? '', names: [salon.seats.A.name, salon.seats.B.name] });
 }
 
 /** "in round 3" when the answer is a while off; "next" when it is the coming turn. */

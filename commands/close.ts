@@ -17,7 +17,7 @@ const close: Subcommand = {
     const salon = await salonHere(interaction, ctx, 'close');
     assertCanControl(interaction, salon, 'close');
     // Refuse before acknowledging, so a second close never flashes a public "thinking…".
-    if (salon.status === 'closed') throw new SalonError('closed', 'This salon is closed; its transcript has been posted.');
+    if (salon.status === 'closed') throw new SalonError({ code: 'closed' });
     // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const synthesis = interaction.options.getBoolean('synthesis') ?? undefined;

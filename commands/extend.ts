@@ -20,7 +20,7 @@ const extend: Subcommand = {
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'extend');
     assertCanControl(interaction, salon, 'extend');
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds to add', LIMITS.rounds, 0);
+    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds_to_add', LIMITS.rounds, 0);
     // A finished salon that carries on is active again: it counts against its starter's and the server's caps.
     if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);

@@ -44,13 +44,11 @@ const fork: Subcommand = {
     const parent = await salonHere(interaction, ctx, 'fork');
     const thread = interaction.channel;
     const channel = thread?.isThread() ? thread.parent : null;
-    if (!channel || channel.type !== ChannelType.GuildText)
-      throw new SalonError('invalid', 'This salon’s thread is not in a text channel, so there is nowhere to fork it.');
+    if (!channel || channel.type !== ChannelType.GuildText) throw new SalonError({ code: 'fork_no_channel' });
     const done = roundsDone(parent);
-    const fromRound = checkInteger(interaction.options.getInteger('from_round'), 'round to fork from', { min: 0, max: done }, done);
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
-    if (fromRound + rounds > LIMITS.totalRounds)
-      throw new SalonError('invalid', `A salon has at most ${LIMITS.totalRounds} rounds; ${fromRound} carried over plus ${rounds} is too many.`);
+    const fromRound = checkInteger(interaction.options.getInteger('from_round'), 'fork_round', { min: 0, max: done }, done);
+    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
+    if (fromRound + rounds > LIMITS.totalRounds) throw new SalonError({ code: 'fork_too_many_rounds', max: LIMITS.totalRounds, carried: fromRound, rounds });
     const seatA = resolveModel(config, interaction.options.getString('model_a'), parent.seats.A.key, 'model_a');
     const seatB = resolveModel(config, interaction.options.getString('model_b'), parent.seats.B.key, 'model_b');
     distinctNames(seatA, seatB);
@@ -94,7 +92,9 @@ const fork: Subcommand = {
     await respond(
       interaction,
       {
-        content: `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
+        content:
+          `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ` +
+          `${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
       },
       log,
     );

@@ -30,10 +30,8 @@ export function resolveModel(config: Config, value: string | null, fallback: str
     (Object.hasOwn(config.models, wanted) ? config.models[wanted] : undefined) ??
     Object.values(config.models).find((m) => m.name.toLowerCase() === wanted.toLowerCase());
   if (!model) {
-    const list = Object.values(config.models)
-      .map((m) => `\`${m.key}\` (${m.name})`)
-      .join(', ');
-    throw new SalonError('invalid', `There is no model "${cutOnWord(wanted, 60)}" for ${option}. Available: ${list}.`);
+    const models = Object.values(config.models).map((m) => ({ key: m.key, name: m.name }));
+    throw new SalonError({ code: 'unknown_model', wanted, option, models });
   }
   return { key: model.key, name: model.name, model: model.model };
 }
@@ -59,7 +57,7 @@ export function assertBotCanHost(channel: TextChannel): void {
   const me = channel.guild.members.me;
   const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
   if (missing.length > 0) {
-    throw new SalonError('forbidden', `I need these permissions in ${channel} to host a salon: ${missing.join(', ')}. Ask a moderator to grant them.`);
+    throw new SalonError({ code: 'bot_lacks_permissions', channelId: channel.id, missing });
   }
 }
 
@@ -68,8 +66,7 @@ export function checkBudget(value: number | null, config: Config): number | unde
   if (value === null) return undefined;
   const max = config.salon.maxBudgetUSD ?? LIMITS.budget.max;
   if (!Number.isFinite(value) || value < LIMITS.budget.min || value > max) {
-    const ceiling = config.salon.maxBudgetUSD !== undefined ? ' (salon.maxBudgetUSD)' : '';
-    throw new SalonError('invalid', `The budget must be between $${LIMITS.budget.min} and $${max}${ceiling}.`);
+    throw new SalonError({ code: 'budget_out_of_range', min: LIMITS.budget.min, max, operatorCeiling: config.salon.maxBudgetUSD !== undefined });
   }
   return Math.round(value * 100) / 100;
 }

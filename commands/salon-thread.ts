@@ -5,9 +5,8 @@ import { SalonError } from '../src/domain/errors.js';
 import type { SalonRecord } from '../src/domain/salon.js';
 
 export async function salonHere(interaction: ChatInputCommandInteraction, { engine }: BotContext, command: string): Promise<SalonRecord> {
-  const where = `Use \`/salon ${command}\` inside a salon's thread (start one with \`/salon start\`).`;
-  if (!interaction.inGuild() || !interaction.channel?.isThread()) throw new SalonError('not_found', `This is not a salon thread. ${where}`);
+  if (!interaction.inGuild() || !interaction.channel?.isThread()) throw new SalonError({ code: 'not_a_thread', command });
   const salon = await engine.get(interaction.channelId);
-  if (!salon) throw new SalonError('not_found', `This thread is not a salon. ${where}`);
+  if (!salon) throw new SalonError({ code: 'thread_not_salon', command });
   return salon;
 }

@@ -30,13 +30,13 @@ const start: Subcommand = {
     const { config, engine, log } = ctx;
     const channel = interaction.channel;
     if (!interaction.inGuild() || !channel || channel.type !== ChannelType.GuildText) {
-      throw new SalonError('invalid', 'Start a salon in a server text channel; it opens its own thread there.');
+      throw new SalonError({ code: 'not_a_text_channel' });
     }
     const topic = cleanText(interaction.options.getString('topic'), 'topic', LIMITS.topic);
     const seatA = resolveModel(config, interaction.options.getString('model_a'), config.salon.modelA, 'model_a');
     const seatB = resolveModel(config, interaction.options.getString('model_b'), config.salon.modelB, 'model_b');
     distinctNames(seatA, seatB);
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'number of rounds', LIMITS.rounds, config.salon.rounds);
+    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds', LIMITS.rounds, config.salon.rounds);
     const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
     const budgetUSD = checkBudget(interaction.options.getNumber('budget'), config) ?? config.salon.budgetUSD;
     assertBotCanHost(channel);
@@ -72,7 +72,9 @@ const start: Subcommand = {
     await respond(
       interaction,
       {
-        content: `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
+        content:
+          `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ` +
+          `${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
       },
       log,
     );

@@ -148,7 +148,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     if ((await connect(client, options.token, options.readyTimeoutMs ?? 30_000)) === 'disallowed') {
       messageContent = false;
       log.warn(
-        'the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. Enable it in the Developer Portal (Bot → Privileged Gateway Intents).',
+        'the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. ' +
+          'Enable it in the Developer Portal (Bot → Privileged Gateway Intents).',
       );
       await client.destroy();
       client = createClient(options.apiBase, false);

@@ -24,13 +24,10 @@ export function roleIdsOf(interaction: ChatInputCommandInteraction): string[] {
 /** Throws a SalonError naming the limit when `request` may not start one more salon. */
 export function checkAccess(access: AccessConfig, request: AccessRequest, active: SalonRecord[]): void {
   if (access.channels.length > 0 && !access.channels.includes(request.channelId)) {
-    throw new SalonError('forbidden', `Salons can only be started in ${access.channels.map((id) => `<#${id}>`).join(', ')} on this server (access.channels).`);
+    throw new SalonError({ code: 'channel_not_allowed', channelIds: access.channels });
   }
   if (access.startRoles.length > 0 && !access.startRoles.some((id) => request.roleIds.includes(id))) {
-    throw new SalonError(
-      'forbidden',
-      `Starting a salon needs one of these roles: ${access.startRoles.map((id) => `<@&${id}>`).join(', ')} (access.startRoles).`,
-    );
+    throw new SalonError({ code: 'role_required', roleIds: access.startRoles });
   }
   checkCaps(access, request, active);
 }
@@ -39,16 +36,10 @@ export function checkAccess(access: AccessConfig, request: AccessRequest, active
 export function checkCaps(access: AccessConfig, request: Pick<AccessRequest, 'guildId' | 'userId'>, active: SalonRecord[]): void {
   const inGuild = active.filter((s) => s.guildId === request.guildId);
   if (access.maxActivePerGuild !== undefined && inGuild.length >= access.maxActivePerGuild) {
-    throw new SalonError(
-      'forbidden',
-      `This server already has ${inGuild.length} ${inGuild.length === 1 ? 'salon' : 'salons'} running or paused, the most it allows (access.maxActivePerGuild). Close one with \`/salon close\` first.`,
-    );
+    throw new SalonError({ code: 'guild_cap', active: inGuild.length });
   }
   const mine = inGuild.filter((s) => s.starter.id === request.userId);
   if (access.maxActivePerUser !== undefined && mine.length >= access.maxActivePerUser) {
-    throw new SalonError(
-      'forbidden',
-      `You already have ${mine.length} ${mine.length === 1 ? 'salon' : 'salons'} running or paused, the most one person may have at once (access.maxActivePerUser). Close one with \`/salon close\` first.`,
-    );
+    throw new SalonError({ code: 'user_cap', active: mine.length });
   }
 }

@@ -10,6 +10,7 @@ import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
 import { LIMITS } from '../domain/limits.js';
 import { NO_MENTIONS } from './mentions.js';
+import { refusalText } from './wording.js';
 
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
@@ -26,8 +27,8 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
     await message.react('✅').catch(() => {});
   } catch (err) {
     if (!(err instanceof SalonError)) throw err;
-    if (err.code === 'duplicate') return;
-    await message.reply({ content: `⚠️ ${err.message}`, allowedMentions: NO_MENTIONS }).catch(() => {});
+    if (err.code === 'question_duplicate') return;
+    await message.reply({ content: `⚠️ ${refusalText(err.refusal)}`, allowedMentions: NO_MENTIONS }).catch(() => {});
   }
 }
 

@@ -7,6 +7,7 @@ import { DiscordAPIError, MessageFlags, RESTJSONErrorCodes, type ChatInputComman
 import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
 import { NO_MENTIONS } from './mentions.js';
+import { refusalText } from './wording.js';
 
 export async function respond(
   interaction: ChatInputCommandInteraction,
@@ -43,10 +44,10 @@ export async function refuse(interaction: ChatInputCommandInteraction, message: 
   await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true }, log);
 }
 
-/** Turns a thrown error into an answer: a SalonError's message as is, anything else as a generic failure. */
+/** Turns a thrown error into an answer: a SalonError in its words, anything else as a generic failure. */
 export async function answerError(interaction: ChatInputCommandInteraction, err: unknown, log: Logger): Promise<void> {
   if (err instanceof SalonError) {
-    await refuse(interaction, err.message, log);
+    await refuse(interaction, refusalText(err.refusal), log);
     return;
   }
   log.error({ err, command: interaction.commandName, subcommand: interaction.options.getSubcommand(false) }, 'command failed');

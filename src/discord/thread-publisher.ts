@@ -31,7 +31,7 @@ import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
 import { DISCORD_LIMITS } from './limits.js';
-import { turnText } from './wording.js';
+import { noticeText, turnText } from './wording.js';
 import { NO_MENTIONS } from './mentions.js';
 
 const WEBHOOK_NAME = 'salon';
@@ -121,7 +121,7 @@ export class DiscordPublisher implements Publisher {
           await this.postAsBot(thread, post, 0, { embeds: [headerEmbed(salon)] }, progress);
           return;
         case 'notice':
-          await this.postAsBot(thread, post, 0, { content: post.text }, progress);
+          await this.postAsBot(thread, post, 0, { content: noticeText(post.notice) }, progress);
           return;
         case 'turn':
           await this.postTurn(thread, salon, post, progress);

@@ -1,10 +1,62 @@
-/** A refusal meant for the person who asked: the message says what is wrong and what to do instead. */
+/**
+ * Why a request was refused, as data: a code and the values the answer needs. The words for each are in the
+ * Discord adapter's wording module, so the rules say what happened and never how to say it.
+ */
+export type Refusal =
+  // The salon's own rules (transitions.ts).
+  | { code: 'closed' }
+  | { code: 'question_duplicate' }
+  /** Nobody has a turn left to answer: `to` is the name of the speaker the question was put to, if any. */
+  | { code: 'no_turn_left'; to?: string }
+  | { code: 'questions_waiting'; max: number }
+  | { code: 'too_many_rounds'; total: number; max: number; current: number }
+  | { code: 'already_paused' }
+  | { code: 'nothing_to_pause' }
+  | { code: 'already_running' }
+  | { code: 'all_rounds_done' }
+  /** A new budget that is no more than what was spent already. */
+  | { code: 'budget_below_spent'; spent: number; budget: number }
+  | { code: 'budget_spent'; spent: number; budget: number }
+  // The engine: which salon a request is about.
+  | { code: 'salon_exists' }
+  | { code: 'no_salon' }
+  // Requests checked by the adapters before they reach a salon; `command` and `option` are the command's own names.
+  | { code: 'not_a_thread'; command: string }
+  | { code: 'thread_not_salon'; command: string }
+  | { code: 'empty_text'; field: TextField }
+  | { code: 'text_too_long'; field: TextField; length: number; max: number }
+  | { code: 'not_whole_number'; field: NumberField; min: number; max: number }
+  | { code: 'channel_not_allowed'; channelIds: string[] }
+  | { code: 'role_required'; roleIds: string[] }
+  | { code: 'guild_cap'; active: number }
+  | { code: 'user_cap'; active: number }
+  | { code: 'not_controller'; starter: string; command: string }
+  /** `wanted` is what was typed; `names` the salon's two speakers. */
+  | { code: 'unknown_speaker'; wanted: string; names: [string, string] }
+  | { code: 'unknown_model'; wanted: string; option: string; models: { key: string; name: string }[] }
+  /** `missing`: the permissions' names as Discord shows them. */
+  | { code: 'bot_lacks_permissions'; channelId: string; missing: string[] }
+  /** `operatorCeiling`: the maximum is the operator's (salon.maxBudgetUSD), not salon's own. */
+  | { code: 'budget_out_of_range'; min: number; max: number; operatorCeiling: boolean }
+  | { code: 'not_a_text_channel' }
+  | { code: 'fork_no_channel' }
+  | { code: 'fork_too_many_rounds'; max: number; carried: number; rounds: number };
+
+export type RefusalCode = Refusal['code'];
+
+/** What people type, by the name the refusal gives it. */
+export type TextField = 'question' | 'topic' | 'direction';
+export type NumberField = 'rounds' | 'rounds_to_add' | 'delay' | 'fork_round';
+
+/** A refusal meant for the person who asked; the message is for logs, the words are rendered from `refusal`. */
 export class SalonError extends Error {
-  constructor(
-    readonly code: 'not_found' | 'not_running' | 'not_paused' | 'closed' | 'finished' | 'duplicate' | 'invalid' | 'forbidden',
-    message: string,
-  ) {
-    super(message);
+  constructor(readonly refusal: Refusal) {
+    const { code, ...values } = refusal;
+    super(Object.keys(values).length > 0 ? `${code} ${JSON.stringify(values)}` : code);
     this.name = 'SalonError';
+  }
+
+  get code(): RefusalCode {
+    return this.refusal.code;
   }
 }

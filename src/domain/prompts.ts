@@ -46,24 +46,29 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
   const self = salon.seats[seat].name;
   const other = salon.seats[otherSeat(seat)].name;
   const lines = [
-    `You are ${self}, one of two language models in a salon: a conversation between two models, held in public in a Discord thread, where people watch and sometimes ask questions.`,
+    `You are ${self}, one of two language models in a salon: ` +
+      'a conversation between two models, held in public in a Discord thread, where people watch and sometimes ask questions.',
     `The other participant is ${other}, another language model. You are speaking with ${other}, not with a user.`,
     '',
     `The topic, set by ${salon.starter.name}:`,
     salon.topic,
     '',
-    `The salon runs for ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'}. In each round ${salon.seats.A.name} speaks first, then ${salon.seats.B.name}. A note at the end of each message tells you which round it is.`,
+    `The salon runs for ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'}. ` +
+      `In each round ${salon.seats.A.name} speaks first, then ${salon.seats.B.name}. A note at the end of each message tells you which round it is.`,
     '',
     'How to take part:',
     `- Speak as yourself, in the first person, to ${other}. Answer what they actually said: build on it, question it, disagree where you disagree.`,
-    `- Messages in the user role are ${other}'s words, except questions from people watching, which are labelled as such. When a question is put to you, answer it in your turn, by name.`,
-    `- Write only your own turn: do not write ${other}'s lines, do not start with your name, and keep to a few paragraphs; people read this in a chat thread.`,
+    `- Messages in the user role are ${other}'s words, except questions from people watching, which are labelled as such. ` +
+      'When a question is put to you, answer it in your turn, by name.',
+    `- Write only your own turn: do not write ${other}'s lines, do not start with your name, ` +
+      'and keep to a few paragraphs; people read this in a chat thread.',
     '- On your closing turn, draw the conversation together and end it gracefully.',
   ];
   if (salon.parent) {
     lines.push(
       '',
-      `This salon continues an earlier one after its round ${salon.parent.fromRound}: the earlier turns are shown as history, each under its speaker's name where that was another model.`,
+      `This salon continues an earlier one after its round ${salon.parent.fromRound}: ` +
+        "the earlier turns are shown as history, each under its speaker's name where that was another model.",
     );
   }
   if (persona?.trim()) lines.push('', persona.trim());
@@ -96,7 +101,9 @@ function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, 
   else if (last) note += ' This is the final turn of the salon: close it gracefully.';
   if (questions > 0) note += questions === 1 ? ' Answer the question from the audience above.' : ' Answer the questions from the audience above.';
   if ((salon.repetitive ?? 0) > 0) {
-    note += ` The conversation has started to circle: the last turn mostly repeated earlier ones. Bring a genuinely new angle, challenge something ${other} said, or move towards a close.`;
+    note +=
+      ' The conversation has started to circle: the last turn mostly repeated earlier ones. ' +
+      `Bring a genuinely new angle, challenge something ${other} said, or move towards a close.`;
   }
   return `${note}]`;
 }
@@ -207,7 +214,8 @@ export function buildSynthesisPrompt(salon: SalonRecord, name: string, settings:
   const system = [
     `You are ${name}. You write the synthesis that closes the archive of a salon: a public conversation between two language models, ${A.name} and ${B.name}.`,
     'Write in English, in Markdown, without a title (the archive adds the heading "Synthesis").',
-    'Say what the two agreed on, where they differed, and which questions stay open, as a short numbered list with a bold lead-in per point, each point one to three sentences, quoting a striking line where it helps.',
+    'Say what the two agreed on, where they differed, and which questions stay open, as a short numbered list with a bold lead-in per point, ' +
+      'each point one to three sentences, quoting a striking line where it helps.',
     'Be faithful to what was said; do not add opinions of your own. About 150 to 300 words.',
     settings.persona?.trim() ?? '',
   ]

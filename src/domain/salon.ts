@@ -5,7 +5,7 @@
  * returns what changed, so the engine can apply changes one at a time and save after each.
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export type Seat = 'A' | 'B';
 export type SalonStatus = 'running' | 'paused' | 'finished' | 'closed';
@@ -109,7 +109,7 @@ export type Post =
   | { key: string; kind: 'header'; messageIds: string[] }
   /** `draftIds` are messages that showed the turn while it streamed: edited to the final text, never posted again. */
   | { key: string; kind: 'turn'; turnIndex: number; messageIds: string[]; draftIds?: string[] }
-  | { key: string; kind: 'notice'; notice: NoticeKind; text: string; messageIds: string[] }
+  | { key: string; kind: 'notice'; notice: Notice; messageIds: string[] }
   /** Messages of a turn that streamed but will never be finished (closed mid-stream): deleted. */
   | { key: string; kind: 'retract'; turnIndex: number; draftIds: string[]; messageIds: string[] }
   /** The synthesis written at close, posted before the transcript. */
@@ -117,7 +117,14 @@ export type Post =
   /** The transcript as a file, then the thread archived. */
   | { key: string; kind: 'archive'; messageIds: string[] };
 
-export type NoticeKind = 'finished' | 'failure' | 'info';
+/** What a notice tells the thread, as data; the adapter that posts it words it. */
+export type Notice =
+  /** `unanswered`: questions asked too late; `closing`: the transcript follows at once. */
+  | { code: 'finished'; rounds: number; endedEarly?: string; unanswered: number; closing: boolean }
+  | { code: 'model_failed'; name: string; reason: string }
+  | { code: 'budget_spent'; spent: number; budget: number }
+  /** Saved by schema 1, which stored a notice's words: posted as they are. `was` is what it was about. */
+  | { code: 'legacy'; was: 'finished' | 'failure' | 'info'; text: string };
 
 export interface FailureInfo {
   seat: Seat;
@@ -267,6 +274,11 @@ export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {
  */
 export function isLive(salon: SalonRecord): boolean {
   return isActive(salon) || salon.outbox.length > 0 || salon.synthesis?.status === 'pending';
+}
+
+/** A "finished" notice, of this schema or saved by an older one. */
+export function isFinishedNotice(notice: Notice): boolean {
+  return notice.code === 'finished' || (notice.code === 'legacy' && notice.was === 'finished');
 }
 
 export function turnKey(salonId: string, index: number): string {

@@ -53,9 +53,11 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   // Blocks are separated by one blank line, as in the hand-made archives.
   const blocks: string[] = [
     `# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}`,
-    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
+    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} ` +
+      `between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
     ledgerTable(salon),
-    `*Rounds: ${roundsDone(salon)} of ${salon.rounds} · Started ${formatTime(started)}${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
+    `*Rounds: ${roundsDone(salon)} of ${salon.rounds} · Started ${formatTime(started)}` +
+      `${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
     RULE,
     '## Context',
     neutraliseMarkdownBlocks(closeOpenFence(salon.topic.trim())),
@@ -64,7 +66,8 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   const carried = salon.carried ?? 0;
   if (salon.parent) {
     blocks.push(
-      `Forked from the salon “${inline(cutOnWord(salon.parent.topic, 120))}” after its round ${salon.parent.fromRound}${salon.parent.threadId ? ` (thread ${salon.parent.threadId})` : ''}.`,
+      `Forked from the salon “${inline(cutOnWord(salon.parent.topic, 120))}” after its round ${salon.parent.fromRound}` +
+        `${salon.parent.threadId ? ` (thread ${salon.parent.threadId})` : ''}.`,
     );
   }
   blocks.push(RULE);

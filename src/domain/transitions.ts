@@ -7,6 +7,7 @@ import { SalonError } from './errors.js';
 import { formatUSD, spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
 import {
+  isFinishedNotice,
   nextTurn,
   nextTurnOf,
   pendingInterjections,
@@ -29,7 +30,7 @@ function iso(now: number): string {
 }
 
 function assertOpen(salon: SalonRecord): void {
-  if (salon.status === 'closed') throw new SalonError('closed', 'This salon is closed; its transcript has been posted.');
+  if (salon.status === 'closed') throw new SalonError({ code: 'closed' });
 }
 
 export interface InterjectionInput {
@@ -56,22 +57,18 @@ export function addInterjection(
 ): { interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } } {
   assertOpen(salon);
   if (salon.interjections.some((q) => q.id === input.id)) {
-    throw new SalonError('duplicate', 'That question is already in the salon.');
+    throw new SalonError({ code: 'question_duplicate' });
   }
   // A turn already being written cannot see the question; the first turn that can is the one after it.
   const from = salon.turns.length + (options.turnInFlight ? 1 : 0);
   const seat = input.to ?? (from < totalTurns(salon) ? seatOf(from) : undefined);
   const answeredIn = seat ? nextTurnOf(salon, seat, from) : undefined;
   if (!seat || !answeredIn) {
-    const who = input.to ? `${salon.seats[input.to].name} has no turn left` : 'no model has a turn left';
-    throw new SalonError(
-      'finished',
-      `${who} in this salon, so nobody would answer. Add rounds with \`/salon extend\`${input.to ? ' or ask without `to`' : ''}.`,
-    );
+    throw new SalonError(input.to ? { code: 'no_turn_left', to: salon.seats[input.to].name } : { code: 'no_turn_left' });
   }
   const max = options.maxPending ?? Infinity;
   if (pendingInterjections(salon).length >= max) {
-    throw new SalonError('invalid', `${max} questions are already waiting, the most this salon takes at once. Ask again after the next turn.`);
+    throw new SalonError({ code: 'questions_waiting', max });
   }
   const interjection: Interjection = {
     id: input.id,
@@ -90,10 +87,7 @@ export function extend(salon: SalonRecord, rounds: number, now: number): void {
   assertOpen(salon);
   const total = salon.rounds + rounds;
   if (total > LIMITS.totalRounds) {
-    throw new SalonError(
-      'invalid',
-      `That would make ${total} rounds; a salon has at most ${LIMITS.totalRounds}. It has ${salon.rounds} now, so you can add up to ${LIMITS.totalRounds - salon.rounds}.`,
-    );
+    throw new SalonError({ code: 'too_many_rounds', total, max: LIMITS.totalRounds, current: salon.rounds });
   }
   salon.rounds = total;
   if (salon.status === 'finished') {
@@ -103,15 +97,15 @@ export function extend(salon: SalonRecord, rounds: number, now: number): void {
     salon.repetitive = 0;
     salon.nextTurnAt = now;
     // A "finished" notice not yet posted would now be wrong.
-    salon.outbox = salon.outbox.filter((p) => !(p.kind === 'notice' && p.notice === 'finished'));
+    salon.outbox = salon.outbox.filter((p) => !(p.kind === 'notice' && isFinishedNotice(p.notice)));
   }
   salon.updatedAt = iso(now);
 }
 
 export function pause(salon: SalonRecord, now: number): void {
   assertOpen(salon);
-  if (salon.status === 'paused') throw new SalonError('not_running', 'This salon is already paused. Use `/salon resume` to carry on.');
-  if (salon.status !== 'running') throw new SalonError('not_running', 'This salon has finished; there is nothing to pause.');
+  if (salon.status === 'paused') throw new SalonError({ code: 'already_paused' });
+  if (salon.status !== 'running') throw new SalonError({ code: 'nothing_to_pause' });
   salon.status = 'paused';
   salon.pausedReason = undefined;
   salon.nextTurnAt = undefined;
@@ -123,10 +117,7 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
   const spent = spentUSD(salon);
   if (options.budgetUSD !== undefined) {
     if (options.budgetUSD <= spent) {
-      throw new SalonError(
-        'invalid',
-        `This salon has spent ${formatUSD(spent)} already; a budget of ${formatUSD(options.budgetUSD)} would stop it again at once. Give more.`,
-      );
+      throw new SalonError({ code: 'budget_below_spent', spent, budget: options.budgetUSD });
     }
   }
   if (salon.status === 'running' && options.budgetUSD !== undefined) {
@@ -142,14 +133,11 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
     return;
   }
   if (salon.status !== 'paused') {
-    throw new SalonError('not_paused', salon.status === 'running' ? 'This salon is already running.' : 'This salon has finished all its rounds.');
+    throw new SalonError({ code: salon.status === 'running' ? 'already_running' : 'all_rounds_done' });
   }
   const budget = options.budgetUSD ?? salon.budgetUSD;
   if (budget !== undefined && spent >= budget) {
-    throw new SalonError(
-      'invalid',
-      `This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget. Resume with a higher one: \`/salon resume budget:<dollars>\`.`,
-    );
+    throw new SalonError({ code: 'budget_spent', spent, budget });
   }
   if (options.budgetUSD !== undefined) salon.budgetUSD = options.budgetUSD;
   salon.status = 'running';
@@ -226,8 +214,7 @@ export function pauseOverBudget(salon: SalonRecord, now: number): void {
   salon.outbox.push({
     key: `${salon.id}:budget:${salon.turns.length}:${now}`,
     kind: 'notice',
-    notice: 'info',
-    text: `💸 This salon has spent ${formatUSD(spent)} of its ${formatUSD(budget)} budget, so it is paused. To go on, raise the budget: \`/salon resume budget:<dollars>\`.`,
+    notice: { code: 'budget_spent', spent, budget },
     messageIds: [],
   });
 }
@@ -312,14 +299,16 @@ function finish(salon: SalonRecord, now: number, closing: boolean): void {
   salon.status = 'finished';
   salon.nextTurnAt = undefined;
   salon.finishedAt = iso(now);
-  const waiting = pendingInterjections(salon).length;
-  const unanswered = waiting > 0 ? ` ${waiting === 1 ? 'One question was' : `${waiting} questions were`} asked too late to be answered.` : '';
-  const early = salon.endedEarly ? ` It ended early: ${salon.endedEarly}.` : '';
   salon.outbox.push({
     key: `${salon.id}:finished:${salon.turns.length}`,
     kind: 'notice',
-    notice: 'finished',
-    text: `The salon has finished after ${roundsDone(salon)} ${roundsDone(salon) === 1 ? 'round' : 'rounds'}.${early}${unanswered}${closing ? ' The transcript follows and the thread will be archived.' : ' Use `/salon close` to post the transcript and archive the thread.'}`,
+    notice: {
+      code: 'finished',
+      rounds: roundsDone(salon),
+      ...(salon.endedEarly ? { endedEarly: salon.endedEarly } : {}),
+      unanswered: pendingInterjections(salon).length,
+      closing,
+    },
     messageIds: [],
   });
 }
@@ -359,8 +348,7 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
     // The time makes the key unique even when the same turn fails again after a resume.
     key: `${salon.id}:failure:${salon.turns.length}:${now}`,
     kind: 'notice',
-    notice: 'failure',
-    text: `⚠️ ${name} could not take its turn: ${input.reason}. The salon is paused; use \`/salon resume\` to try again.`,
+    notice: { code: 'model_failed', name, reason: input.reason },
     messageIds: [],
   });
   return 'paused';

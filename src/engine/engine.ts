@@ -153,11 +153,11 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       this.queue.run(input.id, async () => {
         admit?.(this.activeSalons());
         if (this.rooms.has(input.id) || (await this.options.store.get(input.id).catch(() => undefined))) {
-          throw new SalonError('duplicate', 'There is already a salon here.');
+          throw new SalonError({ code: 'salon_exists' });
         }
         const salon = createSalon(input, this.clock.now());
         await this.options.store.save(salon).catch((err: unknown) => {
-          throw err instanceof StaleRecordError ? new SalonError('duplicate', 'There is already a salon here.') : err;
+          throw err instanceof StaleRecordError ? new SalonError({ code: 'salon_exists' }) : err;
         });
         this.rooms.set(salon.id, new Room(salon));
         this.log.child({ salonId: salon.id }).info({ topic: salon.topic, rounds: salon.rounds, seats: salon.seats }, 'salon created');
@@ -254,7 +254,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    */
   private async applyNow(id: string, apply: Change): Promise<SalonRecord> {
     const current = this.rooms.get(id)?.record ?? (await this.options.store.get(id));
-    if (!current) throw new SalonError('not_found', 'There is no salon here.');
+    if (!current) throw new SalonError({ code: 'no_salon' });
     const draft = copyForChange(current);
     apply(draft, this.clock.now());
     draft.version += 1;

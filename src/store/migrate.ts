@@ -6,7 +6,21 @@ import { SCHEMA_VERSION, type SalonRecord } from '../domain/salon.js';
 import { RecordError } from '../engine/ports.js';
 
 /** migrations[n] lifts a record from schema n to n + 1. */
-const migrations: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {};
+const migrations: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {
+  // Schema 1 stored a notice's words; schema 2 stores what it says as data. A notice still owed keeps its words.
+  1: (record) => ({
+    ...record,
+    outbox: Array.isArray(record.outbox) ? record.outbox.map(liftNotice) : record.outbox,
+  }),
+};
+
+function liftNotice(post: unknown): unknown {
+  if (typeof post !== 'object' || post === null) return post;
+  const { kind, notice, text, ...rest } = post as Record<string, unknown>;
+  if (kind !== 'notice' || typeof text !== 'string') return post;
+  const was = notice === 'finished' || notice === 'failure' ? notice : 'info';
+  return { ...rest, kind, notice: { code: 'legacy', was, text } };
+}
 
 export function migrate(raw: unknown): SalonRecord {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RecordError('not an object');

@@ -40,7 +40,7 @@ export function onTurnDelivered(engine: SalonEngine, listener: (salon: SalonReco
 /** Calls `listener` when a salon's "finished" notice is out. Returns the unsubscribe function. */
 export function onFinished(engine: SalonEngine, listener: (salon: SalonRecord) => void): () => void {
   const onDelivered = (salon: SalonRecord, post: Post) => {
-    if (post.kind === 'notice' && post.notice === 'finished') listener(salon);
+    if (post.kind === 'notice' && post.notice.code === 'finished') listener(salon);
   };
   engine.on('delivered', onDelivered);
   return () => engine.off('delivered', onDelivered);

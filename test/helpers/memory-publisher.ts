@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { renderTranscript } from '../../src/domain/transcript.js';
+import { noticeText } from '../../src/discord/wording.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
 import { PublishError, type DeliveryProgress, type Pacing, type Publisher } from '../../src/engine/ports.js';
 
@@ -69,7 +70,7 @@ export class MemoryPublisher extends EventEmitter implements Publisher {
         break;
       }
       case 'notice':
-        text = post.text;
+        text = noticeText(post.notice);
         break;
       case 'synthesis':
         text = salon.synthesis?.status === 'done' ? salon.synthesis.text : '';

@@ -27,6 +27,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
+import { noticeText } from '../../src/discord/wording.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
 import { SalonEngine } from '../../src/engine/engine.js';
 import type { DeliveryProgress, DraftUpdate, Publisher } from '../../src/engine/ports.js';
@@ -126,7 +127,7 @@ class SoakPublisher implements Publisher {
         id = this.post(salon.id, { key, kind: 'header', text: salon.topic });
         break;
       case 'notice':
-        id = this.post(salon.id, { key, kind: 'notice', text: post.text });
+        id = this.post(salon.id, { key, kind: 'notice', text: noticeText(post.notice) });
         break;
       default:
         // The archive, and a synthesis if the config asked for one (it does not here).
@@ -221,7 +222,7 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
     const whenArchived = new Map<string, () => void>();
     const onDelivered = (s: SalonRecord, post: Post) => {
       if (post.kind === 'turn') turns += 1;
-      else if (post.kind === 'notice' && post.notice === 'finished') whenFinished.get(s.id)?.();
+      else if (post.kind === 'notice' && post.notice.code === 'finished') whenFinished.get(s.id)?.();
       else if (post.kind === 'archive') whenArchived.get(s.id)?.();
     };
     engine.on('delivered', onDelivered);

@@ -1,7 +1,8 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
+import { SCHEMA_VERSION, createSalon, isFinishedNotice, type SalonRecord } from '../../src/domain/salon.js';
+import { noticeText } from '../../src/discord/wording.js';
 import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
 import { RecordError } from '../../src/engine/ports.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -27,6 +28,31 @@ describe('opening a store and reading its records', () => {
     dir = tempDir();
   });
   afterEach(() => dir.cleanup());
+
+  it('lifts a schema 1 record: a notice still owed keeps the words it was saved with', () => {
+    const finished = 'The salon has finished after 1 round. Use `/salon close` to post the transcript and archive the thread.';
+    const failed = '⚠️ A could not take its turn: HTTP 401. The salon is paused; use `/salon resume` to try again.';
+    const old = {
+      ...salon('old'),
+      schema: 1,
+      outbox: [
+        { key: 'old:header', kind: 'header', messageIds: ['m1'] },
+        { key: 'old:failure:0:5', kind: 'notice', notice: 'failure', text: failed, messageIds: [] },
+        { key: 'old:finished:2', kind: 'notice', notice: 'finished', text: finished, messageIds: [] },
+      ],
+    };
+    const lifted = migrate(JSON.parse(JSON.stringify(old)));
+    expect(lifted.schema).toBe(SCHEMA_VERSION);
+    expect(lifted.outbox).toEqual([
+      { key: 'old:header', kind: 'header', messageIds: ['m1'] },
+      { key: 'old:failure:0:5', kind: 'notice', notice: { code: 'legacy', was: 'failure', text: failed }, messageIds: [] },
+      { key: 'old:finished:2', kind: 'notice', notice: { code: 'legacy', was: 'finished', text: finished }, messageIds: [] },
+    ]);
+    const shown = lifted.outbox.flatMap((p) => (p.kind === 'notice' ? [noticeText(p.notice)] : []));
+    expect(shown).toEqual([failed, finished]);
+    // Still a "finished" notice: extending the salon before it is posted drops it, as it did before.
+    expect(lifted.outbox.filter((p) => p.kind === 'notice' && isFinishedNotice(p.notice)).map((p) => p.key)).toEqual(['old:finished:2']);
+  });
 
   it('refuses a record it cannot read instead of guessing', () => {
     expect(() => migrate('garbage')).toThrow(RecordError);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SalonError } from '../../src/domain/errors.js';
+import { noticeText, refusalText } from '../../src/discord/wording.js';
 import {
   SCHEMA_VERSION,
   createSalon,
@@ -14,6 +15,7 @@ import {
   seatOf,
   totalTurns,
   turnKey,
+  type Notice,
   type Post,
   type SalonRecord,
 } from '../../src/domain/salon.js';
@@ -45,12 +47,28 @@ function expectRefusal(salon: SalonRecord, code: SalonError['code'], fn: () => u
   }
   expect(thrown).toBeInstanceOf(SalonError);
   expect((thrown as SalonError).code).toBe(code);
-  expect((thrown as SalonError).message.length).toBeGreaterThan(10);
+  expect(refusalText((thrown as SalonError).refusal).length).toBeGreaterThan(10);
   expect(salon).toEqual(before);
 }
 
-function notices(salon: SalonRecord, kind?: string): Extract<Post, { kind: 'notice' }>[] {
-  return salon.outbox.filter((p): p is Extract<Post, { kind: 'notice' }> => p.kind === 'notice' && (kind === undefined || p.notice === kind));
+/** The words of the refusal `fn` throws. */
+function refusalWords(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SalonError) return refusalText(err.refusal);
+    throw err;
+  }
+  throw new Error('no refusal');
+}
+
+function notices(salon: SalonRecord, code?: Notice['code']): Extract<Post, { kind: 'notice' }>[] {
+  return salon.outbox.filter((p): p is Extract<Post, { kind: 'notice' }> => p.kind === 'notice' && (code === undefined || p.notice.code === code));
+}
+
+/** A notice as the thread shows it. */
+function shown(post: Extract<Post, { kind: 'notice' }>): string {
+  return noticeText(post.notice);
 }
 
 const policy: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => [30_000, 120_000, 600_000][attempt - 1] ?? 600_000 };
@@ -212,8 +230,8 @@ describe('commitTurn', () => {
     expect(salon.closedAt).toBeUndefined();
     const finished = notices(salon, 'finished');
     expect(finished).toHaveLength(1);
-    expect(finished[0]!.text).toContain('finished after 2 rounds');
-    expect(finished[0]!.text).toContain('/salon close');
+    expect(shown(finished[0]!)).toContain('finished after 2 rounds');
+    expect(shown(finished[0]!)).toContain('/salon close');
     expect(salon.outbox.some((p) => p.kind === 'archive')).toBe(false);
     expect(isActive(salon)).toBe(false);
     // the notice comes after the last turn's post
@@ -227,8 +245,8 @@ describe('commitTurn', () => {
     addInterjection(salon, { id: 'late', author: { id: 'u-9', name: 'Mary' }, text: 'And the soul?' }, T0 + 31_000);
     // the final turn was already being written without it
     commitTurn(salon, generated(salon, { answered: [] }), T0 + 90_000);
-    expect(notices(salon, 'finished')[0]!.text).toContain('One question was asked too late to be answered.');
-    expect(notices(salon, 'finished')[0]!.text).toContain('finished after 1 round.');
+    expect(shown(notices(salon, 'finished')[0]!)).toContain('One question was asked too late to be answered.');
+    expect(shown(notices(salon, 'finished')[0]!)).toContain('finished after 1 round.');
   });
 
   it('with autoClose, the last turn finishes and closes the salon, with an archive post after the notice', () => {
@@ -242,7 +260,7 @@ describe('commitTurn', () => {
     expect(salon.finishedAt).toBe(iso(end));
     expect(salon.nextTurnAt).toBeUndefined();
     expect(salon.outbox.map((p) => p.kind)).toEqual(['header', 'turn', 'turn', 'notice', 'archive']);
-    expect(notices(salon, 'finished')[0]!.text).toContain('The transcript follows');
+    expect(shown(notices(salon, 'finished')[0]!)).toContain('The transcript follows');
     expect(salon.outbox.at(-1)).toEqual({ key: 'thread-1:archive', kind: 'archive', messageIds: [] });
     expect(isLive(salon)).toBe(true);
   });
@@ -330,7 +348,7 @@ describe('addInterjection', () => {
   it('refuses the same id twice (a redelivered event counts once)', () => {
     const salon = newSalon();
     addInterjection(salon, { id: 'msg-1', author: ada, text: 'First' }, T0 + 10);
-    expectRefusal(salon, 'duplicate', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'First, again' }, T0 + 20));
+    expectRefusal(salon, 'question_duplicate', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'First, again' }, T0 + 20));
     expect(salon.interjections).toHaveLength(1);
   });
 
@@ -343,7 +361,7 @@ describe('addInterjection', () => {
   it('refuses a finished salon, since no model would answer', () => {
     const salon = newSalon({ rounds: 1 });
     playTurns(salon, 2);
-    expectRefusal(salon, 'finished', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'One more thing' }, T0 + 999_000));
+    expectRefusal(salon, 'no_turn_left', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'One more thing' }, T0 + 999_000));
   });
 });
 
@@ -385,24 +403,24 @@ describe('pause / resume / close', () => {
   it('refuses to pause a paused salon', () => {
     const salon = newSalon();
     pause(salon, T0 + 1);
-    expectRefusal(salon, 'not_running', () => pause(salon, T0 + 2));
+    expectRefusal(salon, 'already_paused', () => pause(salon, T0 + 2));
   });
 
   it('refuses to pause a finished salon', () => {
     const salon = newSalon({ rounds: 1 });
     playTurns(salon, 2);
-    expectRefusal(salon, 'not_running', () => pause(salon, T0 + 999_000));
+    expectRefusal(salon, 'nothing_to_pause', () => pause(salon, T0 + 999_000));
   });
 
   it('refuses to resume a running salon', () => {
     const salon = newSalon();
-    expectRefusal(salon, 'not_paused', () => resume(salon, T0 + 2));
+    expectRefusal(salon, 'already_running', () => resume(salon, T0 + 2));
   });
 
   it('refuses to resume a finished salon', () => {
     const salon = newSalon({ rounds: 1 });
     playTurns(salon, 2);
-    expectRefusal(salon, 'not_paused', () => resume(salon, T0 + 999_000));
+    expectRefusal(salon, 'all_rounds_done', () => resume(salon, T0 + 999_000));
   });
 
   it('close: closed, nothing scheduled, dated, and an archive post owed', () => {
@@ -461,23 +479,23 @@ describe('recordFailure', () => {
     expect(salon.status).toBe('running');
     expect(salon.nextTurnAt).toBe(T0 + 10_000 + 30_000);
     expect(salon.failure).toEqual({ seat: 'A', name: 'Claude Opus 4.5', reason: 'HTTP 503 from the endpoint', at: iso(T0 + 10_000), attempts: 1 });
-    expect(notices(salon, 'failure')).toHaveLength(0);
+    expect(notices(salon, 'model_failed')).toHaveLength(0);
 
     expect(fail(T0 + 50_000)).toBe('retry');
     expect(salon.nextTurnAt).toBe(T0 + 50_000 + 120_000);
     expect(salon.failure?.attempts).toBe(2);
-    expect(notices(salon, 'failure')).toHaveLength(0);
+    expect(notices(salon, 'model_failed')).toHaveLength(0);
 
     expect(fail(T0 + 200_000)).toBe('paused');
     expect(salon.status).toBe('paused');
     expect(salon.nextTurnAt).toBeUndefined();
     expect(salon.failure?.attempts).toBe(3);
     expect(salon.pausedReason).toBe('Claude Opus 4.5 failed: HTTP 503 from the endpoint');
-    const failure = notices(salon, 'failure');
+    const failure = notices(salon, 'model_failed');
     expect(failure).toHaveLength(1);
-    expect(failure[0]!.text).toContain('Claude Opus 4.5');
-    expect(failure[0]!.text).toContain('HTTP 503 from the endpoint');
-    expect(failure[0]!.text).toContain('/salon resume');
+    expect(shown(failure[0]!)).toContain('Claude Opus 4.5');
+    expect(shown(failure[0]!)).toContain('HTTP 503 from the endpoint');
+    expect(shown(failure[0]!)).toContain('/salon resume');
   });
 
   it('a permanent failure pauses at once, naming the model and the reason', () => {
@@ -488,16 +506,16 @@ describe('recordFailure', () => {
     expect(salon.status).toBe('paused');
     expect(salon.nextTurnAt).toBeUndefined();
     expect(salon.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7', attempts: 1 });
-    const failure = notices(salon, 'failure');
+    const failure = notices(salon, 'model_failed');
     expect(failure).toHaveLength(1);
-    expect(failure[0]!.text).toContain('GLM 4.7');
-    expect(failure[0]!.text).toContain('the endpoint does not know the model z-ai/glm-4.7');
+    expect(shown(failure[0]!)).toContain('GLM 4.7');
+    expect(shown(failure[0]!)).toContain('the endpoint does not know the model z-ai/glm-4.7');
   });
 
   it('maxAttempts 1 pauses on the first transient failure', () => {
     const salon = newSalon();
     expect(recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0, { maxAttempts: 1, backoffMs: () => 1000 })).toBe('paused');
-    expect(notices(salon, 'failure')).toHaveLength(1);
+    expect(notices(salon, 'model_failed')).toHaveLength(1);
   });
 
   it('counts attempts per seat: a failure of the other seat starts over', () => {
@@ -525,12 +543,12 @@ describe('recordFailure', () => {
     recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 1, policy);
     resume(salon, T0 + 10);
     recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 20, policy);
-    const keys = notices(salon, 'failure').map((p) => p.key);
+    const keys = notices(salon, 'model_failed').map((p) => p.key);
     expect(keys).toHaveLength(2);
     expect(new Set(keys).size).toBe(2);
     // delivering the first must not drop the second
     markDelivered(salon, keys[0]!);
-    expect(notices(salon, 'failure')).toHaveLength(1);
+    expect(notices(salon, 'model_failed')).toHaveLength(1);
   });
 });
 
@@ -545,7 +563,7 @@ describe('pauseUndeliverable', () => {
     expect(salon.status).toBe('finished');
     expect(salon.pausedReason).toBeUndefined();
     expect(salon.outbox.length).toBeGreaterThan(0);
-    expect(() => resume(salon, T0 + 300_000)).toThrow(/finished all its rounds/);
+    expect(refusalWords(() => resume(salon, T0 + 300_000))).toMatch(/finished all its rounds/);
   });
 
   it('pauses a running salon with the reason', () => {

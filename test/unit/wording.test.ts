@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { SalonError, type Refusal } from '../../src/domain/errors.js';
+import type { Notice } from '../../src/domain/salon.js';
+import { noticeText, refusalText } from '../../src/discord/wording.js';
+
+describe('noticeText', () => {
+  it.each<[Notice, string]>([
+    [
+      { code: 'finished', rounds: 1, unanswered: 0, closing: false },
+      'The salon has finished after 1 round. Use `/salon close` to post the transcript and archive the thread.',
+    ],
+    [
+      { code: 'finished', rounds: 3, endedEarly: 'the last 3 turns mostly repeated what had already been said', unanswered: 2, closing: true },
+      'The salon has finished after 3 rounds. It ended early: the last 3 turns mostly repeated what had already been said.' +
+        ' 2 questions were asked too late to be answered. The transcript follows and the thread will be archived.',
+    ],
+    [
+      { code: 'finished', rounds: 2, unanswered: 1, closing: false },
+      'The salon has finished after 2 rounds. One question was asked too late to be answered.' +
+        ' Use `/salon close` to post the transcript and archive the thread.',
+    ],
+    [
+      { code: 'model_failed', name: 'GLM 4.7', reason: 'HTTP 401 from the endpoint' },
+      '⚠️ GLM 4.7 could not take its turn: HTTP 401 from the endpoint. The salon is paused; use `/salon resume` to try again.',
+    ],
+    [
+      { code: 'budget_spent', spent: 0.25, budget: 0.2 },
+      '💸 This salon has spent $0.25 of its $0.20 budget, so it is paused. To go on, raise the budget: `/salon resume budget:<dollars>`.',
+    ],
+    [{ code: 'legacy', was: 'info', text: 'Words saved by schema 1, posted as they are.' }, 'Words saved by schema 1, posted as they are.'],
+  ])('%j', (notice, text) => {
+    expect(noticeText(notice)).toBe(text);
+  });
+});
+
+describe('refusalText', () => {
+  it.each<[Refusal, string]>([
+    [{ code: 'closed' }, 'This salon is closed; its transcript has been posted.'],
+    [{ code: 'no_turn_left' }, 'no model has a turn left in this salon, so nobody would answer. Add rounds with `/salon extend`.'],
+    [
+      { code: 'no_turn_left', to: 'GLM 4.7' },
+      'GLM 4.7 has no turn left in this salon, so nobody would answer. Add rounds with `/salon extend` or ask without `to`.',
+    ],
+    [{ code: 'too_many_rounds', total: 31, max: 30, current: 25 }, 'That would make 31 rounds; a salon has at most 30. It has 25 now, so you can add up to 5.'],
+    [
+      { code: 'budget_spent', spent: 1.5, budget: 1 },
+      'This salon has spent $1.50 of its $1.00 budget. Resume with a higher one: `/salon resume budget:<dollars>`.',
+    ],
+    [{ code: 'budget_below_spent', spent: 1.5, budget: 1 }, 'This salon has spent $1.50 already; a budget of $1.00 would stop it again at once. Give more.'],
+    [{ code: 'text_too_long', field: 'topic', length: 12345, max: 1000 }, 'The topic is 12,345 characters long; the limit is 1,000. Shorten it and try again.'],
+    [{ code: 'not_whole_number', field: 'rounds_to_add', min: 1, max: 1000 }, 'The number of rounds to add must be a whole number from 1 to 1,000.'],
+    [{ code: 'not_a_thread', command: 'pause' }, "This is not a salon thread. Use `/salon pause` inside a salon's thread (start one with `/salon start`)."],
+    [
+      { code: 'guild_cap', active: 1 },
+      'This server already has 1 salon running or paused, the most it allows (access.maxActivePerGuild). Close one with `/salon close` first.',
+    ],
+    [
+      { code: 'user_cap', active: 2 },
+      'You already have 2 salons running or paused, the most one person may have at once (access.maxActivePerUser). Close one with `/salon close` first.',
+    ],
+    [{ code: 'channel_not_allowed', channelIds: ['1', '2'] }, 'Salons can only be started in <#1>, <#2> on this server (access.channels).'],
+    [{ code: 'role_required', roleIds: ['3'] }, 'Starting a salon needs one of these roles: <@&3> (access.startRoles).'],
+    [
+      { code: 'bot_lacks_permissions', channelId: '9', missing: ['Attach Files', 'Manage Threads'] },
+      'I need these permissions in <#9> to host a salon: Attach Files, Manage Threads. Ask a moderator to grant them.',
+    ],
+    [
+      { code: 'unknown_model', wanted: 'gpt', option: 'model_a', models: [{ key: 'glm', name: 'GLM 4.7' }] },
+      'There is no model "gpt" for model_a. Available: `glm` (GLM 4.7).',
+    ],
+    [{ code: 'budget_out_of_range', min: 0.01, max: 5, operatorCeiling: true }, 'The budget must be between $0.01 and $5 (salon.maxBudgetUSD).'],
+  ])('%j', (refusal, text) => {
+    expect(refusalText(refusal)).toBe(text);
+  });
+
+  it('a SalonError carries its refusal as data, and says it in its message for the logs', () => {
+    const err = new SalonError({ code: 'too_many_rounds', total: 31, max: 30, current: 25 });
+    expect(err.code).toBe('too_many_rounds');
+    expect(err.message).toBe('too_many_rounds {"total":31,"max":30,"current":25}');
+    expect(new SalonError({ code: 'closed' }).message).toBe('closed');
+  });
+});
