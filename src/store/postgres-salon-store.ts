@@ -108,11 +108,12 @@ export class PostgresSalonStore implements SalonStore {
         throw new StaleRecordError(record.id, change?.expected, found.rows[0]?.version);
       }
       if (turns.length > 0) {
+        // Arrays, not json_to_recordset: taking JSON apart would refuse the \u0000 that `json` itself stores.
         await client.query(
           `INSERT INTO ${this.turns} (salon_id, idx, turn)
-           SELECT $1, t.idx, t.turn FROM json_to_recordset($2::json) AS t(idx integer, turn json)
+           SELECT $1, t.idx, t.turn::json FROM unnest($2::integer[], $3::text[]) AS t(idx, turn)
            ON CONFLICT (salon_id, idx) DO UPDATE SET turn = EXCLUDED.turn`,
-          [record.id, JSON.stringify(turns.map((turn) => ({ idx: turn.index, turn })))],
+          [record.id, turns.map((turn) => turn.index), turns.map((turn) => JSON.stringify(turn))],
         );
       }
       await client.query('COMMIT');

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { RecordError } from '../../src/engine/ports.js';
+import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
+import { newSalon, playTurns } from '../unit/fixtures.js';
+import { salonStoreContract } from './salon-store.contract.js';
+
+// The machine's PostgreSQL (README: Development); each test works in a schema of its own, dropped after it.
+const URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+let schemas = 0;
+const freshSchema = () => `salon_test_${process.pid}_${++schemas}_${Date.now().toString(36)}`;
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+salonStoreContract(
+  'PostgreSQL',
+  () => {
+    const schema = freshSchema();
+    return { open: () => PostgresSalonStore.open(URL, { schema, maxConnections: 4 }), cleanup: () => dropSchema(schema) };
+  },
+  { shared: true },
+);
+
+describe('PostgreSQL store', () => {
+  it('names a missing turn and an unreadable head instead of guessing', async () => {
+    const schema = freshSchema();
+    const store = await PostgresSalonStore.open(URL, { schema });
+    const raw = new pg.Client({ connectionString: URL });
+    await raw.connect();
+    try {
+      const s = newSalon({ id: 'holed', rounds: 5 });
+      playTurns(s, 3);
+      await store.save(s);
+      await raw.query(`DELETE FROM "${schema}".salon_turns WHERE salon_id = 'holed' AND idx = 1`);
+      await expect(store.get('holed')).rejects.toThrow('turn 1 is missing');
+      await raw.query(`UPDATE "${schema}".salon_heads SET head = '"garbage"' WHERE id = 'holed'`);
+      await expect(store.get('holed')).rejects.toBeInstanceOf(RecordError);
+    } finally {
+      await raw.end();
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it('refuses to open on a server it cannot reach, saying so', async () => {
+    await expect(PostgresSalonStore.open('postgres://postgres@127.0.0.1:1/test')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
