@@ -8,6 +8,12 @@ import { SalonError } from '../src/domain/errors.js';
 import type { SalonRecord, Seat } from '../src/domain/salon.js';
 import { salonHere } from './salon-thread.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  Question: 'question',
+  To: 'to',
+} as const;
+
 /** A seat named by its letter, its display name or its model key; anything else is refused with the choices. */
 export function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined {
   const wanted = value?.trim().toLowerCase();
@@ -31,9 +37,9 @@ const ask: Subcommand = {
   define: (b) =>
     b
       .setDescription('Put a question to the salon; the next speaker (or the one you pick) answers it')
-      .addStringOption((o) => o.setName('question').setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
+      .addStringOption((o) => o.setName(Option.Question).setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
       .addStringOption((o) =>
-        o.setName('to').setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100),
+        o.setName(Option.To).setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100),
       ),
 
   async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
@@ -48,8 +54,8 @@ const ask: Subcommand = {
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'ask');
-    const text = cleanText(interaction.options.getString('question'), 'question', LIMITS.question);
-    const to = resolveSeat(salon, interaction.options.getString('to'));
+    const text = cleanText(interaction.options.getString(Option.Question), 'question', LIMITS.question);
+    const to = resolveSeat(salon, interaction.options.getString(Option.To));
     const name = displayName(interaction);
     const { salon: after, answeredIn } = await ctx.engine.ask(salon.id, { id: interaction.id, author: { id: interaction.user.id, name }, text, to });
     const aimed = to ? ` (for ${after.seats[to].name})` : '';

@@ -6,12 +6,17 @@ import { SalonError } from '../src/domain/errors.js';
 import { overBudget } from '../src/domain/transitions.js';
 import { salonHere } from './salon-thread.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  Synthesis: 'synthesis',
+} as const;
+
 const close: Subcommand = {
   name: 'close',
   define: (b) =>
     b
       .setDescription('Close this salon: post its transcript as a file and archive the thread')
-      .addBooleanOption((o) => o.setName('synthesis').setDescription('Have a model write a synthesis first (default: as configured)')),
+      .addBooleanOption((o) => o.setName(Option.Synthesis).setDescription('Have a model write a synthesis first (default: as configured)')),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'close');
@@ -20,7 +25,7 @@ const close: Subcommand = {
     if (salon.status === 'closed') throw new SalonError({ code: 'closed' });
     // Acknowledge first: the reply must exist before the thread is locked, or it could not be edited.
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
-    const synthesis = interaction.options.getBoolean('synthesis') ?? undefined;
+    const synthesis = interaction.options.getBoolean(Option.Synthesis) ?? undefined;
     const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
     const next =

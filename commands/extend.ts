@@ -8,19 +8,24 @@ import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
 import { salonHere } from './salon-thread.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  Rounds: 'rounds',
+} as const;
+
 const extend: Subcommand = {
   name: 'extend',
   define: (b) =>
     b
       .setDescription('Add rounds to this salon; a finished salon carries on')
       .addIntegerOption((o) =>
-        o.setName('rounds').setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
+        o.setName(Option.Rounds).setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
       ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'extend');
     assertCanControl(interaction, salon, 'extend');
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds_to_add', LIMITS.rounds, 0);
+    const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds_to_add', LIMITS.rounds, 0);
     // A finished salon that carries on is active again: it counts against its starter's and the server's caps.
     if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);

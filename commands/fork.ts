@@ -10,6 +10,15 @@ import { cutOnWord } from '../src/domain/text.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  FromRound: 'from_round',
+  Rounds: 'rounds',
+  ModelA: 'model_a',
+  ModelB: 'model_b',
+  Direction: 'direction',
+} as const;
+
 const fork: Subcommand = {
   name: 'fork',
   define: (b) =>
@@ -17,23 +26,23 @@ const fork: Subcommand = {
       .setDescription('Branch this salon into a new thread from a round of your choice, with other models if you like')
       .addIntegerOption((o) =>
         o
-          .setName('from_round')
+          .setName(Option.FromRound)
           .setDescription('Carry over the rounds up to this one (default: every round done)')
           .setMinValue(0)
           .setMaxValue(LIMITS.totalRounds),
       )
       .addIntegerOption((o) =>
         o
-          .setName('rounds')
+          .setName(Option.Rounds)
           .setDescription('Rounds to run in the fork (default: as many as the parent)')
           .setMinValue(LIMITS.rounds.min)
           .setMaxValue(LIMITS.rounds.max),
       )
       .addStringOption((o) =>
-        o.setName('model_a').setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100),
+        o.setName(Option.ModelA).setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100),
       )
-      .addStringOption((o) => o.setName('model_b').setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName('direction').setDescription('An opening question that steers the fork').setMaxLength(LIMITS.question)),
+      .addStringOption((o) => o.setName(Option.ModelB).setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.Direction).setDescription('An opening question that steers the fork').setMaxLength(LIMITS.question)),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
@@ -46,13 +55,13 @@ const fork: Subcommand = {
     const channel = thread?.isThread() ? thread.parent : null;
     if (!channel || channel.type !== ChannelType.GuildText) throw new SalonError({ code: 'fork_no_channel' });
     const done = roundsDone(parent);
-    const fromRound = checkInteger(interaction.options.getInteger('from_round'), 'fork_round', { min: 0, max: done }, done);
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
+    const fromRound = checkInteger(interaction.options.getInteger(Option.FromRound), 'fork_round', { min: 0, max: done }, done);
+    const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
     if (fromRound + rounds > LIMITS.totalRounds) throw new SalonError({ code: 'fork_too_many_rounds', max: LIMITS.totalRounds, carried: fromRound, rounds });
-    const seatA = resolveModel(config, interaction.options.getString('model_a'), parent.seats.A.key, 'model_a');
-    const seatB = resolveModel(config, interaction.options.getString('model_b'), parent.seats.B.key, 'model_b');
+    const seatA = resolveModel(config, interaction.options.getString(Option.ModelA), parent.seats.A.key, 'model_a');
+    const seatB = resolveModel(config, interaction.options.getString(Option.ModelB), parent.seats.B.key, 'model_b');
     distinctNames(seatA, seatB);
-    const rawDirection = interaction.options.getString('direction');
+    const rawDirection = interaction.options.getString(Option.Direction);
     const direction = rawDirection === null ? undefined : cleanText(rawDirection, 'direction', LIMITS.question);
     assertBotCanHost(channel);
     const admit = admission(interaction, ctx);

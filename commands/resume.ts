@@ -8,6 +8,11 @@ import { formatUSD } from '../src/domain/ledger.js';
 import { salonHere } from './salon-thread.js';
 import { checkBudget } from './salon-setup.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  Budget: 'budget',
+} as const;
+
 const resume: Subcommand = {
   name: 'resume',
   define: (b) =>
@@ -15,7 +20,7 @@ const resume: Subcommand = {
       .setDescription('Resume a paused salon')
       .addNumberOption((o) =>
         o
-          .setName('budget')
+          .setName(Option.Budget)
           .setDescription('A new spending cap in US dollars, for a salon that reached its budget')
           .setMinValue(LIMITS.budget.min)
           .setMaxValue(LIMITS.budget.max),
@@ -24,7 +29,7 @@ const resume: Subcommand = {
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'resume');
     assertCanControl(interaction, salon, 'resume');
-    const budgetUSD = checkBudget(interaction.options.getNumber('budget'), ctx.config);
+    const budgetUSD = checkBudget(interaction.options.getNumber(Option.Budget), ctx.config);
     const after = await ctx.engine.resume(salon.id, { budgetUSD });
     if (salon.status === 'running') {
       await respond(interaction, { content: `💰 ${interaction.user} set the budget to ${formatUSD(budgetUSD!)}.` }, ctx.log);

@@ -8,18 +8,30 @@ import { SalonError } from '../src/domain/errors.js';
 import { formatUSD } from '../src/domain/ledger.js';
 import { admission, assertBotCanHost, checkBudget, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
+/** The options' names, declared once: the builder and the handler both read them here. */
+const Option = {
+  Topic: 'topic',
+  ModelA: 'model_a',
+  ModelB: 'model_b',
+  Rounds: 'rounds',
+  Delay: 'delay',
+  Budget: 'budget',
+} as const;
+
 const start: Subcommand = {
   name: 'start',
   define: (b) =>
     b
       .setDescription('Start a salon: two models talk about a topic in a new thread')
-      .addStringOption((o) => o.setName('topic').setDescription('What the models should talk about').setRequired(true).setMaxLength(LIMITS.topic))
-      .addStringOption((o) => o.setName('model_a').setDescription('The model that speaks first').setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName('model_b').setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
-      .addIntegerOption((o) => o.setName('rounds').setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
-      .addIntegerOption((o) => o.setName('delay').setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
+      .addStringOption((o) => o.setName(Option.Topic).setDescription('What the models should talk about').setRequired(true).setMaxLength(LIMITS.topic))
+      .addStringOption((o) => o.setName(Option.ModelA).setDescription('The model that speaks first').setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.ModelB).setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
+      .addIntegerOption((o) =>
+        o.setName(Option.Rounds).setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
+      )
+      .addIntegerOption((o) => o.setName(Option.Delay).setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
       .addNumberOption((o) =>
-        o.setName('budget').setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
+        o.setName(Option.Budget).setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
       ),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
@@ -32,13 +44,13 @@ const start: Subcommand = {
     if (!interaction.inGuild() || !channel || channel.type !== ChannelType.GuildText) {
       throw new SalonError({ code: 'not_a_text_channel' });
     }
-    const topic = cleanText(interaction.options.getString('topic'), 'topic', LIMITS.topic);
-    const seatA = resolveModel(config, interaction.options.getString('model_a'), config.salon.modelA, 'model_a');
-    const seatB = resolveModel(config, interaction.options.getString('model_b'), config.salon.modelB, 'model_b');
+    const topic = cleanText(interaction.options.getString(Option.Topic), 'topic', LIMITS.topic);
+    const seatA = resolveModel(config, interaction.options.getString(Option.ModelA), config.salon.modelA, 'model_a');
+    const seatB = resolveModel(config, interaction.options.getString(Option.ModelB), config.salon.modelB, 'model_b');
     distinctNames(seatA, seatB);
-    const rounds = checkInteger(interaction.options.getInteger('rounds'), 'rounds', LIMITS.rounds, config.salon.rounds);
-    const delay = checkInteger(interaction.options.getInteger('delay'), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
-    const budgetUSD = checkBudget(interaction.options.getNumber('budget'), config) ?? config.salon.budgetUSD;
+    const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds', LIMITS.rounds, config.salon.rounds);
+    const delay = checkInteger(interaction.options.getInteger(Option.Delay), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
+    const budgetUSD = checkBudget(interaction.options.getNumber(Option.Budget), config) ?? config.salon.budgetUSD;
     assertBotCanHost(channel);
     const admit = admission(interaction, ctx);
     admit(engine.activeSalons());
