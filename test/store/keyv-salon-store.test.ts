@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
-import { newSalon, playTurns } from '../unit/fixtures.js';
+import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
 
 async function openSqlite(file: string) {

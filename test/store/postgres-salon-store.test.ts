@@ -2,7 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { RecordError } from '../../src/engine/ports.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
-import { newSalon, playTurns } from '../unit/fixtures.js';
+import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
 
 // The machine's PostgreSQL (README: Development); each test works in a schema of its own, dropped after it.

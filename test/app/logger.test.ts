@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLogger } from './helpers/log.js';
+import { memoryLogger } from '../helpers/log.js';
 
 describe('logger', () => {
   it('redacts secret-bearing fields and masks registered secrets anywhere in a line', () => {

@@ -17,7 +17,7 @@ import {
   type ThreadChannel,
 } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeDiscord, type FakeDiscordOptions, type Member } from './fakes/discord/index.js';
+import { FakeDiscord, type FakeDiscordOptions, type Member } from './discord/index.js';
 
 const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent];
 

@@ -27,7 +27,7 @@ function outsideFence(md: string, line: string): boolean {
 }
 
 describe('golden transcript', () => {
-  it('renders the two-round salon with one question exactly as test/unit/golden/two-rounds.md', () => {
+  it('renders the two-round salon with one question exactly as test/domain/golden/two-rounds.md', () => {
     const golden = readFileSync(new URL('./golden/two-rounds.md', import.meta.url), 'utf8');
     const rendered = renderTranscript(goldenSalon(), GOLDEN_NOW);
     expect(rendered).toBe(golden);
