@@ -13,8 +13,7 @@ import { StartupGate } from './discord/startup-gate.js';
 import { SalonEngine, type EngineOptions } from './engine/engine.js';
 import { OpenAIModelClient } from './models/openai-client.js';
 import type { ModelClient, SalonStore } from './engine/ports.js';
-import { openKeyv } from './store/keyv-factory.js';
-import { KeyvSalonStore } from './store/keyv-salon-store.js';
+import { openSalonStore } from './store/open-store.js';
 
 export interface BotOptions {
   config: Config;
@@ -131,9 +130,9 @@ async function connect(client: Client, token: string, timeoutMs: number): Promis
 }
 
 async function openStore(url: string, log: Logger): Promise<SalonStore> {
-  const opened = await openKeyv(url);
+  const opened = await openSalonStore(url, log);
   log.info({ store: opened.description }, 'store open');
-  return new KeyvSalonStore(opened.keyv, opened.close);
+  return opened.store;
 }
 
 export async function startBot(options: BotOptions): Promise<RunningBot> {

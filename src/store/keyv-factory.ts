@@ -7,8 +7,8 @@ import { dirname, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 
 export class StoreError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'StoreError';
   }
 }
@@ -16,6 +16,11 @@ export class StoreError extends Error {
 /** Hides the password in a store URL so it can be logged. */
 export function redactStoreUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1[redacted]@');
+}
+
+/** The refusal of a store URL whose scheme no store handles. */
+export function unsupportedStoreError(url: string): StoreError {
+  return new StoreError(`SALON_STORE_URL: unsupported store "${redactStoreUrl(url)}"; expected sqlite://, redis:// or postgres://`);
 }
 
 export interface OpenedStore {
@@ -60,7 +65,7 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
     case 'memory:':
       return { description: 'memory (nothing survives a restart)' };
     default:
-      throw new StoreError(`SALON_STORE_URL: unsupported store "${redactStoreUrl(url)}"; expected sqlite://, redis:// or postgres://`);
+      throw unsupportedStoreError(url);
   }
 }
 

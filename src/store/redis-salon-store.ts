@@ -1,0 +1,158 @@
+/**
+ * Salons on Redis, for several processes at once. A salon is a hash `{id}:head` (its version, and the record
+ * without its turns as JSON) and a hash `{id}:turns` (one field per turn index); a set `live` holds the ids of
+ * the salons the engine must keep running. Every save is one Lua script that checks the stored version first: a
+ * process that lost the salon to another writes nothing.
+ *
+ * The script takes the live set beside the salon's own keys, and that set is global, so this store targets a
+ * single Redis (or one behind Sentinel), not Redis Cluster. The `{id}` hash tag keeps a salon's two keys in one
+ * slot all the same, so only the live set would have to move for Cluster.
+ *
+ * The script never decodes JSON: heads and turns pass through it as opaque strings, so any text a model
+ * writes (\u0000 included) is stored as JSON.stringify made it, and cjson's quirks do not apply.
+ */
+import { Redis, type Result } from 'ioredis';
+import { isLive, type SalonRecord } from '../domain/salon.js';
+import { RecordError, StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
+import { assemble, splitRecord } from './layout.js';
+
+export interface RedisStoreOptions {
+  /** Put before every key, so several deployments (or tests) can share one Redis. */
+  prefix?: string;
+  /** Told when the connection is lost and when it is back. */
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** The keys of one salon and the live set, under `prefix`. */
+export function redisKeys(prefix: string, id: string): { head: string; turns: string; live: string } {
+  return { head: `${prefix}{${id}}:head`, turns: `${prefix}{${id}}:turns`, live: `${prefix}live` };
+}
+
+// KEYS: head, turns, live. ARGV: expected version ('' for a new salon), new version, head JSON, '1' if live,
+// salon id, then turn index and turn JSON pairs. Returns {1} when written, {0, found version or ''} when not.
+// Turns go in slices because unpack() of thousands of arguments overflows Lua's stack (a fork carries its
+// parent's whole history); the slice is even, so a pair is never split.
+const SAVE_SCRIPT = `
+local found = redis.call('HGET', KEYS[1], 'version')
+if ARGV[1] == '' then
+  if found then return {0, found} end
+elseif found ~= ARGV[1] then
+  return {0, found or ''}
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'head', ARGV[3])
+for i = 6, #ARGV, 1000 do
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[5])
+else
+  redis.call('SREM', KEYS[3], ARGV[5])
+end
+return {1}
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    salonSave(head: string, turns: string, live: string, ...args: string[]): Result<[1] | [0, string], Context>;
+  }
+}
+
+export class RedisSalonStore implements SalonStore {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * Connects, and rejects when the server cannot be reached or refuses the connection. Once open, a lost
+   * connection is retried for as long as it takes: commands fail while Redis is away and work again when it is back.
+   */
+  static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisSalonStore> {
+    let started = false;
+    let down = false;
+    let lastError: Error | undefined;
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: 5_000,
+      // A command waits for a reconnect or two, then fails, so a save is retried by the engine rather than
+      // hanging while Redis is down.
+      maxRetriesPerRequest: 2,
+      // No retry at start-up, so a wrong URL stops the bot at once; after that, retry every few seconds at most.
+      retryStrategy: (times) => (started ? Math.min(times * 200, 3_000) : null),
+    });
+    // Without a listener ioredis prints every connection error to the console.
+    redis.on('error', (err: Error) => {
+      lastError = err;
+      if (started && !down) options.log?.warn({ err: err.message }, 'lost the Redis connection; retrying');
+      if (started) down = true;
+    });
+    redis.on('ready', () => {
+      if (down) options.log?.info({}, 'Redis connection is back');
+      down = false;
+    });
+    redis.defineCommand('salonSave', { numberOfKeys: 3, lua: SAVE_SCRIPT });
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`cannot connect to Redis: ${(lastError ?? (err as Error)).message}`, { cause: err });
+    }
+    started = true;
+    return new RedisSalonStore(redis, options.prefix ?? 'salon:');
+  }
+
+  async get(id: string): Promise<SalonRecord | undefined> {
+    const keys = redisKeys(this.prefix, id);
+    // One transaction, so the head and its turns are of the same save.
+    const replies = await this.redis.multi().hget(keys.head, 'head').hgetall(keys.turns).exec();
+    if (!replies) throw new Error(`reading salon ${id}: the transaction was aborted`);
+    for (const [err] of replies) if (err) throw err;
+    const [[, rawHead], [, rawTurns]] = replies as [[null, string | null], [null, Record<string, string>]];
+    if (rawHead === null) return undefined;
+    const head = parse(rawHead, `salon ${id}: the head`);
+    return assemble(head, (count) =>
+      Promise.resolve(
+        Array.from({ length: count }, (_, i) => {
+          const raw = rawTurns[String(i)];
+          return raw === undefined ? undefined : parse(raw, `salon ${id}: turn ${i}`);
+        }),
+      ),
+    );
+  }
+
+  async save(record: SalonRecord, change?: SaveChange): Promise<void> {
+    const keys = redisKeys(this.prefix, record.id);
+    const { head, turns } = splitRecord(record, change?.turns);
+    const args = [
+      change ? String(change.expected) : '',
+      String(record.version),
+      JSON.stringify(head),
+      isLive(record) ? '1' : '0',
+      record.id,
+      ...turns.flatMap((turn) => [String(turn.index), JSON.stringify(turn)]),
+    ];
+    const reply = await this.redis.salonSave(keys.head, keys.turns, keys.live, ...args);
+    if (reply[0] !== 1) {
+      const found = reply[1] === '' ? undefined : Number(reply[1]);
+      throw new StaleRecordError(record.id, change?.expected, found);
+    }
+  }
+
+  async activeIds(): Promise<string[]> {
+    return this.redis.smembers(`${this.prefix}live`);
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    // QUIT lets replies in flight arrive; while Redis is away it cannot be sent, so the socket is dropped instead.
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+function parse(raw: string, what: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new RecordError(`${what} is not valid JSON`);
+  }
+}
