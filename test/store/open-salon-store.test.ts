@@ -6,7 +6,7 @@ import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { openSalonStore } from '../../src/store/open-store.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
-import { newSalon } from '../unit/fixtures.js';
+import { newSalon } from '../domain/fixtures.js';
 
 describe('opening the store SALON_STORE_URL names', () => {
   it('keeps SQLite on keyv', async () => {

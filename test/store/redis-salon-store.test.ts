@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecordError } from '../../src/engine/ports.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
-import { newSalon, playTurns } from '../unit/fixtures.js';
+import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
 
 const URL = 'redis://127.0.0.1:6379';
