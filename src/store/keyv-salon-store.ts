@@ -4,10 +4,9 @@
  * An index of the salons the engine must keep running lets start-up read those and not every salon ever closed.
  *
  * keyv has no compare-and-swap, so this store is for one process: versions are checked against what this
- * process last read or wrote, and the index is a single key updated under an in-process lock. The single-mode
- * start-up holds the SQLite file's driver lock (sqlite-lock.ts) so a second process refuses to start on it.
- * Several processes share a store through the Redis and PostgreSQL stores, which use their backend's own
- * atomic writes behind this same port.
+ * process last read or wrote, and the index is a single key updated under an in-process lock. Several processes
+ * share a store through the Redis and PostgreSQL stores, which use their backend's own atomic writes behind this
+ * same port.
  */
 import type Keyv from 'keyv';
 import { isLive, type SalonRecord, type Turn } from '../domain/salon.js';
