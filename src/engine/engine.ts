@@ -19,6 +19,7 @@ import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { RecordError, StaleRecordError, type Clock, type ModelClient, type Publisher, type SalonStore } from './ports.js';
+import { copyForChange, changedTurns } from './record-copy.js';
 import { later, Room } from './room.js';
 import { synthesizerFor, TurnWriter } from './turn-writer.js';
 
@@ -48,23 +49,6 @@ const DEFAULT_MODEL_RETRY: transitions.RetryPolicy = {
 };
 
 type Change = (draft: SalonRecord, now: number) => void;
-
-/**
- * A copy a change may edit, so a refused change leaves the record untouched. Turns are shared, not copied: a
- * change adds turns or replaces one, never edits one in place (frozen, so an edit in place throws), which keeps
- * a change's cost flat as the salon grows and tells the store which turns to write.
- */
-function copyForChange(record: SalonRecord): SalonRecord {
-  for (const turn of record.turns) Object.freeze(turn);
-  const { turns, ...head } = record;
-  return { ...structuredClone(head), turns: [...turns] };
-}
-
-function changedTurns(before: SalonRecord, after: SalonRecord): number[] {
-  const changed: number[] = [];
-  for (let i = 0; i < after.turns.length; i++) if (after.turns[i] !== before.turns[i]) changed.push(i);
-  return changed;
-}
 
 export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly queue = new KeyedQueue();

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
 import { close, commitTurn, markDelivered } from '../../src/domain/transitions.js';
+import { changedTurns, copyForChange } from '../../src/engine/record-copy.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../../src/engine/ports.js';
 
 export interface StoreUnderTest {
@@ -32,11 +33,10 @@ function salon(id = `s${++serial}-${Date.now()}`): SalonRecord {
 
 /** The next version of `before` after `edit`, as the engine makes it, with what it tells the store. */
 function changed(before: SalonRecord, edit: (s: SalonRecord) => void): [SalonRecord, SaveChange] {
-  const after: SalonRecord = { ...structuredClone({ ...before, turns: [] }), turns: [...before.turns] };
+  const after = copyForChange(before);
   edit(after);
   after.version += 1;
-  const turns = after.turns.flatMap((t, i) => (t !== before.turns[i] ? [i] : []));
-  return [after, { expected: before.version, turns }];
+  return [after, { expected: before.version, turns: changedTurns(before, after) }];
 }
 
 function addTurn(s: SalonRecord, text: string): void {
