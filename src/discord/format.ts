@@ -3,6 +3,7 @@ import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
 import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
 import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { cutOnWord } from '../domain/text.js';
+import { pauseText } from './wording.js';
 
 const COLOR = 0x8a6fd1;
 
@@ -59,7 +60,7 @@ export function statusText(salon: SalonRecord, now: number): string {
   };
   const lines = [
     `**Salon:** ${cutOnWord(salon.topic, 200)}`,
-    `**State:** ${state[salon.status]}${salon.pausedReason ? ` — ${cutOnWord(salon.pausedReason, 300)}` : ''}`,
+    `**State:** ${state[salon.status]}${salon.pausedReason ? ` — ${cutOnWord(pauseText(salon.pausedReason), 300)}` : ''}`,
     `**Round:** ${Math.min(salon.rounds, next ? next.round : roundsDone(salon))} of ${salon.rounds} (${salon.turns.length} of ${salon.rounds * 2} turns taken)`,
     `**Models:** ${A.name} (\`${A.model}\`) and ${B.name} (\`${B.model}\`)`,
   ];

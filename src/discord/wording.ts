@@ -4,13 +4,29 @@
  */
 import type { NumberField, Refusal, TextField } from '../domain/errors.js';
 import { formatUSD } from '../domain/ledger.js';
-import type { Notice } from '../domain/salon.js';
+import type { Notice, PauseReason } from '../domain/salon.js';
 import { cutOnWord } from '../domain/text.js';
 import { CUT_OFF_LINE } from '../domain/transcript.js';
 
 /** A turn's text as posted: a reply cut off at the model's length limit says so under it, as the archive does. */
 export function turnText(text: string, finishReason?: string): string {
   return finishReason === 'length' ? `${text.trimEnd()}\n\n${CUT_OFF_LINE}` : text;
+}
+
+/** Why a salon paused itself, as `/salon status` shows it. */
+export function pauseText(reason: PauseReason): string {
+  switch (reason.code) {
+    case 'budget_reached':
+      return `budget reached: ${formatUSD(reason.spent)} spent of ${formatUSD(reason.budget)}`;
+    case 'model_failed':
+      return `${reason.name} failed: ${reason.reason}`;
+    case 'undeliverable':
+      return reason.reason;
+    case 'thread_deleted':
+      return 'the thread was deleted';
+    case 'legacy':
+      return reason.text;
+  }
 }
 
 /** A notice as posted in the thread. */

@@ -126,6 +126,16 @@ export type Notice =
   /** Saved by schema 1, which stored a notice's words: posted as they are. `was` is what it was about. */
   | { code: 'legacy'; was: 'finished' | 'failure' | 'info'; text: string };
 
+/** Why the salon paused itself (or closed, for a deleted thread); the Discord adapter writes the words. */
+export type PauseReason =
+  | { code: 'budget_reached'; spent: number; budget: number }
+  | { code: 'model_failed'; name: string; reason: string }
+  /** `reason` is the publisher's own account (Discord's error message), shown as it is. */
+  | { code: 'undeliverable'; reason: string }
+  | { code: 'thread_deleted' }
+  /** Saved by schema 1, which stored the words. */
+  | { code: 'legacy'; text: string };
+
 export interface FailureInfo {
   seat: Seat;
   name: string;
@@ -149,7 +159,7 @@ export interface SalonRecord {
   delaySeconds: number;
   status: SalonStatus;
   /** Why the salon is paused, when it was paused by the salon itself rather than a person. */
-  pausedReason?: string;
+  pausedReason?: PauseReason;
   failure?: FailureInfo;
   turns: Turn[];
   interjections: Interjection[];

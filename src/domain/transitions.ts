@@ -4,7 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { formatUSD, spentUSD } from './ledger.js';
+import { spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
 import {
   isFinishedNotice,
@@ -209,7 +209,7 @@ export function pauseOverBudget(salon: SalonRecord, now: number): void {
     salon.status = 'paused';
     salon.nextTurnAt = undefined;
   }
-  salon.pausedReason = `budget reached: ${formatUSD(spent)} spent of ${formatUSD(budget)}`;
+  salon.pausedReason = { code: 'budget_reached', spent, budget };
   salon.updatedAt = iso(now);
   salon.outbox.push({
     key: `${salon.id}:budget:${salon.turns.length}:${now}`,
@@ -343,7 +343,7 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
     salon.status = 'paused';
     salon.nextTurnAt = undefined;
   }
-  salon.pausedReason = `${name} failed: ${input.reason}`;
+  salon.pausedReason = { code: 'model_failed', name, reason: input.reason };
   salon.outbox.push({
     // The time makes the key unique even when the same turn fails again after a resume.
     key: `${salon.id}:failure:${salon.turns.length}:${now}`,
@@ -360,7 +360,7 @@ export function pauseUndeliverable(salon: SalonRecord, reason: string, now: numb
     salon.status = 'paused';
     salon.nextTurnAt = undefined;
   }
-  salon.pausedReason = reason;
+  salon.pausedReason = { code: 'undeliverable', reason };
   salon.updatedAt = iso(now);
 }
 
@@ -420,7 +420,7 @@ export function abandon(salon: SalonRecord, now: number): void {
     salon.closedAt = iso(now);
     salon.finishedAt ??= iso(now);
   }
-  salon.pausedReason = 'the thread was deleted';
+  salon.pausedReason = { code: 'thread_deleted' };
   salon.nextTurnAt = undefined;
   salon.outbox = [];
   salon.draft = undefined;

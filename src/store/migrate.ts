@@ -7,10 +7,12 @@ import { RecordError } from '../engine/ports.js';
 
 /** migrations[n] lifts a record from schema n to n + 1. */
 const migrations: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {
-  // Schema 1 stored a notice's words; schema 2 stores what it says as data. A notice still owed keeps its words.
+  // Schema 1 stored a notice's words and why the salon paused; schema 2 stores both as data. What was saved as
+  // words keeps its words.
   1: (record) => ({
     ...record,
     outbox: Array.isArray(record.outbox) ? record.outbox.map(liftNotice) : record.outbox,
+    ...(typeof record.pausedReason === 'string' ? { pausedReason: { code: 'legacy', text: record.pausedReason } } : {}),
   }),
 };
 

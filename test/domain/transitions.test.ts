@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SalonError } from '../../src/domain/errors.js';
-import { noticeText, refusalText } from '../../src/discord/wording.js';
+import { noticeText, refusalText, pauseText } from '../../src/discord/wording.js';
 import {
   SCHEMA_VERSION,
   createSalon,
@@ -490,7 +490,7 @@ describe('recordFailure', () => {
     expect(salon.status).toBe('paused');
     expect(salon.nextTurnAt).toBeUndefined();
     expect(salon.failure?.attempts).toBe(3);
-    expect(salon.pausedReason).toBe('Claude Opus 4.5 failed: HTTP 503 from the endpoint');
+    expect(pauseText(salon.pausedReason!)).toBe('Claude Opus 4.5 failed: HTTP 503 from the endpoint');
     const failure = notices(salon, 'model_failed');
     expect(failure).toHaveLength(1);
     expect(shown(failure[0]!)).toContain('Claude Opus 4.5');
@@ -558,7 +558,7 @@ describe('pauseUndeliverable', () => {
     playTurns(salon, 2);
     expect(salon.status).toBe('finished');
     pauseUndeliverable(salon, 'Missing Permissions', T0 + 100_000);
-    expect(salon.pausedReason).toBe('Missing Permissions');
+    expect(pauseText(salon.pausedReason!)).toBe('Missing Permissions');
     resume(salon, T0 + 200_000);
     expect(salon.status).toBe('finished');
     expect(salon.pausedReason).toBeUndefined();
@@ -571,7 +571,7 @@ describe('pauseUndeliverable', () => {
     pauseUndeliverable(salon, 'the thread was deleted', T0 + 5);
     expect(salon.status).toBe('paused');
     expect(salon.nextTurnAt).toBeUndefined();
-    expect(salon.pausedReason).toBe('the thread was deleted');
+    expect(pauseText(salon.pausedReason!)).toBe('the thread was deleted');
   });
 
   it('leaves a finished salon finished', () => {

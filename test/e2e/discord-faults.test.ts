@@ -1,3 +1,4 @@
+import { pauseText } from '../../src/discord/wording.js';
 /**
  * What Discord can do to a running salon, injected through the fake's protocol: refused intents, deleted
  * threads and webhooks, lost permissions, 5xx and 429 on posts, gateway disconnects, expired tokens.
@@ -40,7 +41,7 @@ describe('Discord faults', () => {
     release();
     // A deleted thread closes its salon: nothing can be shown there again, and it must not count as active.
     const closed = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'closed', 10_000);
-    expect(closed.pausedReason).toBe('the thread was deleted');
+    expect(pauseText(closed.pausedReason!)).toBe('the thread was deleted');
     // The turn being written when the thread went is dropped.
     expect(closed.turns).toHaveLength(1);
     expect(closed.outbox).toEqual([]);
@@ -70,7 +71,7 @@ describe('Discord faults', () => {
     world.discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS & ~(1n << 29n) & ~SEND_IN_THREADS);
     release();
     const paused = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'paused', 10_000);
-    expect(paused.pausedReason).toContain('Missing Permissions');
+    expect(pauseText(paused.pausedReason!)).toContain('Missing Permissions');
     const failedPosts = world.discord.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${threadId}/messages` && r.status === 403);
     expect(failedPosts).toHaveLength(1);
 

@@ -1,3 +1,4 @@
+import { pauseText } from '../../src/discord/wording.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTranscript } from '../../src/domain/transcript.js';
 import { PublishError } from '../../src/engine/ports.js';
@@ -234,7 +235,7 @@ describe('engine', () => {
     const salon = await engine.create(newSalon(config));
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(paused.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7' });
-    expect(paused.pausedReason).toContain('the API key was refused (HTTP 401');
+    expect(pauseText(paused.pausedReason!)).toContain('the API key was refused (HTTP 401');
     const notices = publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice');
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toContain('GLM 4.7 could not take its turn');
@@ -308,7 +309,7 @@ describe('engine', () => {
     refusing = input.id;
     const salon = await engine.create(input);
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused', 5_000);
-    expect(paused.pausedReason).toBe('the thread is gone');
+    expect(pauseText(paused.pausedReason!)).toBe('the thread is gone');
     // A second salon runs to its end meanwhile; the first is not tried again.
     const other = await engine.create(newSalon(config));
     await whenSalon(engine, other.id, isDone, 5_000);
@@ -329,7 +330,7 @@ describe('engine', () => {
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(server.requests).toHaveLength(2);
     expect(paused.failure).toMatchObject({ seat: 'A', attempts: 2 });
-    expect(paused.pausedReason).toContain('server error (HTTP 503');
+    expect(pauseText(paused.pausedReason!)).toContain('server error (HTTP 503');
     expect(publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice')).toHaveLength(1);
 
     await engine.resume(salon.id);

@@ -2,7 +2,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, createSalon, isFinishedNotice, type SalonRecord } from '../../src/domain/salon.js';
-import { noticeText } from '../../src/discord/wording.js';
+import { noticeText, pauseText } from '../../src/discord/wording.js';
 import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
 import { RecordError } from '../../src/engine/ports.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -35,6 +35,8 @@ describe('opening a store and reading its records', () => {
     const old = {
       ...salon('old'),
       schema: 1,
+      status: 'paused',
+      pausedReason: 'budget reached: $0.50 spent of $0.50',
       outbox: [
         { key: 'old:header', kind: 'header', messageIds: ['m1'] },
         { key: 'old:failure:0:5', kind: 'notice', notice: 'failure', text: failed, messageIds: [] },
@@ -48,6 +50,9 @@ describe('opening a store and reading its records', () => {
       { key: 'old:failure:0:5', kind: 'notice', notice: { code: 'legacy', was: 'failure', text: failed }, messageIds: [] },
       { key: 'old:finished:2', kind: 'notice', notice: { code: 'legacy', was: 'finished', text: finished }, messageIds: [] },
     ]);
+    // Why it paused keeps its words too, as /salon status shows them.
+    expect(lifted.pausedReason).toEqual({ code: 'legacy', text: 'budget reached: $0.50 spent of $0.50' });
+    expect(pauseText(lifted.pausedReason!)).toBe('budget reached: $0.50 spent of $0.50');
     const shown = lifted.outbox.flatMap((p) => (p.kind === 'notice' ? [noticeText(p.notice)] : []));
     expect(shown).toEqual([failed, finished]);
     // Still a "finished" notice: extending the salon before it is posted drops it, as it did before.
