@@ -27,7 +27,7 @@ const extend: Subcommand = {
     assertCanControl(interaction, salon, 'extend');
     const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds_to_add', LIMITS.rounds, 0);
     // A finished salon that carries on is active again: it counts against its starter's and the server's caps.
-    if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, ctx.engine.activeSalons());
+    if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, await ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);
     const next = nextTurn(after);
     const carryOn = salon.status === 'finished' && next ? ` ${after.seats[next.seat].name} speaks next.` : '';

@@ -65,7 +65,7 @@ const fork: Subcommand = {
     const direction = rawDirection === null ? undefined : cleanText(rawDirection, 'direction', LIMITS.question);
     assertBotCanHost(channel);
     const admit = admission(interaction, ctx);
-    admit(engine.activeSalons());
+    admit(await engine.activeSalons());
 
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const forked = await channel.threads.create({

@@ -53,7 +53,7 @@ const start: Subcommand = {
     const budgetUSD = checkBudget(interaction.options.getNumber(Option.Budget), config) ?? config.salon.budgetUSD;
     assertBotCanHost(channel);
     const admit = admission(interaction, ctx);
-    admit(engine.activeSalons());
+    admit(await engine.activeSalons());
 
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const thread = await channel.threads.create({

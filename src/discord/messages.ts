@@ -4,7 +4,7 @@
  */
 import { type Message } from 'discord.js';
 import { SalonError } from '../domain/errors.js';
-import { isActive, type SalonRecord, type Seat } from '../domain/salon.js';
+import { type SalonRecord, type Seat } from '../domain/salon.js';
 import { escapeRegExp } from '../domain/text.js';
 import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
@@ -15,9 +15,10 @@ import { refusalText } from './wording.js';
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
   if (!message.content.trim()) return;
-  // Only salons the engine is running take questions; a memory look-up, so chat in other threads costs nothing.
-  const salon = ctx.engine.loaded(message.channelId);
-  if (!salon || !isActive(salon)) return;
+  // Only running or paused salons take questions; where the engine holds them all, a memory look-up, so chat in
+  // other threads costs nothing.
+  const salon = await ctx.engine.findActive(message.channelId);
+  if (!salon) return;
   try {
     const { to, question } = aimedAt(salon, message.content);
     const text = cleanText(question, 'question', LIMITS.question);

@@ -30,6 +30,7 @@ import { PublishError, type DeliveryProgress, type DraftUpdate, type Pacing, typ
 import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
+import { RestGuilds } from './rest-client.js';
 import { DISCORD_LIMITS } from './limits.js';
 import { noticeText, turnText } from './wording.js';
 import { NO_MENTIONS } from './mentions.js';
@@ -104,6 +105,7 @@ export class DiscordPublisher implements Publisher {
   /** What each draft message shows now, so an unchanged part is not edited again. */
   private readonly shown = new Map<string, string>();
   private readonly gauge = new RateLimitGauge();
+  private readonly guilds: RestGuilds;
 
   constructor(
     private readonly client: Client<true>,
@@ -111,6 +113,7 @@ export class DiscordPublisher implements Publisher {
     private readonly log: Logger,
   ) {
     client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
+    this.guilds = new RestGuilds(client);
   }
 
   async deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
@@ -160,6 +163,7 @@ export class DiscordPublisher implements Publisher {
 
   private async thread(salon: SalonRecord): Promise<ThreadChannel> {
     const id = salon.threadId ?? salon.id;
+    if (salon.guildId) await this.guilds.prepare(salon.guildId, salon.channelId);
     const channel = await this.client.channels.fetch(id);
     if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true, true);
     return channel;

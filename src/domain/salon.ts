@@ -182,8 +182,22 @@ export interface SalonRecord {
   updatedAt: string;
   finishedAt?: string;
   closedAt?: string;
-  /** Incremented on every saved change: how many changes the record has seen (for logs and debugging). */
+  /** Incremented on every saved change; a save is conditional on it, so two processes never both change one version. */
   version: number;
+  /** Which worker drives the salon, when several share the store (see lease.ts); absent for a single process. */
+  lease?: Lease;
+}
+
+/**
+ * A worker's claim to drive a salon until `until` (epoch ms). `epoch` goes up by one at each take-over, so a worker
+ * that finds another epoch in the store knows it was replaced. `released` says the last holder let go cleanly, with
+ * nothing in flight, so the next one need not look for posts whose ids were lost.
+ */
+export interface Lease {
+  owner: string;
+  epoch: number;
+  until: number;
+  released?: boolean;
 }
 
 /** What a new salon is made from: the record's own fields as the starter chose them, and for a fork where it comes from. */
@@ -284,6 +298,18 @@ export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {
  */
 export function isLive(salon: SalonRecord): boolean {
   return isActive(salon) || salon.outbox.length > 0 || salon.synthesis?.status === 'pending';
+}
+
+/**
+ * When the salon next needs driving, in epoch ms: at once (0) while it owes its thread a post or a synthesis, at its
+ * next turn while it runs; undefined while nothing happens until someone acts (paused, finished, or a thread that
+ * refused posts, which waits for a resume).
+ */
+export function dueAt(salon: SalonRecord): number | undefined {
+  if (salon.status === 'paused' && salon.pausedReason?.code === 'undeliverable') return undefined;
+  if (salon.outbox.length > 0 || salon.synthesis?.status === 'pending') return 0;
+  if (salon.status === 'running' && nextTurn(salon) && salon.nextTurnAt !== undefined) return salon.nextTurnAt;
+  return undefined;
 }
 
 /** A "finished" notice, of this schema or saved by an older one. */

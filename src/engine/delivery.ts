@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Post, SalonRecord } from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
+import { FenceDownError } from './fence.js';
 import { PublishError, type Publisher } from './ports.js';
 import type { Room } from './room.js';
 
@@ -32,14 +33,18 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
     const post = salon.outbox[0];
     if (!post) return undefined;
     try {
-      await deps.publisher.deliver(salon, post, {
-        maybeDelivered: room.uncertainPosts.has(post.key),
-        onPart: async (part, messageId) => {
-          await deps.change(id, (draft) => transitions.recordPostedPart(draft, post.key, part, messageId));
-        },
-      });
+      await room.guarded(() =>
+        deps.publisher.deliver(salon, post, {
+          maybeDelivered: room.uncertainPosts.has(post.key),
+          onPart: async (part, messageId) => {
+            await deps.change(id, (draft) => transitions.recordPostedPart(draft, post.key, part, messageId));
+          },
+        }),
+      );
     } catch (err) {
       room.uncertainPosts.add(post.key);
+      // The lease is over (the publisher may have wrapped the refusal): not this process's to retry, pause or give up on.
+      if (room.lease && !room.lease.fence.up) throw new FenceDownError(id);
       const log = deps.log.child({ salonId: id });
       if (err instanceof PublishError && err.gone) {
         await deps.threadGone(id, err.message);

@@ -10,15 +10,18 @@
  * the turn; one killed after it re-delivers from the outbox, and the publisher's idempotency key (plus the part
  * ids recorded during delivery) keeps that from showing twice.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import { createSalon, isActive, isLive, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
+import { heldElsewhere, releaseLease, stillHeld, takeLease, CLOCK_SKEW_MS } from '../domain/lease.js';
+import { createSalon, dueAt, isActive, isLive, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { RecordError, StaleRecordError, type Clock, type ModelClient, type Publisher, type SalonStore } from './ports.js';
+import { Fence, FenceDownError } from './fence.js';
+import { RecordError, StaleRecordError, type Clock, type ModelClient, type Publisher, type SalonStore, type Wakeups } from './ports.js';
 import { copyForChange, changedTurns } from './record-copy.js';
 import { later, Room } from './room.js';
 import { synthesizerFor, TurnWriter } from './turn-writer.js';
@@ -34,7 +37,33 @@ export interface EngineOptions {
   modelRetry?: transitions.RetryPolicy;
   /** Backoff for deliveries that failed in a way that may pass (Discord 5xx, network). */
   deliveryBackoffMs?: (attempt: number) => number;
+  /**
+   * 'all' (one process per store, the default): the engine loads every live salon at start and drives each on its
+   * own timers. 'leased' (a pool of workers sharing the store): it drives a salon only inside drive(), under a
+   * lease, and hands it back to `wakeups` when its next step is not due yet; a command changes the store and
+   * wakes the salon, wherever it is driven.
+   */
+  driving?: 'all' | 'leased';
+  wakeups?: Wakeups;
+  /** How long a lease lasts without renewal ('leased' only); renewed every third of it. */
+  leaseMs?: number;
+  /** Names this process in leases and logs. */
+  workerId?: string;
 }
+
+/** How a drive() ended. */
+export type DriveResult =
+  /** Handed back: nothing more to do now; the next step is arranged for `wakeAt`, if any. */
+  | { outcome: 'done'; wakeAt?: number }
+  /** Another worker holds the salon's lease until `until`; a wake-up for then is arranged. */
+  | { outcome: 'busy'; until: number }
+  /** The lease was lost midway (another worker took over, or this one could not renew it in time). */
+  | { outcome: 'lost' }
+  /** No such salon, or nothing left to do for it ever. */
+  | { outcome: 'absent' };
+
+/** Saves a change may retry when another process changed the salon meanwhile (a command racing a turn). */
+const MAX_SAVE_ATTEMPTS = 10;
 
 export interface EngineEvents {
   /** After every saved change. */
@@ -59,12 +88,19 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   private readonly clock: Clock;
   private readonly deliveryBackoffMs: (attempt: number) => number;
   private readonly writer: TurnWriter;
+  /** Salons being driven under a lease right now ('leased'); shutdown waits for each to be handed back. */
+  private readonly drives = new Set<Promise<DriveResult>>();
+  private readonly leaseMs: number;
+  private readonly workerId: string;
   private stopped = false;
 
   constructor(private readonly options: EngineOptions) {
     super();
     this.clock = options.clock ?? { now: () => Date.now() };
     this.deliveryBackoffMs = options.deliveryBackoffMs ?? ((n) => Math.min(300_000, 1_000 * 2 ** (n - 1)));
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.workerId = options.workerId ?? randomUUID().slice(0, 8);
+    if (options.driving === 'leased' && !options.wakeups) throw new Error('a leased engine needs wakeups');
     this.writer = new TurnWriter({
       config: options.config,
       models: options.models,
@@ -84,6 +120,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
 
   /** Loads every salon that is not done and carries on with it. Unreadable records are logged and skipped. */
   async start(): Promise<{ resumed: number; skipped: number }> {
+    // Leased salons are taken one at a time, as their wake-ups come.
+    if (this.leased) return { resumed: 0, skipped: 0 };
     const ids = await this.options.store.activeIds();
     let resumed = 0;
     let skipped = 0;
@@ -120,12 +158,26 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     this.options.models.close();
     // Delivery loops end after the post in hand; their last record change must land before the store closes.
     await Promise.all(this.deliveries);
+    // A leased salon is handed back, with a wake-up for at once, so another worker carries on without waiting out the lease.
+    await Promise.all(this.drives);
     await this.queue.drain();
   }
 
+  private get leased(): boolean {
+    return this.options.driving === 'leased';
+  }
+
   /** Salons that are running or paused: what access limits count. */
-  activeSalons(): SalonRecord[] {
-    return [...this.rooms.values()].map((room) => room.record).filter(isActive);
+  async activeSalons(): Promise<SalonRecord[]> {
+    if (!this.leased) return [...this.rooms.values()].map((room) => room.record).filter(isActive);
+    // No process holds them all: read them from the store.
+    const ids = await this.options.store.activeIds();
+    const found: SalonRecord[] = [];
+    for (let i = 0; i < ids.length; i += 64) {
+      const slice = await Promise.all(ids.slice(i, i + 64).map((id) => this.options.store.get(id).catch(() => undefined)));
+      for (const salon of slice) if (salon && isActive(salon)) found.push(salon);
+    }
+    return found;
   }
 
   /**
@@ -135,7 +187,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   async create(input: NewSalon, admit?: (active: SalonRecord[]) => void): Promise<SalonRecord> {
     return this.queue.run('\u0000admission', () =>
       this.queue.run(input.id, async () => {
-        admit?.(this.activeSalons());
+        admit?.(await this.activeSalons());
         if (this.rooms.has(input.id) || (await this.options.store.get(input.id).catch(() => undefined))) {
           throw new SalonError({ code: 'salon_exists' });
         }
@@ -143,9 +195,13 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         await this.options.store.save(salon).catch((err: unknown) => {
           throw err instanceof StaleRecordError ? new SalonError({ code: 'salon_exists' }) : err;
         });
-        this.rooms.set(salon.id, new Room(salon));
         this.log.child({ salonId: salon.id }).info({ topic: salon.topic, rounds: salon.rounds, seats: salon.seats }, 'salon created');
-        this.kick(salon.id);
+        if (this.leased) {
+          await this.wakeFor(salon);
+        } else {
+          this.rooms.set(salon.id, new Room(salon));
+          this.kick(salon.id);
+        }
         return salon;
       }),
     );
@@ -162,6 +218,15 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   /** The current record: from memory for live salons, else from the store. */
   async get(id: string): Promise<SalonRecord | undefined> {
     return this.loaded(id) ?? (await this.options.store.get(id));
+  }
+
+  /**
+   * The salon a thread message may be for: one that is running or paused. Without a store read where the engine
+   * holds every live salon; from the store where salons are driven elsewhere.
+   */
+  async findActive(id: string): Promise<SalonRecord | undefined> {
+    const salon = this.leased ? await this.options.store.get(id) : this.loaded(id);
+    return salon && isActive(salon) ? salon : undefined;
   }
 
   async ask(
@@ -233,32 +298,86 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * Applies one change to a salon: on a copy, so a refused change leaves the record untouched, then saved.
-   * Only inside the salon's queue; everything else calls `change`.
+   * Applies one change to a salon: on a copy, so a refused change leaves the record untouched, then saved on the
+   * condition that nobody saved another version meanwhile. Only inside the salon's queue; everything else calls
+   * `change`.
+   *
+   * When another process did save meanwhile: a salon this process drives alone ('all') is let go, since someone
+   * else drives it now; a leased one is read again and the change applied anew, so long as the lease is still
+   * this process's (a command taken by a gateway raced the turn); and a salon driven elsewhere (a command here) is
+   * read again and the change applied anew.
    */
   private async applyNow(id: string, apply: Change): Promise<SalonRecord> {
-    const current = this.rooms.get(id)?.record ?? (await this.options.store.get(id));
-    if (!current) throw new SalonError({ code: 'no_salon' });
-    const draft = copyForChange(current);
-    apply(draft, this.clock.now());
-    draft.version += 1;
-    try {
-      await this.options.store.save(draft, { expected: current.version, turns: changedTurns(current, draft) });
-    } catch (err) {
-      if (err instanceof StaleRecordError) this.letGo(id, err);
-      throw err;
-    }
-    if (isLive(draft)) {
+    for (let attempt = 1; ; attempt++) {
       const room = this.rooms.get(id);
-      if (room) room.record = draft;
-      else this.rooms.set(id, new Room(draft));
-    } else {
-      // Nothing more to do for it: drop everything kept for it.
-      this.rooms.get(id)?.dispose();
-      this.rooms.delete(id);
+      const current = room?.record ?? (await this.options.store.get(id));
+      if (!current) throw new SalonError({ code: 'no_salon' });
+      const draft = copyForChange(current);
+      apply(draft, this.clock.now());
+      draft.version = current.version + 1;
+      try {
+        room?.lease?.fence.check();
+        await this.options.store.save(draft, { expected: current.version, turns: changedTurns(current, draft) });
+      } catch (err) {
+        if (err instanceof FenceDownError) {
+          this.letGo(id, 'lease over');
+          throw err;
+        }
+        if (!(err instanceof StaleRecordError)) throw err;
+        if (room && !(await this.stillOurs(room, err))) throw err;
+        if (attempt >= MAX_SAVE_ATTEMPTS) throw err;
+        continue;
+      }
+      this.saved(id, draft);
+      return draft;
     }
-    this.emit('saved', draft);
-    return draft;
+  }
+
+  /** Keeps the engine's view in step with a change just saved. */
+  private saved(id: string, salon: SalonRecord): void {
+    const room = this.rooms.get(id);
+    if (room) {
+      room.record = salon;
+      // A leased room is handed back by its drive; any other that has nothing more to do is dropped.
+      if (!isLive(salon) && !room.lease) {
+        room.dispose();
+        this.rooms.delete(id);
+      }
+    } else if (this.leased) {
+      void this.wakeFor(salon);
+    } else if (isLive(salon)) {
+      this.rooms.set(id, new Room(salon));
+    }
+    this.emit('saved', salon);
+  }
+
+  /**
+   * After a save found the salon changed by someone else: whether this process may go on with it. A leased room
+   * whose lease is still this process's takes the stored record as its own (the change was a command); any other
+   * room is let go.
+   */
+  private async stillOurs(room: Room, err: StaleRecordError): Promise<boolean> {
+    const lease = room.lease;
+    const fresh = lease ? await this.options.store.get(room.id) : undefined;
+    if (!lease || !fresh || !stillHeld(fresh, lease.owner, lease.epoch)) {
+      this.letGo(room.id, `version ${err.found ?? '(none)'} found, ${err.expected ?? '(none)'} expected`);
+      return false;
+    }
+    const was = room.record;
+    room.record = fresh;
+    // Closed elsewhere while a turn was being written: stop writing it, as a close taken here would.
+    if (fresh.status === 'closed' && was.status !== 'closed') room.writing?.abort();
+    this.kick(room.id);
+    return true;
+  }
+
+  /** Arranges the next step of a salon this process does not drive. Best effort: a lost wake-up is found again by the sweep. */
+  private async wakeFor(salon: SalonRecord): Promise<void> {
+    const at = dueAt(salon);
+    if (at === undefined) return;
+    await this.options.wakeups?.wake(salon.id, salon.version, at).catch((err: unknown) => {
+      this.log.warn({ salonId: salon.id, err }, "could not arrange the salon's next step; the sweep will");
+    });
   }
 
   /**
@@ -266,8 +385,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    * past its lease, or a command was taken elsewhere). Whatever this process still had in hand for it is dropped
    * unsaved and unposted; the salon goes on where it is now driven.
    */
-  private letGo(id: string, err: StaleRecordError): void {
-    this.log.child({ salonId: id }).warn({ expected: err.expected, found: err.found }, 'salon changed elsewhere; letting it go');
+  private letGo(id: string, why: string): void {
+    this.log.child({ salonId: id }).warn({ why }, 'salon changed elsewhere or lease over; letting it go');
     const room = this.rooms.get(id);
     room?.dispose();
     this.rooms.delete(id);
@@ -284,12 +403,18 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    * delay moves at the models' pace, not the models' plus Discord's.
    */
   private kick(id: string): void {
-    if (this.stopped) return;
     const room = this.rooms.get(id);
     if (!room) return;
+    if (!this.stopped) this.arrange(room);
+    room.onSettle?.();
+  }
+
+  private arrange(room: Room): void {
     const salon = room.record;
     // Posting: one loop per salon; a backoff after a failure is waited out.
-    if (salon.outbox.length > 0 && !room.undeliverable && !room.delivering && !room.deliveryTimer) this.scheduleDelivery(room, 0);
+    if (salon.outbox.length > 0 && !room.undeliverable && !room.delivering && !room.deliveryTimer && room.deliveryAt === undefined) {
+      this.scheduleDelivery(room, 0);
+    }
     // Writing: a turn when due, or the closing synthesis; one at a time.
     room.cancelWork();
     if (room.writing) return;
@@ -301,21 +426,30 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   private scheduleWork(room: Room, wait: number): void {
+    // A leased salon whose next step is not due yet goes back to the job queue rather than holding a timer here.
+    if (room.lease && wait > 0) {
+      room.workAt = this.clock.now() + wait;
+      return;
+    }
     room.workTimer = later(wait, () => {
       room.workTimer = undefined;
-      void this.work(room).then(
-        () => {
-          room.stepFailures = 0;
-          this.kick(room.id);
-        },
-        (err: unknown) => {
-          // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
-          room.stepFailures += 1;
-          const retryIn = this.deliveryBackoffMs(room.stepFailures);
-          this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'salon step failed; will try again');
-          if (!this.stopped && !room.disposed) this.scheduleWork(room, retryIn);
-        },
-      );
+      room.stepping = true;
+      void this.work(room)
+        .finally(() => (room.stepping = false))
+        .then(
+          () => {
+            room.stepFailures = 0;
+            this.kick(room.id);
+          },
+          (err: unknown) => {
+            // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
+            room.stepFailures += 1;
+            const retryIn = this.deliveryBackoffMs(room.stepFailures);
+            if (!(err instanceof FenceDownError)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'salon step failed; will try again');
+            if (!this.stopped && !room.disposed) this.scheduleWork(room, retryIn);
+            room.onSettle?.();
+          },
+        );
     });
   }
 
@@ -327,6 +461,11 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   private scheduleDelivery(room: Room, wait: number): void {
+    if (room.lease && wait > 0) {
+      room.deliveryAt = this.clock.now() + wait;
+      return;
+    }
+    room.deliveryAt = undefined;
     room.deliveryTimer = later(wait, () => {
       room.deliveryTimer = undefined;
       if (room.delivering || room.disposed) return;
@@ -353,15 +492,157 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         .then(
           (retryIn) => {
             if (retryIn !== undefined && !this.stopped) this.scheduleDelivery(room, retryIn);
-            else this.kick(room.id);
+            this.kick(room.id);
           },
           (err: unknown) => {
             room.deliveryAttempts += 1;
             const retryIn = this.deliveryBackoffMs(room.deliveryAttempts);
-            this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'delivery failed; will try again');
+            if (!(err instanceof FenceDownError)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'delivery failed; will try again');
             if (!this.stopped && !room.disposed) this.scheduleDelivery(room, retryIn);
+            room.onSettle?.();
           },
         );
     });
   }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Leased driving: one salon at a time, for as long as it has something to do now.
+
+  /**
+   * Drives one salon under a lease until nothing more is due now, then hands it back: its next step (a later turn,
+   * a delivery retry) is arranged through `wakeups`, and the lease released. Called by a worker for each wake-up
+   * it takes. A salon whose lease another worker holds is left to it, with a wake-up for when that lease ends.
+   */
+  drive(id: string): Promise<DriveResult> {
+    if (!this.leased) return Promise.reject(new Error('drive() is for a leased engine'));
+    if (this.stopped || this.rooms.has(id)) return Promise.resolve({ outcome: 'busy', until: this.clock.now() + this.leaseMs });
+    const driving = this.driveOnce(id);
+    this.drives.add(driving);
+    void driving.finally(() => this.drives.delete(driving)).catch(() => {});
+    return driving;
+  }
+
+  private async driveOnce(id: string): Promise<DriveResult> {
+    const owner = `${this.workerId}:${randomUUID().slice(0, 8)}`;
+    const taken = await this.queue.run(id, () => this.takeLease(id, owner));
+    if (!('room' in taken)) return taken;
+    const { room } = taken;
+    const log = this.log.child({ salonId: id, lease: room.lease?.epoch });
+    const renewal = setInterval(() => void this.renew(room).catch((err: unknown) => log.warn({ err }, 'could not renew the lease')), this.leaseMs / 3);
+    renewal.unref();
+    try {
+      for (;;) {
+        this.kick(id);
+        await this.settled(room);
+        if (room.disposed) {
+          // Lost midway: whoever holds it now has its own wake-ups; if nobody does (this process could not renew in
+          // time), this one makes sure the salon is not forgotten once the lease has run out.
+          await this.wakeFor({ ...room.record, outbox: [], nextTurnAt: this.clock.now() + this.leaseMs + CLOCK_SKEW_MS, status: 'running' });
+          return { outcome: 'lost' };
+        }
+        const handed = await this.queue.run(id, () => this.handBack(room));
+        if (handed) return handed;
+      }
+    } finally {
+      clearInterval(renewal);
+      room.onSettle = undefined;
+      if (this.rooms.get(id) === room) this.rooms.delete(id);
+      room.lease?.fence.lower();
+    }
+  }
+
+  /** In the salon's queue: takes its lease, or says why not. */
+  private async takeLease(id: string, owner: string): Promise<DriveResult | { room: Room }> {
+    for (let attempt = 1; ; attempt++) {
+      const salon = await this.options.store.get(id);
+      if (!salon || !isLive(salon)) return { outcome: 'absent' };
+      const now = this.clock.now();
+      const other = heldElsewhere(salon, owner, now);
+      if (other) {
+        await this.options.wakeups?.wake(id, salon.version, other.until + CLOCK_SKEW_MS);
+        return { outcome: 'busy', until: other.until };
+      }
+      // Whatever the last holder had in flight may have gone out unrecorded, unless it let go cleanly.
+      const uncertain = salon.lease !== undefined && !salon.lease.released;
+      const draft = copyForChange(salon);
+      const lease = takeLease(draft, owner, now, this.leaseMs);
+      draft.version = salon.version + 1;
+      const sentAt = performance.now();
+      try {
+        await this.options.store.save(draft, { expected: salon.version, turns: [] });
+      } catch (err) {
+        if (err instanceof StaleRecordError && attempt < MAX_SAVE_ATTEMPTS) continue;
+        throw err;
+      }
+      const room = new Room(draft, uncertain);
+      room.lease = { owner, epoch: lease.epoch, fence: new Fence(id, sentAt, this.leaseMs) };
+      // A thread that refused posts waits for someone to resume the salon; trying again on every wake-up would not help.
+      room.undeliverable = draft.status === 'paused' && draft.pausedReason?.code === 'undeliverable';
+      // Stop everything the moment the lease may be someone else's. (A room handed back has left `rooms` first.)
+      room.lease.fence.signal.addEventListener('abort', () => this.rooms.get(id) === room && this.letGo(id, 'lease over'), { once: true });
+      this.rooms.set(id, room);
+      this.emit('saved', draft);
+      return { room };
+    }
+  }
+
+  private async renew(room: Room): Promise<void> {
+    const lease = room.lease;
+    if (!lease || room.disposed) return;
+    const sentAt = performance.now();
+    await this.change(room.id, (draft, now) => void takeLease(draft, lease.owner, now, this.leaseMs));
+    lease.fence.renewed(sentAt);
+  }
+
+  /** Resolves once the room has nothing in flight (or was let go). */
+  private settled(room: Room): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!room.disposed && !(room.idle && !room.stepping)) return;
+        room.onSettle = undefined;
+        resolve();
+      };
+      room.onSettle = check;
+      check();
+    });
+  }
+
+  /**
+   * In the salon's queue, once idle: arranges the next step, then releases the lease. Undefined when the salon
+   * changed meanwhile (a command came in) and has work again, so the drive goes on.
+   */
+  private async handBack(room: Room): Promise<DriveResult | undefined> {
+    if (room.disposed) return undefined;
+    if (!room.idle || room.stepping) return undefined;
+    const now = this.clock.now();
+    const salon = room.record;
+    // After a stop, carry on at once elsewhere; otherwise when the room said its next step is due.
+    const due = this.stopped ? dueAt(salon) : minDefined(room.workAt, room.deliveryAt);
+    // Arranged before the lease is released: a command saved after this sees the release and wakes the salon itself.
+    if (due !== undefined) await this.options.wakeups?.wake(room.id, salon.version, Math.max(due, now));
+    const draft = copyForChange(salon);
+    releaseLease(draft, now);
+    draft.version = salon.version + 1;
+    try {
+      room.lease?.fence.check();
+      await this.options.store.save(draft, { expected: salon.version, turns: [] });
+    } catch (err) {
+      if (err instanceof FenceDownError) this.letGo(room.id, 'lease over');
+      // Changed meanwhile (a command): look again at what it needs before letting go.
+      else if (err instanceof StaleRecordError && (await this.stillOurs(room, err))) return undefined;
+      if (room.disposed) return undefined;
+      throw err;
+    }
+    room.record = draft;
+    this.rooms.delete(room.id);
+    room.lease?.fence.lower();
+    this.emit('saved', draft);
+    return { outcome: 'done', wakeAt: due };
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }

@@ -167,6 +167,17 @@ export class StaleRecordError extends Error {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Wake-ups: how salons driven by a pool of workers get their next step (a job queue).
+
+export interface Wakeups {
+  /**
+   * Arranges for some worker to drive the salon at `at` (epoch ms; at once when past), in place of the wake-up
+   * pending for it: a salon has at most one. Idempotent per (salon, version): the same wake-up asked twice is one.
+   */
+  wake(salonId: string, version: number, at: number): Promise<void>;
+}
+
 /** A stored record that cannot be read (corrupt, or from a newer schema). */
 export class RecordError extends Error {
   constructor(message: string) {

@@ -4,6 +4,7 @@
  * salon, so forgetting a salon is one delete and nothing of it lingers in a parallel map.
  */
 import type { SalonRecord } from '../domain/salon.js';
+import { fenced, type Fence } from './fence.js';
 
 // Timers cannot wait longer than 2^31-1 ms; a longer wait fires early and the step, finding it is not yet due,
 // arms the timer again.
@@ -49,6 +50,18 @@ export class Room {
   uncertainDraft = false;
   /** The engine no longer runs this salon; a step that still holds the room must not act on it. */
   disposed = false;
+  /** Held under a lease (a worker among several): whose it is, and the fence that stops this process when it ends. */
+  lease?: { owner: string; epoch: number; fence: Fence };
+  /**
+   * For a leased room: when the salon next needs work that is not due yet (a turn, a delivery retry). The worker
+   * hands the salon back to the job queue for then instead of keeping a timer.
+   */
+  workAt?: number;
+  deliveryAt?: number;
+  /** A step (turn, synthesis) was started by its timer and has not settled yet. */
+  stepping = false;
+  /** Told whenever the room may have gone idle or been let go (see SalonEngine.drive). */
+  onSettle?: () => void;
 
   constructor(
     public record: SalonRecord,
@@ -68,6 +81,7 @@ export class Room {
   /** Forgets past delivery failures, so a thread that refused posts is tried again. */
   resetDelivery(): void {
     this.deliveryAttempts = 0;
+    this.deliveryAt = undefined;
     this.undeliverable = false;
     this.deliveryTimer?.cancel();
     this.deliveryTimer = undefined;
@@ -84,5 +98,22 @@ export class Room {
     this.cancelWork();
     this.resetDelivery();
     this.writing?.abort();
+    this.lease?.fence.lower();
+    this.onSettle?.();
+  }
+
+  /** Nothing in flight and nothing about to start: a leased room may be handed back. */
+  get idle(): boolean {
+    return !this.writing && !this.delivering && !this.deliveryTimer && !this.workTimer;
+  }
+
+  /**
+   * Runs a step that reaches outside (a post, a draft edit) under the room's fence: refused at once when the lease
+   * is over, and carried to the adapter so a request that waited in a queue is refused too.
+   */
+  guarded<T>(work: () => Promise<T>): Promise<T> {
+    const fence = this.lease?.fence;
+    if (fence && !fence.up) return Promise.reject(fence.signal.reason as Error);
+    return fenced(fence, work);
   }
 }

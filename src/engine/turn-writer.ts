@@ -80,7 +80,7 @@ export class TurnWriter {
     const { salon, next, prompt } = plan;
     const seat = salon.seats[next.seat];
     const log = deps.log.child({ salonId: id, turn: next.index, seat: next.seat, model: seat.model });
-    const typing = this.startTyping(salon, next.seat);
+    const typing = this.startTyping(room, next.seat);
     const draft = this.draftWriter(room, next.index, log);
     const strip = ownNameStripper([seat.name, seat.key]);
     const startedAt = deps.clock.now();
@@ -208,7 +208,7 @@ export class TurnWriter {
     if (!config.salon.stream || !publisher.draft) return undefined;
     const salon = room.record;
     return new DraftWriter({
-      publisher: { draft: publisher.draft.bind(publisher), pacing: publisher.pacing },
+      publisher: { draft: (salon, update) => room.guarded(() => publisher.draft!(salon, update)), pacing: publisher.pacing },
       salon: () => room.record,
       turnIndex,
       messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
@@ -224,11 +224,12 @@ export class TurnWriter {
     });
   }
 
-  private startTyping(salon: SalonRecord, seat: Seat): { stop(): void } {
+  private startTyping(room: Room, seat: Seat): { stop(): void } {
     const { publisher } = this.deps;
     const typing = publisher.typing?.bind(publisher);
     if (!typing) return { stop() {} };
-    const send = () => void typing(salon, seat).catch(() => {});
+    const salon = room.record;
+    const send = () => void room.guarded(() => typing(salon, seat)).catch(() => {});
     send();
     const timer = setInterval(send, publisher.pacing.typingIntervalMs);
     return { stop: () => clearInterval(timer) };

@@ -45,7 +45,7 @@ describe('Discord faults', () => {
     // The turn being written when the thread went is dropped.
     expect(closed.turns).toHaveLength(1);
     expect(closed.outbox).toEqual([]);
-    expect(world.bot.engine.activeSalons().map((s) => s.id)).not.toContain(threadId);
+    expect((await world.bot.engine.activeSalons()).map((s) => s.id)).not.toContain(threadId);
     expect(world.lines.filter((l) => /the thread (was deleted|is gone)/.test(l))).toHaveLength(1);
     const aboutThread = (r: { path: string; query: Record<string, string> }) => r.path.split('/').includes(threadId) || r.query.thread_id === threadId;
     const requestsToThread = world.discord.requests.filter(aboutThread).length;
