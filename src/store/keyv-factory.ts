@@ -73,7 +73,7 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
  * Opens the store and proves it can be written, so an unwritable or locked file stops start-up with a clear
  * message instead of failing the first turn.
  */
-export async function openKeyv(url: string, options: { busyTimeoutMs?: number } = {}): Promise<OpenedStore> {
+export async function openKeyv(url: string, options: { busyTimeoutMs?: number; exclusive?: boolean } = {}): Promise<OpenedStore> {
   const { adapter, description, sqlitePath } = await adapterFor(url, options.busyTimeoutMs ?? 5_000);
   // No adapter (memory://) means keyv's own Map; passing `store: undefined` would replace it with nothing.
   // Records are plain JSON: the built-in JSON beats keyv's own serializer by a wide margin on large records.
@@ -90,6 +90,10 @@ export async function openKeyv(url: string, options: { busyTimeoutMs?: number } 
   try {
     if (sqlitePath && adapter) {
       const query = (adapter as unknown as { query: (sql: string) => Promise<unknown> }).query;
+      // The bot's own store holds the file's lock from its first write until it exits (a kill -9 included, as the
+      // operating system drops the lock), so a second bot started on the same file by mistake stops at once
+      // instead of driving the same salons.
+      if (options.exclusive) await query('PRAGMA locking_mode=EXCLUSIVE');
       // WAL keeps a crash from corrupting the file and lets readers run beside the writer.
       await query('PRAGMA journal_mode=WAL');
       await query('PRAGMA synchronous=NORMAL');
@@ -100,7 +104,8 @@ export async function openKeyv(url: string, options: { busyTimeoutMs?: number } 
     await keyv.disconnect().catch(() => {});
     const detail = (err as Error).message;
     const hint = /SQLITE_BUSY|locked/i.test(detail)
-      ? 'the file is locked by another process; stop it or choose another SALON_STORE_URL'
+      ? 'the file is locked by another process, most likely another salon bot on the same file: one bot runs per SQLite file. ' +
+        'Stop the other one, choose another SALON_STORE_URL, or run several processes on a shared PostgreSQL or Redis store with SALON_QUEUE_URL'
       : /SQLITE_CANTOPEN|SQLITE_READONLY|EACCES|EROFS|readonly/i.test(detail)
         ? 'the file or its directory is not writable by this user'
         : 'check SALON_STORE_URL and that the server is reachable';

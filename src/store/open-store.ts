@@ -14,7 +14,7 @@ export interface OpenedSalonStore {
   description: string;
 }
 
-export async function openSalonStore(url: string, log?: Logger): Promise<OpenedSalonStore> {
+export async function openSalonStore(url: string, log?: Logger, options: { busyTimeoutMs?: number } = {}): Promise<OpenedSalonStore> {
   const protocol = url.slice(0, url.indexOf(':') + 1).toLowerCase();
   switch (protocol) {
     case 'redis:':
@@ -31,7 +31,7 @@ export async function openSalonStore(url: string, log?: Logger): Promise<OpenedS
     }
     case 'sqlite:':
     case 'memory:': {
-      const opened = await openKeyv(url);
+      const opened = await openKeyv(url, { exclusive: true, busyTimeoutMs: options.busyTimeoutMs });
       return { store: new KeyvSalonStore(opened.keyv, opened.close), description: opened.description };
     }
     default:

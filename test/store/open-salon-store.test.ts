@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/keyv-factory.js';
@@ -7,6 +9,56 @@ import { openSalonStore } from '../../src/store/open-store.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { newSalon } from '../domain/fixtures.js';
+
+/** Opens the store in a process of its own: 'refused: <message>' or 'open', then waits to be killed when `hold`. */
+function openElsewhere(url: string, hold = false): { exited: Promise<{ code: number | null; output: string }>; opened: Promise<void>; kill(): void } {
+  const script = `
+    import { openSalonStore } from ${JSON.stringify(pathToFileURL(resolve('src/store/open-store.ts')).href)};
+    try {
+      await openSalonStore(${JSON.stringify(url)}, undefined, { busyTimeoutMs: 200 });
+      console.log('open');
+      if (!${hold}) process.exit(0);
+      setInterval(() => {}, 1000);
+    } catch (err) {
+      console.log('refused: ' + err.message);
+      process.exit(3);
+    }`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  let onOpen!: () => void;
+  const opened = new Promise<void>((resolve) => (onOpen = resolve));
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += String(chunk);
+    if (output.includes('open')) onOpen();
+  });
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return { exited, opened, kill: () => child.kill('SIGKILL') };
+}
+
+describe('one bot per SQLite file', () => {
+  it('refuses a second process on the same file with a clear message, and lets one in once the first has gone, even by kill -9', async () => {
+    const dir = tempDir();
+    try {
+      const url = `sqlite://${join(dir.path, 'salons.sqlite')}`;
+      const first = await openSalonStore(url);
+      const second = await openElsewhere(url).exited;
+      expect(second.code).toBe(3);
+      expect(second.output).toMatch(/refused: .*locked by another process, most likely another salon bot on the same file/);
+      await first.store.close();
+      expect((await openElsewhere(url).exited).code).toBe(0);
+
+      const holder = openElsewhere(url, true);
+      await holder.opened;
+      await expect(openSalonStore(url, undefined, { busyTimeoutMs: 200 })).rejects.toThrow(/another salon bot/);
+      holder.kill();
+      await holder.exited;
+      const after = await openSalonStore(url, undefined, { busyTimeoutMs: 200 });
+      await after.store.close();
+    } finally {
+      dir.cleanup();
+    }
+  }, 30_000);
+});
 
 describe('opening the store SALON_STORE_URL names', () => {
   it('keeps SQLite on keyv', async () => {
