@@ -28,6 +28,7 @@ export const Errors = {
   unknownApplication: () => new ApiError(404, 10002, 'Unknown Application'),
   unknownGuild: () => new ApiError(404, 10004, 'Unknown Guild'),
   unknownChannel: () => new ApiError(404, 10003, 'Unknown Channel'),
+  unknownMember: () => new ApiError(404, 10007, 'Unknown Member'),
   unknownMessage: () => new ApiError(404, 10008, 'Unknown Message'),
   unknownWebhook: () => new ApiError(404, 10015, 'Unknown Webhook'),
   unknownCommand: () => new ApiError(404, 10063, 'Unknown application command'),

@@ -53,6 +53,19 @@ export const DEFAULT_MEMBER_PERMISSIONS =
   Permission.ReadMessageHistory |
   Permission.UseApplicationCommands;
 
+/**
+ * What the bot may do in a DM. DMs have no roles, so no guild's permissions
+ * apply there; these are the ones a DM implicitly grants.
+ */
+export const DM_PERMISSIONS =
+  Permission.ViewChannel |
+  Permission.SendMessages |
+  Permission.EmbedLinks |
+  Permission.AttachFiles |
+  Permission.ReadMessageHistory |
+  Permission.AddReactions |
+  Permission.UseExternalEmojis;
+
 export const Intent = {
   Guilds: 1 << 0,
   GuildMembers: 1 << 1,
@@ -132,6 +145,7 @@ export const GatewayClose = {
   AuthenticationFailed: 4004,
   AlreadyAuthenticated: 4005,
   SessionTimedOut: 4009,
+  InvalidShard: 4010,
   DisallowedIntents: 4014,
 } as const;
 

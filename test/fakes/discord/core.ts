@@ -18,6 +18,8 @@ export interface FakeConfig {
   botUsername: string;
   guildName: string;
   channelName: string;
+  /** Shard count recommended by /gateway/bot and required in IDENTIFY. */
+  shards: number;
   /** Seeds the latency PRNG. */
   seed: number;
 }
@@ -33,6 +35,8 @@ export type PerSession = (session: SessionView) => unknown;
 
 export interface Dispatcher {
   dispatch(event: string, data: unknown, perSession?: PerSession): void;
+  /** Whether some live or resumable session would receive the guild's events (null: DMs). */
+  reaches(guildId: string | null): boolean;
 }
 
 /** The request as route handlers see it. */
@@ -90,7 +94,12 @@ export class Core {
     this.#dispatcher = dispatcher;
   }
 
-  /** Sends a gateway event to every identified session whose intents cover it. */
+  /** Whether a guild's (or, for null, DMs') events would reach any gateway session. */
+  reaches(guildId: string | null): boolean {
+    return this.#dispatcher?.reaches(guildId) ?? false;
+  }
+
+  /** Sends a gateway event to every identified session whose intents and shard cover it. */
   dispatch(event: string, data: unknown, perSession?: PerSession): void {
     this.#dispatcher?.dispatch(event, data, perSession);
     this.emit('dispatch', event, data);

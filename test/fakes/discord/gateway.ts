@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { GatewayClose, GatewayOp, Intent } from './constants.js';
 import type { Core, Dispatcher, PerSession, SessionView } from './core.js';
 import { guildCreatePayload, userPayload } from './serialize.js';
-import { randomToken } from './snowflake.js';
+import { randomToken, shardOf } from './snowflake.js';
 import type { DisconnectOptions, GatewaySessionInfo } from './types.js';
 
 export const GATEWAY_PATH = '/gateway';
@@ -18,12 +18,16 @@ interface Session extends SessionView {
   identifiedAt: number;
   resumes: number;
   resumable: boolean;
+  /** From IDENTIFY; null means every guild (and DMs). */
+  shard: [number, number] | null;
 }
 
 /**
  * The gateway WebSocket: HELLO, heartbeats, IDENTIFY → READY + GUILD_CREATE,
  * RESUME with replay of missed dispatches, and per-session delivery that
- * respects intents. Sessions outlive their sockets so a client can resume.
+ * respects intents and shards. Sessions outlive their sockets so a client can
+ * resume. Two live sessions may hold the same shard (Discord allows it, e.g.
+ * while a new process takes over): both receive its events.
  */
 export class Gateway implements Dispatcher {
   readonly #wss = new WebSocketServer({ noServer: true });
@@ -52,12 +56,19 @@ export class Gateway implements Dispatcher {
       resumes: s.resumes,
       seq: s.seq,
       resumable: s.resumable,
+      shard: s.shard ? [...s.shard] : null,
     }));
   }
 
+  reaches(guildId: string | null): boolean {
+    return [...this.#sessions.values()].some((s) => (s.resumable || s.socket) && ownsGuild(s, guildId));
+  }
+
   dispatch(event: string, data: unknown, perSession?: PerSession): void {
+    const guildId = guildOf(event, data);
     for (const session of this.#sessions.values()) {
       if (!session.resumable && !session.socket) continue;
+      if (!ownsGuild(session, guildId)) continue;
       const shaped = perSession ? perSession(session) : data;
       if (shaped === undefined || !receives(session, event, shaped)) continue;
       this.#send(session, event, shaped);
@@ -147,6 +158,11 @@ export class Gateway implements Dispatcher {
       ws.close(GatewayClose.DisallowedIntents, 'Disallowed intent(s).');
       return undefined;
     }
+    const shard = parseShard(d?.shard, this.core.config.shards);
+    if (shard === 'invalid') {
+      ws.close(GatewayClose.InvalidShard, 'Invalid shard');
+      return undefined;
+    }
     const session: Session = {
       sessionId: randomToken(32),
       intents,
@@ -156,17 +172,19 @@ export class Gateway implements Dispatcher {
       identifiedAt: Date.now(),
       resumes: 0,
       resumable: true,
+      shard,
     };
     this.#sessions.set(session.sessionId, session);
     const { state } = this.core;
+    const guilds = [...state.guilds.values()].filter((g) => ownsGuild(session, g.id));
     this.#send(session, 'READY', {
       v: 10,
       user: { ...userPayload(state.botUser), verified: true, mfa_enabled: false },
-      guilds: [{ id: state.guild.id, unavailable: true }],
+      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.sessionId,
       session_type: 'normal',
       resume_gateway_url: this.core.gatewayUrl,
-      shard: [0, 1],
+      ...(shard ? { shard } : {}),
       application: { id: state.botUser.id, flags: 0 },
       private_channels: [],
       relationships: [],
@@ -176,7 +194,7 @@ export class Gateway implements Dispatcher {
       user_settings: {},
       _trace: ['fake-discord'],
     });
-    this.#send(session, 'GUILD_CREATE', guildCreatePayload(state));
+    for (const guild of guilds) this.#send(session, 'GUILD_CREATE', guildCreatePayload(state, guild));
     return session;
   }
 
@@ -206,12 +224,41 @@ export class Gateway implements Dispatcher {
 interface IdentifyData {
   token?: unknown;
   intents?: unknown;
+  shard?: unknown;
 }
 
 interface ResumeData {
   token?: unknown;
   session_id?: unknown;
   seq?: unknown;
+}
+
+/**
+ * IDENTIFY's `shard`: absent → null (all guilds); `[id, count]` with 0 ≤ id < count and count the configured
+ * shard count → the pair; anything else is 'invalid'. Discord itself accepts any count high enough for the
+ * bot's guilds; the fake insists on its own so that a bot passing the wrong count is caught.
+ */
+function parseShard(shard: unknown, shards: number): [number, number] | null | 'invalid' {
+  if (shard === undefined || shard === null) return null;
+  if (!Array.isArray(shard) || shard.length !== 2) return 'invalid';
+  const [id, count] = shard as unknown[];
+  const valid = typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < shards && count === shards;
+  return valid ? [id, shards] : 'invalid';
+}
+
+/** The guild a dispatch belongs to, or null (DMs). GUILD_CREATE/DELETE carry it as `id`, the others as `guild_id`. */
+function guildOf(event: string, data: unknown): string | null {
+  if (!data || typeof data !== 'object') return null;
+  const key = event === 'GUILD_CREATE' || event === 'GUILD_DELETE' ? 'id' : 'guild_id';
+  const id = (data as Record<string, unknown>)[key];
+  return typeof id === 'string' ? id : null;
+}
+
+/** Discord sends a guild's events to the shard `(guild_id >> 22) % count` only, and DMs to shard 0 only. */
+function ownsGuild(session: Session, guildId: string | null): boolean {
+  if (!session.shard) return true;
+  const [id, count] = session.shard;
+  return guildId === null ? id === 0 : shardOf(guildId, count) === id;
 }
 
 /** Whether the session's intents subscribe it to this event. */
@@ -236,6 +283,8 @@ function requiredIntent(event: string, data: unknown): number | undefined {
       return Intent.GuildMembers;
     case 'TYPING_START':
       return inGuild ? Intent.GuildMessageTyping : undefined;
+    case 'GUILD_CREATE':
+    case 'GUILD_DELETE':
     case 'CHANNEL_CREATE':
     case 'CHANNEL_UPDATE':
     case 'CHANNEL_DELETE':

@@ -1,11 +1,75 @@
-// Thread, channel, role and member changes, dispatched as Discord would
-// (THREAD_CREATE/UPDATE/DELETE, CHANNEL_DELETE, GUILD_ROLE_*, GUILD_MEMBER_ADD),
-// so a change made by a test looks to the bot exactly like one made by Discord.
+// Guild, thread, channel, role and member changes, dispatched as Discord would
+// (GUILD_CREATE, THREAD_CREATE/UPDATE/DELETE, CHANNEL_DELETE, GUILD_ROLE_*,
+// GUILD_MEMBER_ADD), so a change made by a test looks to the bot exactly like
+// one made by Discord.
 
 import { ChannelType } from './constants.js';
 import type { Core } from './core.js';
-import { botRolePayload, channelPayload, memberPayload, memberRolePayload, threadMemberPayload } from './serialize.js';
-import type { AddMemberInput, Member, Snowflake, StoredChannel } from './types.js';
+import { botRolePayload, channelPayload, guildCreatePayload, memberPayload, memberRolePayload, threadMemberPayload } from './serialize.js';
+import { shardOf, type SnowflakeFactory } from './snowflake.js';
+import type { GuildState } from './state.js';
+import type { AddedGuild, AddGuildInput, AddMemberInput, Member, Snowflake, StoredChannel } from './types.js';
+
+export interface NewGuild {
+  name: string;
+  channelName: string;
+  botPermissions: bigint;
+  /** Shard `shard` of `shards` is where its id puts it. */
+  shard: number;
+  shards: number;
+}
+
+/** The records of a guild the bot is in, with one text channel; the caller stores them. */
+export function newGuild(ids: SnowflakeFactory, { name, channelName, botPermissions, shard, shards }: NewGuild): { guild: GuildState; channel: StoredChannel } {
+  const guild: GuildState = {
+    id: ids.nextOnShard(shard, shards),
+    name,
+    // An owner who is nobody the test knows, so no test member has every permission by accident.
+    ownerId: ids.next(),
+    botRoleId: ids.next(),
+    botPermissions,
+    createdAt: new Date().toISOString(),
+  };
+  const channel: StoredChannel = {
+    id: ids.next(),
+    type: ChannelType.GuildText,
+    name: channelName,
+    guild_id: guild.id,
+    parent_id: null,
+    owner_id: null,
+    topic: null,
+    position: 0,
+    rate_limit_per_user: 0,
+    last_message_id: null,
+    message_count: 0,
+    member_count: 0,
+    flags: 0,
+    deleted: false,
+  };
+  return { guild, channel };
+}
+
+/** The bot joins another guild: connected sessions on its shard get GUILD_CREATE, as on Discord. */
+export function addGuild(core: Core, input: AddGuildInput): AddedGuild {
+  const { shards } = core.config;
+  // Round robin by default, so that a few guilds cover every shard.
+  const shard = input.shard ?? core.state.guilds.size % shards;
+  if (!Number.isInteger(shard) || shard < 0 || shard >= shards) {
+    throw new Error(`fake-discord: shard ${shard} does not exist (shards: ${shards})`);
+  }
+  const { guild, channel } = newGuild(core.ids, {
+    name: input.name ?? `Salon Test Guild ${core.state.guilds.size + 1}`,
+    channelName: input.channelName ?? core.config.channelName,
+    botPermissions: input.botPermissions ?? core.config.botPermissions,
+    shard,
+    shards,
+  });
+  core.state.guilds.set(guild.id, guild);
+  core.state.channels.set(channel.id, channel);
+  core.dispatch('GUILD_CREATE', guildCreatePayload(core.state, guild));
+  core.changed();
+  return { guildId: guild.id, channelId: channel.id, shard: shardOf(guild.id, shards) };
+}
 
 export interface NewThread {
   parent: StoredChannel;
@@ -104,34 +168,44 @@ export function deleteChannel(core: Core, channel: StoredChannel): void {
   core.changed();
 }
 
-export function setBotPermissions(core: Core, permissions: bigint): void {
-  core.state.guild.botPermissions = permissions;
-  core.dispatch('GUILD_ROLE_UPDATE', { guild_id: core.state.guild.id, role: botRolePayload(core.state) });
+export function setBotPermissions(core: Core, guild: GuildState, permissions: bigint): void {
+  guild.botPermissions = permissions;
+  core.dispatch('GUILD_ROLE_UPDATE', { guild_id: guild.id, role: botRolePayload(core.state, guild) });
   core.changed();
 }
 
-export function addMember(core: Core, input: AddMemberInput, defaultPermissions: bigint): Member {
+export function addMember(core: Core, guild: GuildState, input: AddMemberInput, defaultPermissions: bigint): Member {
+  // The same user joining a second guild keeps their user; the membership (role, permissions) is new.
+  const known = input.id !== undefined ? core.state.user(input.id) : undefined;
+  if (known && known.username !== input.username) {
+    throw new Error(`fake-discord: user ${known.id} is ${known.username}, not ${input.username}`);
+  }
+  if (input.id !== undefined && core.state.member(guild.id, input.id)) {
+    throw new Error(`fake-discord: ${input.username} is already a member of guild ${guild.id}`);
+  }
   const id = input.id ?? core.ids.next();
   const member: Member = {
     id,
-    user: {
-      id,
-      username: input.username,
-      global_name: input.globalName ?? null,
-      avatar: null,
-      bot: input.bot ?? false,
-      discriminator: '0',
-    },
+    guildId: guild.id,
+    user: known
+      ? { ...known }
+      : {
+          id,
+          username: input.username,
+          global_name: input.globalName ?? null,
+          avatar: null,
+          bot: input.bot ?? false,
+          discriminator: '0',
+        },
     roleId: core.ids.next(),
     permissions: input.permissions ?? defaultPermissions,
     owner: input.owner ?? false,
     joinedAt: new Date().toISOString(),
   };
-  core.state.members.set(id, member);
-  if (member.owner) core.state.guild.ownerId = id;
-  const guildId = core.state.guild.id;
-  core.dispatch('GUILD_ROLE_CREATE', { guild_id: guildId, role: memberRolePayload(member) });
-  core.dispatch('GUILD_MEMBER_ADD', { guild_id: guildId, ...memberPayload(member) });
+  core.state.members.set(`${guild.id}:${id}`, member);
+  if (member.owner) guild.ownerId = id;
+  core.dispatch('GUILD_ROLE_CREATE', { guild_id: guild.id, role: memberRolePayload(member) });
+  core.dispatch('GUILD_MEMBER_ADD', { guild_id: guild.id, ...memberPayload(member) });
   core.changed();
   return member;
 }

@@ -5,21 +5,23 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChannelType, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './constants.js';
+import { DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './constants.js';
 import { Core, type FakeConfig } from './core.js';
 import type { RequestHold } from './faults.js';
 import { Gateway } from './gateway.js';
 import * as guild from './guild-actions.js';
-import { deliverAutocomplete, deliverCommand, deliverComponent, InteractionHandle } from './interactions.js';
+import { deliverAutocomplete, deliverCommand, deliverComponent, InteractionHandle, resolvePlace } from './interactions.js';
 import { authorFromUser, createMessage } from './message-actions.js';
 import { resolveRateLimits } from './ratelimit.js';
 import { createRestHandler } from './rest.js';
 import { DEFAULT_SEED } from '../random.js';
 import { routes } from './routes/index.js';
 import { removeWebhook } from './routes/webhooks.js';
-import { SnowflakeFactory } from './snowflake.js';
+import { shardOf, SnowflakeFactory } from './snowflake.js';
 import { FakeState } from './state.js';
 import type {
+  AddedGuild,
+  AddGuildInput,
   AddMemberInput,
   AutocompleteChoice,
   AutocompleteInput,
@@ -56,8 +58,9 @@ export { ChannelType, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS, Inten
 export class FakeDiscord {
   readonly token: string;
   readonly applicationId: Snowflake;
+  /** The seeded guild (on shard 0); more come from `addGuild`. */
   readonly guildId: Snowflake;
-  /** The seeded guild text channel. */
+  /** The seeded guild's text channel. */
   readonly channelId: Snowflake;
   readonly botUser: FakeUser;
   #stopped = false;
@@ -70,14 +73,14 @@ export class FakeDiscord {
     const { state } = core;
     this.token = core.config.token;
     this.applicationId = state.botUser.id;
-    this.guildId = state.guild.id;
+    this.guildId = state.defaultGuild.id;
     this.botUser = structuredClone(state.botUser);
-    const channel = [...state.channels.values()].find((c) => c.type === ChannelType.GuildText);
-    if (!channel) throw new Error('fake-discord: seeding failed');
-    this.channelId = channel.id;
+    this.channelId = state.defaultChannel(this.guildId).id;
   }
 
   static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+    const shards = options.shards ?? 1;
+    if (!Number.isInteger(shards) || shards < 1) throw new Error(`fake-discord: shards must be a positive integer, not ${shards}`);
     const config: FakeConfig = {
       token: options.token ?? 'test-token',
       botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
@@ -89,6 +92,7 @@ export class FakeDiscord {
       botUsername: options.botUsername ?? 'Salon',
       guildName: options.guildName ?? 'Salon Test Guild',
       channelName: options.channelName ?? 'salons',
+      shards,
       seed: options.seed ?? DEFAULT_SEED,
     };
     const ids = new SnowflakeFactory();
@@ -166,18 +170,39 @@ export class FakeDiscord {
 
   // ------------------------------------------------------------ people
 
-  /** A human (or other bot) in the guild who can post and use commands. */
+  /**
+   * A human (or other bot) in a guild (default the seeded one) who can post and use commands. The returned
+   * membership is what `interact` and `postUserMessage` default to; with the `id` of an existing member, the
+   * same user joins another guild.
+   */
   addMember(input: AddMemberInput): Member {
-    return structuredClone(guild.addMember(this.core, input, DEFAULT_MEMBER_PERMISSIONS));
+    const target = this.core.state.liveGuild(input.guildId ?? this.guildId);
+    return structuredClone(guild.addMember(this.core, target, input, DEFAULT_MEMBER_PERMISSIONS));
   }
 
+  /** The bot role's permissions in the seeded guild. */
   get botPermissions(): bigint {
-    return this.core.state.guild.botPermissions;
+    return this.core.state.defaultGuild.botPermissions;
   }
 
-  /** Changes the bot role's permissions and tells the bot (GUILD_ROLE_UPDATE). */
-  setBotPermissions(permissions: bigint): void {
-    guild.setBotPermissions(this.core, permissions);
+  /** Changes the bot role's permissions in a guild (default the seeded one) and tells the bot (GUILD_ROLE_UPDATE). */
+  setBotPermissions(permissions: bigint, guildId: Snowflake = this.guildId): void {
+    guild.setBotPermissions(this.core, this.core.state.liveGuild(guildId), permissions);
+  }
+
+  // ------------------------------------------------------------ guilds and shards
+
+  /**
+   * The bot joins another guild, with one text channel and its own bot role; sessions on the guild's shard get
+   * GUILD_CREATE. Its id puts it on `shard` (default: the next shard in turn, so guilds spread evenly).
+   */
+  addGuild(input: AddGuildInput = {}): AddedGuild {
+    return guild.addGuild(this.core, input);
+  }
+
+  /** The shard a guild's events go to: `(guildId >> 22) % shards`. */
+  shardOf(guildId: Snowflake): number {
+    return shardOf(guildId, this.core.config.shards);
   }
 
   // ------------------------------------------------------------ interactions
@@ -208,13 +233,13 @@ export class FakeDiscord {
 
   // ------------------------------------------------------------ messages, channels, webhooks
 
-  /** A user posts a message (stored, and dispatched as MESSAGE_CREATE). */
+  /** A user posts a message (stored, and dispatched as MESSAGE_CREATE), by default in their guild's first text channel. */
   postUserMessage(input: PostUserMessageInput): StoredMessage {
-    const channel = this.core.state.liveChannel(input.channelId ?? this.channelId);
+    const { channel, member } = resolvePlace(this.core, input.user, input);
     guild.unarchiveForMessage(this.core, channel);
     const message = createMessage(this.core, {
       channel,
-      author: authorFromUser(input.user.user),
+      author: authorFromUser(member.user),
       content: input.content,
       files: fakeFiles(input.attachments),
     });
@@ -349,35 +374,15 @@ export class FakeDiscord {
 
 function seedState(config: FakeConfig, ids: SnowflakeFactory): FakeState {
   const botId = ids.next();
-  const guildId = ids.next();
-  const state = new FakeState(
-    { id: botId, username: config.botUsername, global_name: null, avatar: null, bot: true, discriminator: '0' },
-    {
-      id: guildId,
-      name: config.guildName,
-      ownerId: ids.next(),
-      botRoleId: ids.next(),
-      botPermissions: config.botPermissions,
-      createdAt: new Date().toISOString(),
-    },
-  );
-  const channelId = ids.next();
-  state.channels.set(channelId, {
-    id: channelId,
-    type: ChannelType.GuildText,
-    name: config.channelName,
-    guild_id: guildId,
-    parent_id: null,
-    owner_id: null,
-    topic: null,
-    position: 0,
-    rate_limit_per_user: 0,
-    last_message_id: null,
-    message_count: 0,
-    member_count: 0,
-    flags: 0,
-    deleted: false,
+  const seeded = guild.newGuild(ids, {
+    name: config.guildName,
+    channelName: config.channelName,
+    botPermissions: config.botPermissions,
+    shard: 0,
+    shards: config.shards,
   });
+  const state = new FakeState({ id: botId, username: config.botUsername, global_name: null, avatar: null, bot: true, discriminator: '0' }, seeded.guild);
+  state.channels.set(seeded.channel.id, seeded.channel);
   return state;
 }
 

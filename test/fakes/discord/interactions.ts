@@ -3,11 +3,11 @@
 // object (it ignores `channel_id` alone), `entitlements`,
 // `authorizing_integration_owners`, `app_permissions` and the member.
 
-import { ChannelType, InteractionType, MessageFlag, OptionType } from './constants.js';
+import { InteractionType, MessageFlag, OptionType } from './constants.js';
 import type { Core } from './core.js';
 import { channelPayload, memberPayload, messagePayload, userPayload, type Json } from './serialize.js';
-import { randomToken } from './snowflake.js';
-import type { InteractionRecord } from './state.js';
+import { randomToken, shardOf } from './snowflake.js';
+import type { GuildState, InteractionRecord } from './state.js';
 import type {
   AutocompleteChoice,
   AutocompleteInput,
@@ -18,6 +18,7 @@ import type {
   Member,
   OptionValue,
   RegisteredCommand,
+  Snowflake,
   StoredChannel,
   StoredMessage,
 } from './types.js';
@@ -118,9 +119,38 @@ export function responseView(message: StoredMessage): InteractionResponseView {
 
 // ------------------------------------------------------------ delivery
 
+/** Where an interaction or a user's message comes from: the channel, its guild (null in DMs) and the user's membership there. */
+export interface Place {
+  channel: StoredChannel;
+  guild: GuildState | null;
+  member: Member;
+}
+
+/**
+ * Resolves the channel (given, else the first text channel of the given guild, else of the guild of the
+ * membership passed) and the user's membership of its guild. A user who is not a member there is a bug in
+ * the test that Discord would never produce, so it throws.
+ */
+export function resolvePlace(core: Core, user: Member, where: { channelId?: Snowflake; guildId?: Snowflake; inDM?: boolean }): Place {
+  const { state } = core;
+  if (where.inDM) return { channel: state.dmChannelFor(user, core.ids), guild: null, member: user };
+  const channel = where.channelId !== undefined ? state.liveChannel(where.channelId) : state.defaultChannel(where.guildId ?? user.guildId);
+  if (channel.guild_id === null) return { channel, guild: null, member: user };
+  if (where.guildId !== undefined && where.guildId !== channel.guild_id) {
+    throw new Error(`fake-discord: channel ${channel.id} is in guild ${channel.guild_id}, not ${where.guildId}`);
+  }
+  const guild = state.liveGuild(channel.guild_id);
+  const member = state.member(guild.id, user.id);
+  if (!member) {
+    throw new Error(`fake-discord: ${user.user.username} is not a member of guild ${guild.id}; addMember({ id, username, guildId }) first`);
+  }
+  return { channel, guild, member };
+}
+
 export function deliverCommand(core: Core, input: InteractInput): InteractionHandle {
-  const data = commandData(core, input);
-  const { record, payload } = baseInteraction(core, input.user, InteractionType.ApplicationCommand, input, data);
+  const place = resolvePlace(core, input.user, input);
+  const data = commandData(core, input, place.guild);
+  const { record, payload } = baseInteraction(core, place, InteractionType.ApplicationCommand, input.locale, data);
   const label = `/${[input.name, input.subcommandGroup, input.subcommand].filter(Boolean).join(' ')}`;
   core.dispatch('INTERACTION_CREATE', payload);
   core.changed();
@@ -128,8 +158,9 @@ export function deliverCommand(core: Core, input: InteractInput): InteractionHan
 }
 
 export async function deliverAutocomplete(core: Core, input: AutocompleteInput): Promise<AutocompleteChoice[]> {
-  const data = commandData(core, input, { name: input.focused, value: input.value });
-  const { record, payload } = baseInteraction(core, input.user, InteractionType.ApplicationCommandAutocomplete, input, data);
+  const place = resolvePlace(core, input.user, input);
+  const data = commandData(core, input, place.guild, { name: input.focused, value: input.value });
+  const { record, payload } = baseInteraction(core, place, InteractionType.ApplicationCommandAutocomplete, input.locale, data);
   core.dispatch('INTERACTION_CREATE', payload);
   core.changed();
   return core.notifier.waitFor(() => record.choices ?? undefined, {
@@ -145,7 +176,8 @@ export function deliverComponent(core: Core, input: ComponentInput): Interaction
     component_type: componentType,
     ...(input.values ? { values: input.values } : {}),
   };
-  const { record, payload } = baseInteraction(core, input.user, InteractionType.MessageComponent, { channelId: input.message.channel_id }, data);
+  const place = resolvePlace(core, input.user, { channelId: input.message.channel_id });
+  const { record, payload } = baseInteraction(core, place, InteractionType.MessageComponent, undefined, data);
   record.sourceMessageId = input.message.id;
   payload.message = messagePayload(core.state.findMessage(input.message.channel_id, input.message.id), core.state);
   core.dispatch('INTERACTION_CREATE', payload);
@@ -155,21 +187,20 @@ export function deliverComponent(core: Core, input: ComponentInput): Interaction
 
 function baseInteraction(
   core: Core,
-  user: Member,
+  { channel, guild, member: user }: Place,
   type: number,
-  where: { channelId?: string; inDM?: boolean; locale?: string },
+  locale: string | undefined,
   data: Json,
 ): { record: InteractionRecord; payload: Json } {
   const { state } = core;
-  const channel: StoredChannel = where.inDM ? state.dmChannelFor(user, core.ids) : state.liveChannel(where.channelId ?? defaultChannelId(core));
-  const inGuild = channel.type !== ChannelType.DM;
+  requireReceiver(core, guild);
   const record: InteractionRecord = {
     id: core.ids.next(),
     token: `aW50ZXJhY3Rpb246${randomToken(120)}`,
     type,
     applicationId: state.botUser.id,
     channelId: channel.id,
-    guildId: inGuild ? state.guild.id : null,
+    guildId: guild?.id ?? null,
     user,
     receivedAt: Date.now(),
     ackedAt: null,
@@ -181,7 +212,7 @@ function baseInteraction(
     sourceMessageId: null,
   };
   state.interactions.set(record.id, record);
-  const memberPermissions = state.permissionsOf(user.id).toString();
+  const memberPermissions = guild ? state.permissionsOf(guild.id, user.id).toString() : '0';
   const payload: Json = {
     id: record.id,
     application_id: record.applicationId,
@@ -189,18 +220,18 @@ function baseInteraction(
     token: record.token,
     version: 1,
     channel_id: channel.id,
-    channel: { ...channelPayload(channel, state), ...(inGuild ? { permissions: memberPermissions } : {}) },
-    app_permissions: state.permissionsOf(state.botUser.id).toString(),
-    locale: where.locale ?? 'en-US',
+    channel: { ...channelPayload(channel, state), ...(guild ? { permissions: memberPermissions } : {}) },
+    app_permissions: state.botPermissionsIn(channel).toString(),
+    locale: locale ?? 'en-US',
     entitlements: [],
-    authorizing_integration_owners: inGuild ? { '0': state.guild.id } : { '1': user.id },
-    context: inGuild ? 0 : 1,
+    authorizing_integration_owners: guild ? { '0': guild.id } : { '1': user.id },
+    context: guild ? 0 : 1,
     attachment_size_limit: 10 * 1024 * 1024,
     data,
-    ...(inGuild
+    ...(guild
       ? {
-          guild_id: state.guild.id,
-          guild: { id: state.guild.id, locale: 'en-US', features: [] },
+          guild_id: guild.id,
+          guild: { id: guild.id, locale: 'en-US', features: [] },
           guild_locale: 'en-US',
           member: { ...memberPayload(user), permissions: memberPermissions },
         }
@@ -209,11 +240,12 @@ function baseInteraction(
   return { record, payload };
 }
 
-function defaultChannelId(core: Core): string {
-  for (const channel of core.state.channels.values()) {
-    if (channel.type === ChannelType.GuildText && !channel.deleted) return channel.id;
-  }
-  throw new Error('fake-discord: no text channel to deliver the interaction in');
+/** An interaction no session would receive would only time out later; say why now. */
+function requireReceiver(core: Core, guild: GuildState | null): void {
+  if (core.reaches(guild?.id ?? null)) return;
+  const { shards } = core.config;
+  const where = guild ? `guild ${guild.id} (shard ${shardOf(guild.id, shards)} of ${shards})` : 'DMs (shard 0)';
+  throw new Error(`fake-discord: no gateway session receives ${where}; connect a client for that shard first`);
 }
 
 // ------------------------------------------------------------ command options
@@ -225,9 +257,9 @@ function defaultChannelId(core: Core): string {
  * Discord would never let through, so that throws); otherwise the type is
  * inferred from the JS value.
  */
-function commandData(core: Core, input: InteractInput, focused?: { name: string; value: string }): Json {
-  const matching = core.state.commands().filter((c) => c.name === input.name && c.type === 1);
-  // A guild command shadows a global one of the same name.
+function commandData(core: Core, input: InteractInput, guild: GuildState | null, focused?: { name: string; value: string }): Json {
+  const matching = core.state.commands().filter((c) => c.name === input.name && c.type === 1 && (!c.guild_id || c.guild_id === guild?.id));
+  // A guild command (of this guild) shadows a global one of the same name.
   const command = matching.find((c) => c.guild_id) ?? matching[0];
   const definitions = command ? optionDefinitions(command, input) : undefined;
   const resolved: Record<string, Record<string, unknown>> = {};
@@ -238,7 +270,7 @@ function commandData(core: Core, input: InteractInput, focused?: { name: string;
     const definition = definitions?.find((o) => o.name === name);
     if (definitions && !definition) throw new Error(`fake-discord: /${input.name} has no option "${name}"`);
     const type = definition?.type ?? inferType(value);
-    addResolved(core, type, value, resolved);
+    addResolved(core, guild, type, value, resolved);
     // Discord sends the focused option's partial input as typed, as a string.
     return focused?.name === name ? { type, name, value: focused.value, focused: true } : { type, name, value };
   });
@@ -284,14 +316,14 @@ function inferType(value: OptionValue): number {
 }
 
 /** User and channel options carry their objects in `data.resolved`, which discord.js reads. */
-function addResolved(core: Core, type: number, value: OptionValue, resolved: Record<string, Record<string, unknown>>): void {
+function addResolved(core: Core, guild: GuildState | null, type: number, value: OptionValue, resolved: Record<string, Record<string, unknown>>): void {
   const id = String(value);
   if (type === OptionType.User || type === OptionType.Mentionable) {
-    const member = core.state.members.get(id);
-    const user = member?.user ?? (id === core.state.botUser.id ? core.state.botUser : undefined);
+    const user = core.state.user(id);
     if (!user) return;
     (resolved.users ??= {})[id] = userPayload(user);
-    if (member) (resolved.members ??= {})[id] = { ...memberPayload(member, false), permissions: core.state.permissionsOf(id).toString() };
+    const member = guild ? core.state.member(guild.id, id) : undefined;
+    if (guild && member) (resolved.members ??= {})[id] = { ...memberPayload(member, false), permissions: core.state.permissionsOf(guild.id, id).toString() };
   } else if (type === OptionType.Channel) {
     const channel = core.state.channels.get(id);
     if (channel && !channel.deleted) (resolved.channels ??= {})[id] = { ...channelPayload(channel, core.state), permissions: '0' };

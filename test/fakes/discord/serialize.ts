@@ -4,7 +4,7 @@
 // needs a `members` entry so that `guild.members.me` exists.
 
 import { ChannelType } from './constants.js';
-import type { FakeState } from './state.js';
+import type { FakeState, GuildState } from './state.js';
 import type { FakeUser, Member, Snowflake, StoredAttachment, StoredChannel, StoredMessage, StoredWebhook } from './types.js';
 
 export type Json = Record<string, unknown>;
@@ -43,14 +43,14 @@ function role(id: Snowflake, name: string, permissions: bigint, position: number
   };
 }
 
-export function everyoneRolePayload(state: FakeState): Json {
+export function everyoneRolePayload(guild: GuildState): Json {
   // @everyone grants nothing: each member's permissions come from its own role,
   // so a test controls them exactly.
-  return role(state.guild.id, '@everyone', 0n, 0);
+  return role(guild.id, '@everyone', 0n, 0);
 }
 
-export function botRolePayload(state: FakeState): Json {
-  return role(state.guild.botRoleId, state.botUser.username, state.guild.botPermissions, 2, {
+export function botRolePayload(state: FakeState, guild: GuildState): Json {
+  return role(guild.botRoleId, state.botUser.username, guild.botPermissions, 2, {
     managed: true,
     tags: { bot_id: state.botUser.id },
   });
@@ -60,18 +60,18 @@ export function memberRolePayload(member: Member): Json {
   return role(member.roleId, `member-${member.user.username}`, member.permissions, 1);
 }
 
-export function rolesPayload(state: FakeState): Json[] {
-  return [everyoneRolePayload(state), botRolePayload(state), ...[...state.members.values()].map(memberRolePayload)];
+export function rolesPayload(state: FakeState, guild: GuildState): Json[] {
+  return [everyoneRolePayload(guild), botRolePayload(state, guild), ...state.membersOf(guild.id).map(memberRolePayload)];
 }
 
-export function botMemberPayload(state: FakeState, withUser = true): Json {
+export function botMemberPayload(state: FakeState, guild: GuildState, withUser = true): Json {
   return {
     ...(withUser ? { user: userPayload(state.botUser) } : {}),
     nick: null,
     avatar: null,
     banner: null,
-    roles: [state.guild.botRoleId],
-    joined_at: state.guild.createdAt,
+    roles: [guild.botRoleId],
+    joined_at: guild.createdAt,
     premium_since: null,
     deaf: false,
     mute: false,
@@ -100,13 +100,13 @@ export function memberPayload(member: Member, withUser = true): Json {
 
 export function channelPayload(channel: StoredChannel, state: FakeState): Json {
   if (channel.type === ChannelType.DM) {
-    const recipient = channel.owner_id ? state.members.get(channel.owner_id) : undefined;
+    const recipient = channel.owner_id ? state.user(channel.owner_id) : undefined;
     return {
       id: channel.id,
       type: channel.type,
       last_message_id: channel.last_message_id,
       flags: 0,
-      recipients: recipient ? [userPayload(recipient.user)] : [],
+      recipients: recipient ? [userPayload(recipient)] : [],
     };
   }
   const base: Json = {
@@ -183,7 +183,7 @@ export function messagePayload(message: StoredMessage, state: FakeState, { inclu
     tts: false,
     mention_everyone: false,
     mentions: message.mentions.flatMap((id) => {
-      const user = id === state.botUser.id ? state.botUser : state.members.get(id)?.user;
+      const user = state.user(id);
       return user ? [userPayload(user)] : [];
     }),
     mention_roles: [],
@@ -197,11 +197,10 @@ export function messagePayload(message: StoredMessage, state: FakeState, { inclu
   if (message.nonce !== null) payload.nonce = message.nonce;
   if (message.reactions.length > 0) payload.reactions = reactionsPayload(message, state.botUser.id);
   if (message.webhook_id) payload.webhook_id = message.webhook_id;
-  const member = message.guild_id && !message.webhook_id ? state.members.get(author.id) : undefined;
+  const guild = message.guild_id && !message.webhook_id ? state.guilds.get(message.guild_id) : undefined;
+  const member = guild ? state.member(guild.id, author.id) : undefined;
   if (member) payload.member = memberPayload(member, false);
-  if (message.guild_id && author.id === state.botUser.id && !message.webhook_id) {
-    payload.member = botMemberPayload(state, false);
-  }
+  if (guild && author.id === state.botUser.id) payload.member = botMemberPayload(state, guild, false);
   if (message.interaction_id) {
     const interaction = state.interactions.get(message.interaction_id);
     payload.application_id = state.botUser.id;
@@ -264,7 +263,7 @@ export function applicationPayload(state: FakeState): Json {
     verify_key: '0'.repeat(64),
     flags: 0,
     owner: userPayload({
-      id: state.guild.ownerId,
+      id: state.defaultGuild.ownerId,
       username: 'owner',
       global_name: null,
       avatar: null,
@@ -273,31 +272,36 @@ export function applicationPayload(state: FakeState): Json {
     }),
     team: null,
     bot: userPayload(state.botUser),
-    approximate_guild_count: 1,
+    approximate_guild_count: state.guilds.size,
     interactions_endpoint_url: null,
     tags: [],
   };
 }
 
-export function guildCreatePayload(state: FakeState): Json {
-  const channels = [...state.channels.values()].filter((c) => !c.deleted && c.guild_id);
+/** A guild as `GET /guilds/{id}` returns it (`withCounts`: `?with_counts=true`). */
+export function guildPayload(state: FakeState, guild: GuildState, withCounts = false): Json {
   return {
-    id: state.guild.id,
-    name: state.guild.name,
+    id: guild.id,
+    name: guild.name,
     icon: null,
     splash: null,
     discovery_splash: null,
-    owner_id: state.guild.ownerId,
+    owner_id: guild.ownerId,
     afk_channel_id: null,
     afk_timeout: 300,
+    widget_enabled: false,
+    widget_channel_id: null,
     verification_level: 0,
     default_message_notifications: 0,
     explicit_content_filter: 0,
     features: [],
     mfa_level: 0,
+    application_id: null,
     system_channel_id: null,
     system_channel_flags: 0,
     rules_channel_id: null,
+    max_presences: null,
+    max_members: 500_000,
     vanity_url_code: null,
     description: null,
     banner: null,
@@ -305,17 +309,30 @@ export function guildCreatePayload(state: FakeState): Json {
     premium_subscription_count: 0,
     preferred_locale: 'en-US',
     public_updates_channel_id: null,
+    max_video_channel_users: 25,
+    max_stage_video_channel_users: 50,
+    safety_alerts_channel_id: null,
     nsfw_level: 0,
     premium_progress_bar_enabled: false,
+    roles: rolesPayload(state, guild),
+    emojis: [],
+    stickers: [],
+    ...(withCounts ? { approximate_member_count: state.membersOf(guild.id).length + 1, approximate_presence_count: 0 } : {}),
+  };
+}
+
+/** GUILD_CREATE: the guild plus what only the gateway sends (members, channels, active threads...). */
+export function guildCreatePayload(state: FakeState, guild: GuildState): Json {
+  const channels = [...state.channels.values()].filter((c) => !c.deleted && c.guild_id === guild.id);
+  const members = state.membersOf(guild.id);
+  return {
+    ...guildPayload(state, guild),
     unavailable: false,
     large: false,
     lazy: true,
-    joined_at: state.guild.createdAt,
-    member_count: state.members.size + 1,
-    roles: rolesPayload(state),
-    emojis: [],
-    stickers: [],
-    members: [botMemberPayload(state), ...[...state.members.values()].map((m) => memberPayload(m))],
+    joined_at: guild.createdAt,
+    member_count: members.length + 1,
+    members: [botMemberPayload(state, guild), ...members.map((m) => memberPayload(m))],
     channels: channels.filter((c) => !c.thread_metadata).map((c) => channelPayload(c, state)),
     // Discord lists active threads separately from channels.
     threads: channels.filter((c) => c.thread_metadata && !c.thread_metadata.archived).map((c) => channelPayload(c, state)),

@@ -23,6 +23,23 @@ export class SnowflakeFactory {
     this.#lastTimestamp = timestamp;
     return ((timestamp << 22n) | (1n << 17n) | this.#increment).toString();
   }
+
+  /**
+   * The next id on shard `shard` of `count`: Discord routes a guild to shard
+   * `(id >> 22) % count`, i.e. by the id's millisecond timestamp, so this moves
+   * the timestamp forward (by less than `count` ms) until it lands there.
+   */
+  nextOnShard(shard: number, count: number): string {
+    const id = this.next();
+    const timestamp = BigInt(id) >> 22n;
+    const skip = (BigInt(shard) - (timestamp % BigInt(count)) + BigInt(count)) % BigInt(count);
+    return skip === 0n ? id : this.next(Number(timestamp + skip + DISCORD_EPOCH));
+  }
+}
+
+/** The shard Discord delivers a guild's events on: `(guild_id >> 22) % shard count`. */
+export function shardOf(guildId: string, count: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(count));
 }
 
 export function compareSnowflakes(a: string, b: string): number {

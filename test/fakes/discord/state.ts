@@ -1,5 +1,5 @@
 import { Errors } from './api-error.js';
-import { ALL_PERMISSIONS, ChannelType, Permission } from './constants.js';
+import { ALL_PERMISSIONS, ChannelType, DM_PERMISSIONS, Permission } from './constants.js';
 import type { SnowflakeFactory } from './snowflake.js';
 import type { AutocompleteChoice, FakeUser, Member, RegisteredCommand, Snowflake, StoredChannel, StoredMessage, StoredWebhook, TypingEvent } from './types.js';
 
@@ -37,13 +37,16 @@ export interface InteractionRecord {
 
 /** Plain containers and lookups; flows that also dispatch events live in actions.ts. */
 export class FakeState {
-  readonly members = new Map<Snowflake, Member>();
+  readonly guilds = new Map<Snowflake, GuildState>();
+  /** Memberships by `${guildId}:${userId}`: one user may be in several guilds. */
+  readonly members = new Map<string, Member>();
   readonly channels = new Map<Snowflake, StoredChannel>();
   readonly messages = new Map<Snowflake, StoredMessage[]>();
   readonly attachmentBytes = new Map<Snowflake, Buffer>();
   readonly webhooks = new Map<Snowflake, StoredWebhook>();
   readonly globalCommands: RegisteredCommand[] = [];
-  readonly guildCommands: RegisteredCommand[] = [];
+  /** Guild commands by guild id. */
+  readonly guildCommands = new Map<Snowflake, RegisteredCommand[]>();
   readonly interactions = new Map<Snowflake, InteractionRecord>();
   readonly typing: TypingEvent[] = [];
   /** `${channelId}:${authorId}:${nonce}` → the message it created. */
@@ -51,8 +54,41 @@ export class FakeState {
 
   constructor(
     readonly botUser: FakeUser,
-    readonly guild: GuildState,
-  ) {}
+    /** The seeded guild: the default wherever a test names no guild. */
+    readonly defaultGuild: GuildState,
+  ) {
+    this.guilds.set(defaultGuild.id, defaultGuild);
+  }
+
+  /** A guild the bot is in, else 404 Unknown Guild. */
+  liveGuild(id: Snowflake): GuildState {
+    const guild = this.guilds.get(id);
+    if (!guild) throw Errors.unknownGuild();
+    return guild;
+  }
+
+  member(guildId: Snowflake, userId: Snowflake): Member | undefined {
+    return this.members.get(`${guildId}:${userId}`);
+  }
+
+  membersOf(guildId: Snowflake): Member[] {
+    return [...this.members.values()].filter((m) => m.guildId === guildId);
+  }
+
+  /** The bot, or a user who is a member somewhere. */
+  user(id: Snowflake): FakeUser | undefined {
+    if (id === this.botUser.id) return this.botUser;
+    for (const member of this.members.values()) if (member.id === id) return member.user;
+    return undefined;
+  }
+
+  /** The first text channel of a guild: where interactions and user messages go when a test names no channel. */
+  defaultChannel(guildId: Snowflake): StoredChannel {
+    for (const channel of this.channels.values()) {
+      if (channel.guild_id === guildId && channel.type === ChannelType.GuildText && !channel.deleted) return channel;
+    }
+    throw new Error(`fake-discord: guild ${guildId} has no text channel`);
+  }
 
   /** A channel or thread that exists, else 404 Unknown Channel. */
   liveChannel(id: Snowflake): StoredChannel {
@@ -83,23 +119,39 @@ export class FakeState {
   }
 
   commands(): RegisteredCommand[] {
-    return [...this.globalCommands, ...this.guildCommands];
+    return [...this.globalCommands, ...[...this.guildCommands.values()].flat()];
+  }
+
+  guildCommandList(guildId: Snowflake): RegisteredCommand[] {
+    let list = this.guildCommands.get(guildId);
+    if (!list) {
+      list = [];
+      this.guildCommands.set(guildId, list);
+    }
+    return list;
   }
 
   /**
    * Guild-level permissions; the fake uses no channel overwrites, and threads
    * inherit their parent's, so this is also the channel's.
    */
-  permissionsOf(userId: Snowflake): bigint {
-    if (userId === this.botUser.id) return withAdministrator(this.guild.botPermissions);
-    const member = this.members.get(userId);
+  permissionsOf(guildId: Snowflake, userId: Snowflake): bigint {
+    const guild = this.guilds.get(guildId);
+    if (!guild) return 0n;
+    if (userId === this.botUser.id) return withAdministrator(guild.botPermissions);
+    const member = this.member(guildId, userId);
     if (!member) return 0n;
-    if (member.owner || userId === this.guild.ownerId) return ALL_PERMISSIONS;
+    if (member.owner || userId === guild.ownerId) return ALL_PERMISSIONS;
     return withAdministrator(member.permissions);
   }
 
-  botCan(permission: bigint): boolean {
-    return (this.permissionsOf(this.botUser.id) & permission) === permission;
+  /** The bot's permissions in a channel: its role's in the channel's guild, or a DM's own. */
+  botPermissionsIn(channel: StoredChannel): bigint {
+    return channel.guild_id === null ? DM_PERMISSIONS : this.permissionsOf(channel.guild_id, this.botUser.id);
+  }
+
+  botCan(channel: StoredChannel, permission: bigint): boolean {
+    return (this.botPermissionsIn(channel) & permission) === permission;
   }
 
   dmChannelFor(user: Member, ids: SnowflakeFactory): StoredChannel {

@@ -20,7 +20,7 @@ export interface RateLimitConfig {
 export interface FakeDiscordOptions {
   /** Bot token the fake accepts (REST `Authorization: Bot <token>` and gateway IDENTIFY). Default 'test-token'. */
   token?: string;
-  /** Permissions of the bot's role in the guild. Default: see DEFAULT_BOT_PERMISSIONS. */
+  /** Permissions of the bot's role in the seeded guild (and in added ones, unless `addGuild` says). Default: see DEFAULT_BOT_PERMISSIONS. */
   botPermissions?: bigint;
   /** Whether the app may request the privileged Message Content intent; if not, IDENTIFY with it closes 4014. Default true. */
   messageContentIntentAllowed?: boolean;
@@ -35,6 +35,11 @@ export interface FakeDiscordOptions {
   botUsername?: string;
   guildName?: string;
   channelName?: string;
+  /**
+   * Shard count: `GET /gateway/bot` recommends it and IDENTIFY must use it (`shard: [id, shards]`), or the
+   * session is closed with 4010. Guilds are spread over the shards (see `addGuild`). Default 1.
+   */
+  shards?: number;
   /**
    * Seeds the PRNG that `latency()` ranges draw from (each rule gets its own stream of it), so a failing run
    * replays with the same delays. Default: a fixed seed (see `FakeDiscord.seed`).
@@ -52,6 +57,7 @@ export interface FakeUser {
 }
 
 export interface AddMemberInput {
+  /** Pass an existing member's id (and username) to put the same user in another guild. */
   id?: Snowflake;
   username: string;
   globalName?: string;
@@ -60,10 +66,14 @@ export interface AddMemberInput {
   /** Makes the member the guild owner (all permissions). */
   owner?: boolean;
   bot?: boolean;
+  /** The guild the member joins. Default: the seeded guild. */
+  guildId?: Snowflake;
 }
 
+/** A user's membership of one guild (the same user in two guilds has two). */
 export interface Member {
   id: Snowflake;
+  guildId: Snowflake;
   user: FakeUser;
   /** The member's own role, which carries `permissions`. */
   roleId: Snowflake;
@@ -256,9 +266,12 @@ export interface AutocompleteChoice {
 export type OptionValue = string | number | boolean;
 
 export interface InteractInput {
+  /** The user, through any of their memberships; the interaction comes from their membership of the target guild. */
   user: Member;
-  /** Default: the seeded channel. */
+  /** Default: the guild's first text channel (the seeded channel in the seeded guild). */
   channelId?: Snowflake;
+  /** Default: the guild of `channelId`, else that of the `user` membership passed (the seeded guild unless added elsewhere). */
+  guildId?: Snowflake;
   name: string;
   subcommandGroup?: string;
   subcommand?: string;
@@ -362,6 +375,26 @@ export interface GatewaySessionInfo {
   seq: number;
   /** Whether it may still be resumed. */
   resumable: boolean;
+  /** `[shard id, shard count]` from IDENTIFY, or null if it sent none (it then receives every guild). */
+  shard: [number, number] | null;
+}
+
+export interface AddGuildInput {
+  name?: string;
+  /** Name of its one text channel. Default: the `channelName` option ('salons'). */
+  channelName?: string;
+  /** Permissions of the bot's role there. Default: the `botPermissions` option. */
+  botPermissions?: bigint;
+  /** The shard the guild's id puts it on. Default: the next in turn (the seeded guild is on 0, then 1, ...). */
+  shard?: number;
+}
+
+export interface AddedGuild {
+  guildId: Snowflake;
+  /** Its text channel. */
+  channelId: Snowflake;
+  /** `(guildId >> 22) % shards`. */
+  shard: number;
 }
 
 export interface DisconnectOptions {
@@ -390,7 +423,10 @@ export interface FakeDiscordEvents {
 
 export interface PostUserMessageInput {
   user: Member;
+  /** Default: the guild's first text channel. */
   channelId?: Snowflake;
+  /** Default: the guild of `channelId`, else that of the `user` membership passed. */
+  guildId?: Snowflake;
   content: string;
   /** A count of fake text attachments, or explicit ones. */
   attachments?: number | Array<{ filename: string; text: string; contentType?: string }>;

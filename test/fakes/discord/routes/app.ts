@@ -23,7 +23,7 @@ export const appRoutes: Route[] = [
       status: 200,
       body: {
         url: core.gatewayUrl,
-        shards: 1,
+        shards: core.config.shards,
         session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
       },
     }),
@@ -102,8 +102,8 @@ export const appRoutes: Route[] = [
 /** The stored list for the route's scope, after checking the ids in the path. */
 function scopeList(core: Core, req: ApiRequest, guild: boolean): RegisteredCommand[] {
   if (req.params.application_id !== core.state.botUser.id) throw Errors.unknownApplication();
-  if (guild && req.params.guild_id !== core.state.guild.id) throw Errors.unknownGuild();
-  return guild ? core.state.guildCommands : core.state.globalCommands;
+  if (!guild) return core.state.globalCommands;
+  return core.state.guildCommandList(core.state.liveGuild(req.params.guild_id ?? '').id);
 }
 
 function overwriteCommands(core: Core, req: ApiRequest, guild: boolean): RegisteredCommand[] {
@@ -121,7 +121,7 @@ function overwriteCommands(core: Core, req: ApiRequest, guild: boolean): Registe
     ...duplicateCommandIssues(body),
   ]);
   const previous = [...list];
-  const next = body.map((command) => storeCommand(core, command as Record<string, unknown>, previous, guild));
+  const next = body.map((command) => storeCommand(core, command as Record<string, unknown>, previous, guild ? req.params.guild_id : undefined));
   list.splice(0, list.length, ...next);
   core.changed();
   return list;
@@ -130,7 +130,7 @@ function overwriteCommands(core: Core, req: ApiRequest, guild: boolean): Registe
 function upsertCommand(core: Core, req: ApiRequest, guild: boolean) {
   const list = scopeList(core, req, guild);
   core.enforce(req, [...schemaIssues(Schemas.commandCreate, normaliseCommandForSchema(req.body)), ...commandRuleIssues(req.body)]);
-  const command = storeCommand(core, req.body as Record<string, unknown>, list, guild);
+  const command = storeCommand(core, req.body as Record<string, unknown>, list, guild ? req.params.guild_id : undefined);
   const index = list.findIndex((c) => c.id === command.id);
   if (index >= 0) list[index] = command;
   else list.push(command);
@@ -148,7 +148,7 @@ function deleteCommand(core: Core, req: ApiRequest, guild: boolean) {
 }
 
 /** A command as Discord stores it: same id when a command of that name and type already existed. */
-function storeCommand(core: Core, body: Record<string, unknown>, existing: RegisteredCommand[], guild: boolean): RegisteredCommand {
+function storeCommand(core: Core, body: Record<string, unknown>, existing: RegisteredCommand[], guildId: string | undefined): RegisteredCommand {
   const type = typeof body.type === 'number' ? body.type : 1;
   const name = String(body.name);
   const previous = existing.find((c) => c.name === name && c.type === type);
@@ -157,7 +157,7 @@ function storeCommand(core: Core, body: Record<string, unknown>, existing: Regis
     ...body,
     id: previous?.id ?? core.ids.next(),
     application_id: core.state.botUser.id,
-    ...(guild ? { guild_id: core.state.guild.id } : {}),
+    ...(guildId ? { guild_id: guildId } : {}),
     version: core.ids.next(),
     name,
     description: typeof body.description === 'string' ? body.description : '',

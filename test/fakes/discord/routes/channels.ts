@@ -27,7 +27,7 @@ export const channelRoutes: Route[] = [
     auth: 'bot',
     handle: (req, core) => {
       const channel = visibleChannel(core, req);
-      requirePermission(core, channel.thread_metadata ? Permission.ManageThreads : Permission.ManageChannels);
+      requirePermission(core, channel, channel.thread_metadata ? Permission.ManageThreads : Permission.ManageChannels);
       deleteChannel(core, channel);
       return { status: 200, body: channelPayload(channel, core.state) };
     },
@@ -49,7 +49,7 @@ export const channelRoutes: Route[] = [
     auth: 'bot',
     handle: (req, core) => {
       const channel = visibleChannel(core, req);
-      requirePermission(core, channel.thread_metadata ? Permission.SendMessagesInThreads : Permission.SendMessages);
+      requirePermission(core, channel, channel.thread_metadata ? Permission.SendMessagesInThreads : Permission.SendMessages);
       core.state.typing.push({ channelId: channel.id, at: Date.now() });
       core.changed();
       return { status: 204 };
@@ -60,12 +60,13 @@ export const channelRoutes: Route[] = [
 /** The channel in the path, if it exists and the bot can see it. */
 export function visibleChannel(core: Core, req: ApiRequest): StoredChannel {
   const channel = core.state.liveChannel(req.params.channel_id ?? '');
-  if (channel.type !== ChannelType.DM && !core.state.botCan(Permission.ViewChannel)) throw Errors.missingAccess();
+  if (!core.state.botCan(channel, Permission.ViewChannel)) throw Errors.missingAccess();
   return channel;
 }
 
-export function requirePermission(core: Core, permission: bigint): void {
-  if (!core.state.botCan(permission)) throw Errors.missingPermissions();
+/** The bot's permissions in the channel's guild (or the DM's) must include `permission`. */
+export function requirePermission(core: Core, channel: StoredChannel, permission: bigint): void {
+  if (!core.state.botCan(channel, permission)) throw Errors.missingPermissions();
 }
 
 function postThread(req: ApiRequest, core: Core) {
@@ -80,7 +81,7 @@ function postThread(req: ApiRequest, core: Core) {
   };
   // v10 documents `type` as required-in-practice; Discord still defaults to a private thread.
   const type = body.type ?? ChannelType.PrivateThread;
-  requirePermission(core, type === ChannelType.PrivateThread ? Permission.CreatePrivateThreads : Permission.CreatePublicThreads);
+  requirePermission(core, parent, type === ChannelType.PrivateThread ? Permission.CreatePrivateThreads : Permission.CreatePublicThreads);
   const thread = createThread(core, {
     parent,
     name: body.name,
@@ -104,7 +105,7 @@ function patchChannel(req: ApiRequest, core: Core) {
   const meta = channel.thread_metadata;
   if (!meta) {
     core.enforce(req, schemaIssues(Schemas.channelUpdate, req.body));
-    requirePermission(core, Permission.ManageChannels);
+    requirePermission(core, channel, Permission.ManageChannels);
     const body = req.body as { name?: string; topic?: string | null };
     if (body.name !== undefined) channel.name = body.name;
     if (body.topic !== undefined) channel.topic = body.topic;
@@ -120,7 +121,7 @@ function patchChannel(req: ApiRequest, core: Core) {
     locked?: boolean | null;
     auto_archive_duration?: number | null;
   };
-  const canManage = core.state.botCan(Permission.ManageThreads);
+  const canManage = core.state.botCan(channel, Permission.ManageThreads);
   const isOwner = channel.owner_id === core.state.botUser.id;
   const lockChange = body.locked !== undefined && body.locked !== null && body.locked !== meta.locked;
   if (lockChange && !canManage) throw Errors.missingPermissions();

@@ -28,7 +28,7 @@ export const messageRoutes: Route[] = [
     auth: 'bot',
     handle: (req, core) => {
       const channel = visibleChannel(core, req);
-      if (!core.state.botCan(Permission.ReadMessageHistory)) throw Errors.missingAccess();
+      if (!core.state.botCan(channel, Permission.ReadMessageHistory)) throw Errors.missingAccess();
       const message = core.state.findMessage(channel.id, req.params.message_id ?? '');
       return { status: 200, body: messagePayload(message, core.state) };
     },
@@ -47,7 +47,7 @@ export const messageRoutes: Route[] = [
     handle: (req, core) => {
       const channel = visibleChannel(core, req);
       const message = core.state.findMessage(channel.id, req.params.message_id ?? '');
-      if (message.author.id !== core.state.botUser.id) requirePermission(core, Permission.ManageMessages);
+      if (message.author.id !== core.state.botUser.id) requirePermission(core, channel, Permission.ManageMessages);
       deleteMessage(core, message);
       return { status: 204 };
     },
@@ -99,8 +99,8 @@ interface MessageBody {
 function postMessage(req: ApiRequest, core: Core): ApiResponse {
   const channel = visibleChannel(core, req);
   checkMessageBody(core, req);
-  requirePermission(core, channel.thread_metadata ? Permission.SendMessagesInThreads : Permission.SendMessages);
-  if (req.files.length > 0) requirePermission(core, Permission.AttachFiles);
+  requirePermission(core, channel, channel.thread_metadata ? Permission.SendMessagesInThreads : Permission.SendMessages);
+  if (req.files.length > 0) requirePermission(core, channel, Permission.AttachFiles);
   const body = (req.body ?? {}) as MessageBody;
 
   // Discord: a repeated nonce with enforce_nonce returns the first message
@@ -134,7 +134,7 @@ function postMessage(req: ApiRequest, core: Core): ApiResponse {
 function listMessages(req: ApiRequest, core: Core): ApiResponse {
   const channel = visibleChannel(core, req);
   // Without Read Message History Discord answers with no messages, not an error.
-  if (!core.state.botCan(Permission.ReadMessageHistory)) return { status: 200, body: [] };
+  if (!core.state.botCan(channel, Permission.ReadMessageHistory)) return { status: 200, body: [] };
   const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 50) || 50, 1), 100);
   const before = req.query.get('before');
   const after = req.query.get('after');

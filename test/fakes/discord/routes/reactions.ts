@@ -5,7 +5,7 @@ import { Permission } from '../constants.js';
 import type { ApiRequest, ApiResponse, Core } from '../core.js';
 import type { Route } from '../router.js';
 import { botMemberPayload, emojiPayload, userPayload } from '../serialize.js';
-import type { StoredMessage } from '../types.js';
+import type { StoredChannel, StoredMessage } from '../types.js';
 import { requirePermission, visibleChannel } from './channels.js';
 
 const BASE = '/channels/:channel_id/messages/:message_id/reactions/:emoji';
@@ -22,7 +22,7 @@ export const reactionRoutes: Route[] = [
       const users = message.reactions
         .filter((r) => r.emoji === emoji)
         .flatMap((r) => {
-          const user = r.userId === core.state.botUser.id ? core.state.botUser : core.state.members.get(r.userId)?.user;
+          const user = core.state.user(r.userId);
           return user ? [userPayload(user)] : [];
         });
       return { status: 200, body: users };
@@ -30,27 +30,27 @@ export const reactionRoutes: Route[] = [
   },
 ];
 
-function target(core: Core, req: ApiRequest): { message: StoredMessage; emoji: string } {
+function target(core: Core, req: ApiRequest): { channel: StoredChannel; message: StoredMessage; emoji: string } {
   const channel = visibleChannel(core, req);
-  requirePermission(core, Permission.ReadMessageHistory);
+  requirePermission(core, channel, Permission.ReadMessageHistory);
   const message = core.state.findMessage(channel.id, req.params.message_id ?? '');
-  return { message, emoji: req.params.emoji ?? '' };
+  return { channel, message, emoji: req.params.emoji ?? '' };
 }
 
 /** Adding a reaction nobody has made yet needs Add Reactions; joining an existing one does not. */
 function addReaction(req: ApiRequest, core: Core): ApiResponse {
-  const { message, emoji } = target(core, req);
-  const channel = core.state.liveChannel(message.channel_id);
+  const { channel, message, emoji } = target(core, req);
   if (channel.thread_metadata?.archived) throw Errors.threadArchived(400);
   const botId = core.state.botUser.id;
-  if (!message.reactions.some((r) => r.emoji === emoji)) requirePermission(core, Permission.AddReactions);
+  if (!message.reactions.some((r) => r.emoji === emoji)) requirePermission(core, channel, Permission.AddReactions);
+  const guild = message.guild_id ? core.state.guilds.get(message.guild_id) : undefined;
   if (!message.reactions.some((r) => r.emoji === emoji && r.userId === botId)) {
     message.reactions.push({ emoji, userId: botId });
     core.dispatch('MESSAGE_REACTION_ADD', {
       user_id: botId,
       channel_id: message.channel_id,
       message_id: message.id,
-      ...(message.guild_id ? { guild_id: message.guild_id, member: botMemberPayload(core.state) } : {}),
+      ...(guild ? { guild_id: guild.id, member: botMemberPayload(core.state, guild) } : {}),
       emoji: emojiPayload(emoji),
       message_author_id: message.author.id,
       burst: false,

@@ -28,8 +28,8 @@ export const webhookRoutes: Route[] = [
     pattern: '/webhooks/:webhook_id',
     auth: 'bot',
     handle: (req, core) => {
-      requirePermission(core, Permission.ManageWebhooks);
       const webhook = core.state.liveWebhook(req.params.webhook_id ?? '');
+      requirePermission(core, core.state.liveChannel(webhook.channel_id), Permission.ManageWebhooks);
       return { status: 200, body: webhookPayload(webhook, core.state, true) };
     },
   },
@@ -38,8 +38,9 @@ export const webhookRoutes: Route[] = [
     pattern: '/webhooks/:webhook_id',
     auth: 'bot',
     handle: (req, core) => {
-      requirePermission(core, Permission.ManageWebhooks);
-      removeWebhook(core, core.state.liveWebhook(req.params.webhook_id ?? ''));
+      const webhook = core.state.liveWebhook(req.params.webhook_id ?? '');
+      requirePermission(core, core.state.liveChannel(webhook.channel_id), Permission.ManageWebhooks);
+      removeWebhook(core, webhook);
       return { status: 204 };
     },
   },
@@ -114,7 +115,7 @@ export const webhookRoutes: Route[] = [
 
 function listWebhooks(req: ApiRequest, core: Core): ApiResponse {
   const channel = visibleChannel(core, req);
-  requirePermission(core, Permission.ManageWebhooks);
+  requirePermission(core, channel, Permission.ManageWebhooks);
   const hooks = [...core.state.webhooks.values()].filter((w) => !w.deleted && w.channel_id === channel.id);
   return { status: 200, body: hooks.map((w) => webhookPayload(w, core.state, true)) };
 }
@@ -130,9 +131,9 @@ function createWebhook(req: ApiRequest, core: Core): ApiResponse {
       ? [{ path: 'avatar', code: 'IMAGE_DATA_INVALID', message: 'Invalid image data' }]
       : []),
   ]);
-  requirePermission(core, Permission.ManageWebhooks);
-  // Webhooks live on channels; post into a thread with ?thread_id=.
-  if (channel.type !== ChannelType.GuildText) throw Errors.wrongChannelType();
+  requirePermission(core, channel, Permission.ManageWebhooks);
+  // Webhooks live on guild text channels; post into a thread with ?thread_id=.
+  if (channel.type !== ChannelType.GuildText || channel.guild_id === null) throw Errors.wrongChannelType();
   const existing = [...core.state.webhooks.values()].filter((w) => !w.deleted && w.channel_id === channel.id);
   if (existing.length >= Limits.webhooksPerChannel) throw Errors.maxWebhooks();
   const webhook: StoredWebhook = {
@@ -140,7 +141,7 @@ function createWebhook(req: ApiRequest, core: Core): ApiResponse {
     type: 1,
     token: randomToken(),
     channel_id: channel.id,
-    guild_id: core.state.guild.id,
+    guild_id: channel.guild_id,
     name: body.name as string,
     avatar: typeof body.avatar === 'string' ? hash(body.avatar) : null,
     application_id: core.state.botUser.id,
