@@ -1,19 +1,44 @@
 /**
  * The running bot: config, store, engine and the Discord client wired together, with a clean shutdown.
  * main.ts runs it as a process; the end-to-end tests run it in-process against the fakes.
+ *
+ * Roles: 'both' is the whole bot in one process. With a job queue (queueUrl) the work splits: a 'gateway' holds
+ * gateway shards, takes commands and thread messages, saves them and wakes the salon; a 'worker' has no gateway,
+ * takes wake-ups from the queue, calls the models and posts over REST. 'both' with a queue is one of each.
  */
-import { Client, Events, GatewayCloseCodes, GatewayIntentBits, Options, type Interaction, type Message } from 'discord.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Client, Events, GatewayCloseCodes, GatewayIntentBits, Options, Status, type Interaction, type Message } from 'discord.js';
 import type { Logger } from 'pino';
 import * as salonCommand from '../commands/salon.js';
 import type { Config } from './config/index.js';
 import type { BotContext } from './discord/context.js';
 import { onThreadMessage } from './discord/messages.js';
+import { fencedRequest, signInRestOnly } from './discord/rest-client.js';
 import { DiscordPublisher } from './discord/thread-publisher.js';
 import { StartupGate } from './discord/startup-gate.js';
 import { SalonEngine, type EngineOptions } from './engine/engine.js';
 import { OpenAIModelClient } from './models/openai-client.js';
 import type { ModelClient, SalonStore } from './engine/ports.js';
 import { openSalonStore } from './store/open-store.js';
+import { openJobQueue, type JobQueue } from './queue/job-queue.js';
+import { startSalonWorker, type RunningWorker } from './queue/salon-worker.js';
+
+export type Role = 'both' | 'gateway' | 'worker';
+
+/** How a bot that shares its salons with other processes reaches them. */
+export interface ClusterOptions {
+  /** Redis URL of the BullMQ job queue every process shares. */
+  queueUrl: string;
+  /** Put before the queue's keys, so several deployments (or tests) can share one Redis. */
+  queuePrefix?: string;
+  /** A salon's lease, and a job's lock: how long a worker that stopped answering keeps a salon from the others. */
+  leaseMs?: number;
+  /** Salons one worker drives at once. */
+  concurrency?: number;
+  /** How often some worker looks for live salons that no job will wake. */
+  sweepEveryMs?: number;
+}
 
 export interface BotOptions {
   config: Config;
@@ -29,13 +54,23 @@ export interface BotOptions {
   store?: SalonStore;
   /** Engine settings to override, e.g. faster backoff in tests. */
   engine?: Pick<EngineOptions, 'deliveryBackoffMs' | 'modelRetry'>;
+  /** Which parts run in this process; default 'both'. 'gateway' and 'worker' need `cluster`. */
+  role?: Role;
+  /** Several processes share the salons through a job queue; absent, this process drives them all on its own. */
+  cluster?: ClusterOptions;
+  /** The gateway shards this process holds, of `count`; absent, Discord's recommended count, all here. */
+  shards?: { ids: number[]; count: number };
 }
 
 export interface RunningBot {
+  role: Role;
+  /** Logged in to the gateway for a gateway; signed in to REST only for a worker. */
   client: Client<true>;
   engine: SalonEngine;
   /** Whether plain thread messages can be read (the Message Content intent is enabled). */
   messageContent: boolean;
+  /** Whether each part of this process is working: the gateway ready, the worker taking jobs. */
+  health(): { ok: boolean; role: Role; gateway?: string; worker?: boolean; shards?: number[] };
   stop(): Promise<void>;
 }
 
@@ -46,10 +81,11 @@ export class StartupError extends Error {
   }
 }
 
-function createClient(apiBase: string | undefined, messageContent: boolean): Client {
+function createClient(apiBase: string | undefined, messageContent: boolean, shards?: BotOptions['shards']): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])],
-    rest: apiBase ? { api: apiBase } : {},
+    ...(shards ? { shards: shards.ids, shardCount: shards.count } : {}),
+    rest: { ...(apiBase ? { api: apiBase } : {}), makeRequest: fencedRequest },
     // Nothing the bot posts may ping anyone unless a call says otherwise.
     allowedMentions: { parse: [] },
     // salon never reads messages back from the cache (it fetches when it must look), and a long-running bot
@@ -137,35 +173,66 @@ async function openStore(url: string, log: Logger): Promise<SalonStore> {
 
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { config, log } = options;
+  const role = options.role ?? 'both';
+  if (role !== 'both' && !options.cluster) {
+    throw new StartupError(`SALON_ROLE=${role} needs SALON_QUEUE_URL: the job queue its salons are shared through`);
+  }
   const store = options.store ?? (await openStore(options.storeUrl, log));
+  let queue: JobQueue | undefined;
+  if (options.cluster) {
+    try {
+      queue = await openJobQueue(options.cluster.queueUrl, options.cluster.queuePrefix ?? 'salon', log);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  const hasGateway = role !== 'worker';
 
   const gate = new StartupGate<BotContext>({ log });
   let messageContent = true;
-  let client = createClient(options.apiBase, true);
-  listen(client, gate, log);
+  let client = createClient(options.apiBase, true, options.shards);
   try {
-    if ((await connect(client, options.token, options.readyTimeoutMs ?? 30_000)) === 'disallowed') {
-      messageContent = false;
-      log.warn(
-        'the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. ' +
-          'Enable it in the Developer Portal (Bot → Privileged Gateway Intents).',
-      );
-      await client.destroy();
-      client = createClient(options.apiBase, false);
+    if (hasGateway) {
       listen(client, gate, log);
-      await connect(client, options.token, options.readyTimeoutMs ?? 30_000);
+      if ((await connect(client, options.token, options.readyTimeoutMs ?? 30_000)) === 'disallowed') {
+        messageContent = false;
+        log.warn(
+          'the Message Content intent is not enabled for this bot, so plain messages in salon threads are not read; /salon ask still works. ' +
+            'Enable it in the Developer Portal (Bot → Privileged Gateway Intents).',
+        );
+        await client.destroy();
+        client = createClient(options.apiBase, false, options.shards);
+        listen(client, gate, log);
+        await connect(client, options.token, options.readyTimeoutMs ?? 30_000);
+      }
+    } else {
+      await signInRestOnly(client, options.token).catch((err: Error & { status?: number }) => {
+        throw new StartupError(err.status === 401 ? 'DISCORD_TOKEN was refused by Discord (check the bot token)' : `cannot reach Discord: ${err.message}`);
+      });
     }
   } catch (err) {
     gate.fail();
     await client.destroy();
+    await queue?.close();
     await store.close();
     throw err;
   }
   const ready = client as Client<true>;
-  log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size }, 'connected to Discord');
+  if (hasGateway) log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size, shards: options.shards?.ids }, 'connected to Discord');
+  else log.info({ user: ready.user.tag }, 'signed in to Discord over REST');
 
   const models = options.models ?? new OpenAIModelClient(config.models, log);
-  const engine = new SalonEngine({ config, store, models, publisher: new DiscordPublisher(ready, config, log), log, ...options.engine });
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 4)}`;
+  const engine = new SalonEngine({
+    config,
+    store,
+    models,
+    publisher: new DiscordPublisher(ready, config, log),
+    log,
+    ...(queue ? { driving: 'leased' as const, wakeups: queue.wakeups, leaseMs: options.cluster?.leaseMs, workerId } : {}),
+    ...options.engine,
+  });
   const ctx: BotContext = { config, engine, client: ready, log };
 
   // Salons resume before commands are handled, so a command never races the record being loaded; until then
@@ -177,21 +244,52 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     gate.fail();
     await engine.stop().catch(() => {});
     await ready.destroy();
+    await queue?.close();
     await store.close();
     throw err;
   }
-  log.info({ ms: Math.round(performance.now() - loading) }, 'salons loaded; taking commands');
-  gate.open(ctx);
+  if (hasGateway) {
+    log.info({ ms: Math.round(performance.now() - loading) }, 'salons loaded; taking commands');
+    gate.open(ctx);
+  }
+  let worker: RunningWorker | undefined;
+  if (queue && role !== 'gateway') {
+    const cluster = options.cluster!;
+    worker = startSalonWorker({
+      engine,
+      store,
+      queue: queue.queue,
+      wakeups: queue.wakeups,
+      connection: queue.connection,
+      prefix: queue.prefix,
+      concurrency: cluster.concurrency ?? 50,
+      leaseMs: cluster.leaseMs ?? 30_000,
+      sweepEveryMs: cluster.sweepEveryMs,
+      log,
+    });
+    log.info({ workerId, concurrency: cluster.concurrency ?? 50, leaseMs: cluster.leaseMs ?? 30_000 }, 'taking salon steps from the job queue');
+  }
 
   let stopping: Promise<void> | undefined;
   return {
+    role,
     client: ready,
     engine,
     messageContent,
+    health() {
+      const gateway = hasGateway ? Status[ready.ws.status] : undefined;
+      const ok = (!hasGateway || ready.ws.status === Status.Ready) && (!worker || worker.running);
+      const shards = options.shards ? { shards: options.shards.ids } : {};
+      return { ok, role, ...(gateway ? { gateway } : {}), ...(worker ? { worker: worker.running } : {}), ...shards };
+    },
     stop() {
       stopping ??= (async () => {
+        // The worker takes no new job; salons in hand are handed back (with a wake-up for at once) as the engine stops.
+        const closing = worker?.close();
         await engine.stop();
+        await closing;
         await ready.destroy();
+        await queue?.close();
         await store.close();
         log.info('stopped');
       })();

@@ -7,7 +7,7 @@ import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
 import { data } from '../commands/salon.js';
 import { loadDotEnv, readEnv, type Env } from './env.js';
 
-export async function deployCommands(env: Env): Promise<{ scope: string; count: number }> {
+export async function deployCommands(env: Pick<Env, 'token' | 'apiBase' | 'applicationId' | 'guildId'>): Promise<{ scope: string; count: number }> {
   if (!env.token) throw new Error('DISCORD_TOKEN is not set');
   const rest = new REST(env.apiBase ? { api: env.apiBase } : {}).setToken(env.token);
   const applicationId = env.applicationId ?? ((await rest.get(Routes.currentApplication())) as RESTGetCurrentApplicationResult).id;

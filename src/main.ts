@@ -1,48 +1,71 @@
-/** The bot process: validate everything, connect, run until SIGINT/SIGTERM, then shut down cleanly. */
+/** The bot process: validate everything, start this process's role, run until SIGINT/SIGTERM, then shut down cleanly. */
+import type { Logger } from 'pino';
 import { startBot, StartupError, type RunningBot } from './app.js';
-import { ConfigError, loadConfig } from './config/index.js';
-import { loadDotEnv, readEnv } from './env.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { EnvError, loadDotEnv, readEnv, type Env } from './env.js';
+import { startHealthServer, type HealthReport } from './health-server.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createLogger } from './logger.js';
+import { startRestProxy } from './proxy/rest-proxy.js';
 import { StoreError } from './store/keyv-factory.js';
+
+/** What main.ts runs: the bot in one of its roles, or the REST proxy. */
+interface Running {
+  health(): HealthReport;
+  stop(): Promise<void>;
+}
 
 async function main(): Promise<void> {
   loadDotEnv();
-  const env = readEnv();
-  let config;
+  let env: Env;
   try {
-    config = loadConfig(env.configFile);
+    env = readEnv();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`salon: bad config\n${err.message}`);
+    if (err instanceof EnvError) {
+      console.error(`salon: bad environment\n${err.message}`);
       process.exit(2);
     }
     throw err;
   }
-  const secrets = [env.token, ...Object.values(config.models).map((m) => m.apiKey)].filter((s): s is string => !!s);
-  const log = createLogger({ level: env.logLevel, secrets });
-  if (!env.token) {
+  // The proxy calls no model: it needs no config file.
+  let config: Config | undefined;
+  if (env.role !== 'proxy') {
+    try {
+      config = loadConfig(env.configFile);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        console.error(`salon: bad config\n${err.message}`);
+        process.exit(2);
+      }
+      throw err;
+    }
+  }
+  const secrets = [env.token, ...Object.values(config?.models ?? {}).map((m) => m.apiKey)].filter((s): s is string => !!s);
+  // Every line says which role (and which shards) wrote it, as logs from many processes end up in one place.
+  const log = createLogger({ level: env.logLevel, secrets }).child({ role: env.role, ...(env.shards ? { shards: env.shards.ids } : {}) });
+  const token = env.token;
+  if (!token) {
     log.fatal('DISCORD_TOKEN is not set; put the bot token in the environment (see .env.example)');
     process.exit(2);
   }
 
-  // Signals are heeded from here on: one that arrives while the bot is still starting stops it as soon as it is up.
-  let bot: RunningBot | undefined;
+  // Signals are heeded from here on: one that arrives while the process is still starting stops it as soon as it is up.
+  let running: Running | undefined;
   let signalled: string | undefined;
   let stopping = false;
-  let stopHeartbeat = () => {};
+  const stopExtras: Array<() => unknown> = [];
   const shutdown = (signal: string) => {
     signalled ??= signal;
-    if (!bot || stopping) return;
+    if (!running || stopping) return;
     stopping = true;
     log.info({ signal: signalled }, 'shutting down');
-    stopHeartbeat();
+    for (const stop of stopExtras) void stop();
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
     }, 15_000);
     force.unref();
-    bot.stop().then(
+    running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
@@ -56,7 +79,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    bot = await startBot({ config, token: env.token, apiBase: env.apiBase, storeUrl: env.storeUrl, log });
+    running = env.role === 'proxy' ? await startProxy(env, token, log) : await startBotRole(env, config!, token, log);
   } catch (err) {
     if (err instanceof StoreError || err instanceof StartupError) {
       log.fatal(err.message);
@@ -64,8 +87,39 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  if (signalled) shutdown(signalled);
-  else if (env.healthFile) stopHeartbeat = startHeartbeat(bot.client, env.healthFile);
+  if (signalled) return shutdown(signalled);
+  const current = running;
+  if (env.healthFile) stopExtras.push(startHeartbeat(() => current.health().ok, env.healthFile));
+  if (env.healthPort) {
+    const server = await startHealthServer(env.healthPort, () => current.health());
+    stopExtras.push(() => server.close());
+    log.info({ port: env.healthPort }, 'serving GET /health');
+  }
+}
+
+async function startBotRole(env: Env, config: Config, token: string, log: Logger): Promise<RunningBot> {
+  return startBot({
+    config,
+    token,
+    apiBase: env.apiBase,
+    storeUrl: env.storeUrl,
+    log,
+    role: env.role === 'proxy' ? 'both' : env.role,
+    shards: env.shards,
+    cluster: env.queueUrl ? { queueUrl: env.queueUrl, queuePrefix: env.queuePrefix, leaseMs: env.leaseMs, concurrency: env.workerConcurrency } : undefined,
+  });
+}
+
+async function startProxy(env: Env, token: string, log: Logger): Promise<Running> {
+  const proxy = await startRestProxy({
+    token,
+    apiBase: env.proxyUpstream,
+    port: env.proxyPort,
+    host: env.proxyHost,
+    log,
+    globalRequestsPerSecond: env.proxyGlobalPerSecond,
+  });
+  return { health: () => ({ ok: true, role: 'proxy' }), stop: () => proxy.close() };
 }
 
 main().catch((err: unknown) => {

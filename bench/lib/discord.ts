@@ -102,7 +102,7 @@ export class BenchDiscord {
 
   static async start(options: FakeDiscordOptions = {}): Promise<BenchDiscord> {
     const fake = await FakeDiscord.start({ rateLimits: false, heartbeatIntervalMs: 41_250, ...options });
-    await deployCommands({ token: fake.token, apiBase: fake.apiBase, configFile: '', storeUrl: '', logLevel: 'info', guildId: fake.guildId });
+    await deployCommands({ token: fake.token, apiBase: fake.apiBase, guildId: fake.guildId });
     return new BenchDiscord(fake);
   }
 

@@ -263,16 +263,18 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   async threadGone(id: string, reason = 'the thread was deleted'): Promise<void> {
     const room = this.rooms.get(id);
     // Discord may tell twice (the gateway event, and a post refused as Unknown Channel): act and log once.
-    if (!room || room.abandoning) return;
-    room.abandoning = true;
+    if (room?.abandoning) return;
+    // Where salons are driven elsewhere, any deleted thread may be a salon's: the store says.
+    if (!room && !(this.leased && (await this.isLiveInStore(id)))) return;
+    if (room) room.abandoning = true;
     try {
       this.log.child({ salonId: id }).warn({ reason }, 'the thread is gone; closing the salon');
       await this.change(id, (s, now) => {
         transitions.abandon(s, now);
-        room.writing?.abort();
+        this.rooms.get(id)?.writing?.abort();
       });
     } finally {
-      room.abandoning = false;
+      if (room) room.abandoning = false;
     }
   }
 
@@ -289,6 +291,11 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     });
     this.retryDelivery(id);
     return salon;
+  }
+
+  private async isLiveInStore(id: string): Promise<boolean> {
+    const salon = await this.options.store.get(id).catch(() => undefined);
+    return salon !== undefined && isLive(salon);
   }
 
   /** Forgets past delivery failures, so a thread that refused posts is tried again (after resume or close). */

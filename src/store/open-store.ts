@@ -27,7 +27,11 @@ export async function openSalonStore(url: string, log?: Logger, options: { busyT
     case 'postgresql:': {
       const description = `postgres ${redactStoreUrl(url)}`;
       const { PostgresSalonStore } = await import('./postgres-salon-store.js');
-      return { store: await reachable(description, () => PostgresSalonStore.open(url)), description };
+      // `?schema=name` keeps the tables in a schema of their own, so several deployments can share one database.
+      const parsed = new URL(url);
+      const schema = parsed.searchParams.get('schema') ?? undefined;
+      parsed.searchParams.delete('schema');
+      return { store: await reachable(description, () => PostgresSalonStore.open(parsed.toString(), { schema })), description };
     }
     case 'sqlite:':
     case 'memory:': {

@@ -643,7 +643,7 @@ describe('cost and control', () => {
       const refused = results.find((r) => !r.ok)!;
       expect(refused.ephemeral).toBe(true);
       expect(refused.content).toContain('(access.maxActivePerUser)');
-      expect(w.bot.engine.activeSalons()).toHaveLength(1);
+      expect(await w.bot.engine.activeSalons()).toHaveLength(1);
       // A thread made for the refused start is deleted again.
       await w.discord.waitFor(() => w.discord.threads().filter((t) => !t.deleted).length === 1, { timeoutMs: 10_000, description: 'one live thread' });
     });

@@ -43,7 +43,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dir = tempDir();
   const storeUrl = `sqlite://${dir.path}/salons.sqlite`;
   const { log, lines } = memoryLogger([discord.token, 'sk-test-0123456789abcdef']);
-  await deployCommands({ token: discord.token, apiBase: discord.apiBase, configFile: '', storeUrl, logLevel: 'info', guildId: discord.guildId });
+  await deployCommands({ token: discord.token, apiBase: discord.apiBase, guildId: discord.guildId });
   const launch = () =>
     startBot({
       config,

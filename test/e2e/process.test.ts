@@ -21,7 +21,7 @@ describe('the bot process', () => {
   async function setup(botPermissions = DEFAULT_BOT_PERMISSIONS) {
     discord = await FakeDiscord.start({ botPermissions });
     models = await FakeOpenAI.start();
-    await deployCommands({ token: discord.token, apiBase: discord.apiBase, configFile: '', storeUrl: '', logLevel: 'info', guildId: discord.guildId });
+    await deployCommands({ token: discord.token, apiBase: discord.apiBase, guildId: discord.guildId });
     ada = discord.addMember({ username: 'ada', globalName: 'Ada' });
   }
 
