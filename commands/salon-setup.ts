@@ -9,7 +9,7 @@ import { visibleText } from '../src/discord/input.js';
 import { DISCORD_LIMITS } from '../src/discord/limits.js';
 import { LIMITS } from '../src/domain/limits.js';
 import { SalonError } from '../src/domain/errors.js';
-import type { Participant, SalonRecord } from '../src/domain/salon.js';
+import type { Participant, SalonHead } from '../src/domain/salon.js';
 import { checkAccess, roleIdsOf } from '../src/discord/access.js';
 import { cutOnWord } from '../src/domain/text.js';
 
@@ -72,7 +72,7 @@ export function checkBudget(value: number | null, config: Config): number | unde
 }
 
 /** The access check for starting (or forking) a salon here, to run before and again at creation. */
-export function admission(interaction: ChatInputCommandInteraction, { config }: BotContext): (active: SalonRecord[]) => void {
+export function admission(interaction: ChatInputCommandInteraction, { config }: BotContext): (active: SalonHead[]) => void {
   const request = { guildId: interaction.guildId ?? '', channelId: channelOf(interaction), userId: interaction.user.id, roleIds: roleIdsOf(interaction) };
   return (active) => checkAccess(config.access, request, active);
 }

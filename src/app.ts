@@ -81,11 +81,14 @@ export class StartupError extends Error {
   }
 }
 
+/** Which process sent a request, in its User-Agent: for Discord's own support, a proxy's logs, and our tests. */
+const PROCESS_NAME = `salon ${hostname()}:${process.pid}`;
+
 function createClient(apiBase: string | undefined, messageContent: boolean, shards?: BotOptions['shards']): Client {
   return new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])],
     ...(shards ? { shards: shards.ids, shardCount: shards.count } : {}),
-    rest: { ...(apiBase ? { api: apiBase } : {}), makeRequest: fencedRequest },
+    rest: { ...(apiBase ? { api: apiBase } : {}), makeRequest: fencedRequest, userAgentAppendix: `Node.js ${process.version} ${PROCESS_NAME}` },
     // Nothing the bot posts may ping anyone unless a call says otherwise.
     allowedMentions: { parse: [] },
     // salon never reads messages back from the cache (it fetches when it must look), and a long-running bot

@@ -23,6 +23,8 @@ export interface Env {
   shards?: { ids: number[]; count: number };
   leaseMs: number;
   workerConcurrency: number;
+  /** How often some worker looks for live salons that no job will wake. */
+  sweepEveryMs: number;
   /** Where the REST proxy role listens, where it sends on to, and the bot's global limit it keeps. */
   proxyPort: number;
   proxyHost: string;
@@ -77,6 +79,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     shards: readShards(value('SHARD_IDS'), value('SHARD_COUNT')),
     leaseMs: integer('SALON_LEASE_MS', 30_000, 3_000, 600_000),
     workerConcurrency: integer('SALON_WORKER_CONCURRENCY', 50, 1, 10_000),
+    sweepEveryMs: integer('SALON_SWEEP_SECONDS', 60, 1, 86_400) * 1000,
     proxyPort: integer('SALON_PROXY_PORT', 8080, 1, 65_535),
     proxyHost: value('SALON_PROXY_HOST') ?? '0.0.0.0',
     // Its own variable, not DISCORD_API_BASE: a .env shared with the bots sets that to the proxy itself.

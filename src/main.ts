@@ -106,7 +106,9 @@ async function startBotRole(env: Env, config: Config, token: string, log: Logger
     log,
     role: env.role === 'proxy' ? 'both' : env.role,
     shards: env.shards,
-    cluster: env.queueUrl ? { queueUrl: env.queueUrl, queuePrefix: env.queuePrefix, leaseMs: env.leaseMs, concurrency: env.workerConcurrency } : undefined,
+    cluster: env.queueUrl
+      ? { queueUrl: env.queueUrl, queuePrefix: env.queuePrefix, leaseMs: env.leaseMs, concurrency: env.workerConcurrency, sweepEveryMs: env.sweepEveryMs }
+      : undefined,
   });
 }
 

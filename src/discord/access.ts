@@ -6,7 +6,7 @@
 import { GuildMemberRoleManager, type ChatInputCommandInteraction } from 'discord.js';
 import type { AccessConfig } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import type { SalonRecord } from '../domain/salon.js';
+import type { SalonHead } from '../domain/salon.js';
 
 export interface AccessRequest {
   guildId: string;
@@ -22,7 +22,7 @@ export function roleIdsOf(interaction: ChatInputCommandInteraction): string[] {
 }
 
 /** Throws a SalonError naming the limit when `request` may not start one more salon. */
-export function checkAccess(access: AccessConfig, request: AccessRequest, active: SalonRecord[]): void {
+export function checkAccess(access: AccessConfig, request: AccessRequest, active: SalonHead[]): void {
   if (access.channels.length > 0 && !access.channels.includes(request.channelId)) {
     throw new SalonError({ code: 'channel_not_allowed', channelIds: access.channels });
   }
@@ -33,7 +33,7 @@ export function checkAccess(access: AccessConfig, request: AccessRequest, active
 }
 
 /** The concurrency caps alone: for a salon that becomes active again (a finished salon extended). */
-export function checkCaps(access: AccessConfig, request: Pick<AccessRequest, 'guildId' | 'userId'>, active: SalonRecord[]): void {
+export function checkCaps(access: AccessConfig, request: Pick<AccessRequest, 'guildId' | 'userId'>, active: SalonHead[]): void {
   const inGuild = active.filter((s) => s.guildId === request.guildId);
   if (access.maxActivePerGuild !== undefined && inGuild.length >= access.maxActivePerGuild) {
     throw new SalonError({ code: 'guild_cap', active: inGuild.length });

@@ -200,6 +200,9 @@ export interface Lease {
   released?: boolean;
 }
 
+/** A salon without its turns: what a list of many salons needs, at a fraction of the cost. */
+export type SalonHead = Omit<SalonRecord, 'turns'>;
+
 /** What a new salon is made from: the record's own fields as the starter chose them, and for a fork where it comes from. */
 export type NewSalon = Pick<
   SalonRecord,

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
 import { heldElsewhere, releaseLease, stillHeld, takeLease, CLOCK_SKEW_MS } from '../domain/lease.js';
-import { createSalon, dueAt, isActive, isLive, nextTurn, type Interjection, type NewSalon, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
+import { createSalon, dueAt, isActive, isLive, nextTurn, type Interjection, type NewSalon, type Post, type SalonHead, type SalonRecord, type Seat } from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -168,23 +168,17 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Salons that are running or paused: what access limits count. */
-  async activeSalons(): Promise<SalonRecord[]> {
+  async activeSalons(): Promise<SalonHead[]> {
     if (!this.leased) return [...this.rooms.values()].map((room) => room.record).filter(isActive);
-    // No process holds them all: read them from the store.
-    const ids = await this.options.store.activeIds();
-    const found: SalonRecord[] = [];
-    for (let i = 0; i < ids.length; i += 64) {
-      const slice = await Promise.all(ids.slice(i, i + 64).map((id) => this.options.store.get(id).catch(() => undefined)));
-      for (const salon of slice) if (salon && isActive(salon)) found.push(salon);
-    }
-    return found;
+    // No process holds them all: their heads come from the store, without their turns.
+    return (await this.options.store.activeHeads()).filter(isActive);
   }
 
   /**
    * Creates a salon. `admit` runs first, inside one queue for all creations, with the salons active at that
    * moment: two starts at once cannot both slip under a limit.
    */
-  async create(input: NewSalon, admit?: (active: SalonRecord[]) => void): Promise<SalonRecord> {
+  async create(input: NewSalon, admit?: (active: SalonHead[]) => void): Promise<SalonRecord> {
     return this.queue.run('\u0000admission', () =>
       this.queue.run(input.id, async () => {
         admit?.(await this.activeSalons());

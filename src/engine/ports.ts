@@ -4,7 +4,7 @@
  * handed to the engine by the composition root (src/app.ts); nothing in src/engine imports an adapter.
  */
 import type { ChatMessage } from '../domain/prompts.js';
-import type { Post, SalonRecord, Seat, Usage } from '../domain/salon.js';
+import type { Post, SalonHead, SalonRecord, Seat, Usage } from '../domain/salon.js';
 
 export interface Clock {
   now(): number;
@@ -152,6 +152,8 @@ export interface SalonStore {
   save(record: SalonRecord, change?: SaveChange): Promise<void>;
   /** Ids of salons that may still take turns or owe the thread a post. */
   activeIds(): Promise<string[]>;
+  /** The heads (records without turns) of those salons; one that cannot be read is left out. */
+  activeHeads(): Promise<SalonHead[]>;
   close(): Promise<void>;
 }
 

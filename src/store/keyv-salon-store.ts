@@ -9,9 +9,9 @@
  * same port.
  */
 import type Keyv from 'keyv';
-import { isLive, type SalonRecord, type Turn } from '../domain/salon.js';
+import { isLive, type SalonHead, type SalonRecord, type Turn } from '../domain/salon.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
-import { assemble, isInline, splitRecord, type StoredHead } from './layout.js';
+import { assemble, isInline, readable, splitRecord, type StoredHead } from './layout.js';
 
 const INDEX_KEY = 'index:active';
 const headKey = (id: string) => `salon:${id}`;
@@ -63,6 +63,17 @@ export class KeyvSalonStore implements SalonStore {
 
   async activeIds(): Promise<string[]> {
     return [...(await this.loadIndex())];
+  }
+
+  async activeHeads(): Promise<SalonHead[]> {
+    const ids = [...(await this.loadIndex())];
+    const heads: SalonHead[] = [];
+    // One get each: getMany misses keys under keyv's own namespace (see turnKey), which head keys are.
+    for (let from = 0; from < ids.length; from += 64) {
+      const raw = await Promise.all(ids.slice(from, from + 64).map((id) => this.keyv.get(headKey(id)) as Promise<unknown>));
+      for (const head of raw) if (head !== undefined) heads.push(...readable(head));
+    }
+    return heads;
   }
 
   async close(): Promise<void> {

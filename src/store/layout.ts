@@ -3,7 +3,7 @@
  * each under its index. Turns are written once and rarely edited, so a save sends the head and the turns that
  * changed, never the whole history.
  */
-import type { SalonRecord, Turn } from '../domain/salon.js';
+import type { SalonHead, SalonRecord, Turn } from '../domain/salon.js';
 import { RecordError } from '../engine/ports.js';
 import { migrate } from './migrate.js';
 
@@ -15,6 +15,24 @@ export function splitRecord(record: SalonRecord, changed?: readonly number[]): {
   const head: StoredHead = { ...rest, turnCount: turns.length };
   if (!changed) return { head, turns };
   return { head, turns: changed.map((i) => turns[i]).filter((t): t is Turn => t !== undefined) };
+}
+
+/** The head of a stored record (either layout), migrated to this schema, without reading its turns. */
+export function headOf(raw: unknown): SalonHead {
+  if (typeof raw !== 'object' || raw === null) throw new RecordError('not an object');
+  const { turnCount: _count, turns: _turns, ...rest } = raw as Record<string, unknown>;
+  const { turns: _none, ...head } = migrate({ ...rest, turns: [] });
+  return head;
+}
+
+/** The head as a list of one, or none when it cannot be read: a list of salons skips a bad record. */
+export function readable(raw: unknown): SalonHead[] {
+  try {
+    return [headOf(raw)];
+  } catch (err) {
+    if (err instanceof RecordError) return [];
+    throw err;
+  }
 }
 
 /** True for a record stored before turns were kept apart: all its turns inline in one value. */

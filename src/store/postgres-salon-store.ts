@@ -8,9 +8,9 @@
  * may write.
  */
 import pg from 'pg';
-import { isLive, type SalonRecord } from '../domain/salon.js';
+import { isLive, type SalonHead, type SalonRecord } from '../domain/salon.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
-import { assemble, splitRecord } from './layout.js';
+import { assemble, readable, splitRecord } from './layout.js';
 
 export interface PostgresStoreOptions {
   /** Schema the tables live in; created when missing. */
@@ -128,6 +128,11 @@ export class PostgresSalonStore implements SalonStore {
   async activeIds(): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.heads} WHERE live`);
     return rows.map((r) => r.id);
+  }
+
+  async activeHeads(): Promise<SalonHead[]> {
+    const { rows } = await this.pool.query<{ head: unknown }>(`SELECT head FROM ${this.heads} WHERE live`);
+    return rows.flatMap((r) => readable(r.head));
   }
 
   async close(): Promise<void> {

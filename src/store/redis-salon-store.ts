@@ -12,9 +12,9 @@
  * writes (\u0000 included) is stored as JSON.stringify made it, and cjson's quirks do not apply.
  */
 import { Redis, type Result } from 'ioredis';
-import { isLive, type SalonRecord } from '../domain/salon.js';
+import { isLive, type SalonHead, type SalonRecord } from '../domain/salon.js';
 import { RecordError, StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
-import { assemble, splitRecord } from './layout.js';
+import { assemble, readable, splitRecord } from './layout.js';
 
 export interface RedisStoreOptions {
   /** Put before every key, so several deployments (or tests) can share one Redis. */
@@ -142,10 +142,33 @@ export class RedisSalonStore implements SalonStore {
     return this.redis.smembers(`${this.prefix}live`);
   }
 
+  async activeHeads(): Promise<SalonHead[]> {
+    const ids = await this.activeIds();
+    const heads: SalonHead[] = [];
+    for (let from = 0; from < ids.length; from += 500) {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids.slice(from, from + 500)) pipeline.hget(redisKeys(this.prefix, id).head, 'head');
+      for (const [err, raw] of (await pipeline.exec()) ?? []) {
+        if (err || typeof raw !== 'string') continue;
+        heads.push(...readable(safeParse(raw)));
+      }
+    }
+    return heads;
+  }
+
   async close(): Promise<void> {
     if (this.redis.status === 'end') return;
     // QUIT lets replies in flight arrive; while Redis is away it cannot be sent, so the socket is dropped instead.
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/** Unparseable JSON as undefined, which `readable` then leaves out. */
+function safeParse(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
   }
 }
 

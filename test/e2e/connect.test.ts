@@ -147,6 +147,7 @@ describe('commands sent as the bot connects', () => {
         await held;
         return inner.activeIds();
       },
+      activeHeads: () => inner.activeHeads(),
     };
     const before = sessionIds(world);
     const starting = launch(world, store);

@@ -157,6 +157,11 @@ export function salonStoreContract(name: string, harness: () => StoreUnderTest, 
       const live = salons.slice(15).map((s) => s.id);
       expect((await again.activeIds()).filter((id) => salons.some((s) => s.id === id)).sort()).toEqual(live.sort());
       expect(await again.get(salons[0]!.id)).toMatchObject({ status: 'closed' });
+      // The live ones' heads, read without their turns, are the records less their turns.
+      const heads = (await again.activeHeads()).filter((h) => live.includes(h.id));
+      const expected = await Promise.all(live.map(async (id) => (({ turns: _turns, ...head }) => head)((await again.get(id))!)));
+      expect(heads.sort((a, b) => a.id.localeCompare(b.id))).toEqual(expected.sort((a, b) => a.id.localeCompare(b.id)));
+      expect(heads.every((h) => !('turns' in h) && !('turnCount' in h))).toBe(true);
     });
 
     if (shared)

@@ -1,0 +1,248 @@
+/**
+ * salon as a cluster of real processes on one machine: gateways holding gateway shards, workers, and the REST
+ * proxy, each `node src/main.ts` with its SALON_ROLE, sharing a PostgreSQL store and a BullMQ queue on a Redis of
+ * the test's own; against one fake Discord that knows shards and guilds, and the local OpenAI-compatible server.
+ * Nothing is mocked: the tests kill, freeze and restart these processes and servers as an operator's machines would.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { deployCommands } from '../../src/deploy-commands.js';
+import type { SalonRecord } from '../../src/domain/salon.js';
+import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
+import { ChildBot } from '../e2e/child-bot.js';
+import { FakeDiscord, type AddedGuild, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
+import { FakeOpenAI } from '../fakes/openai-server.js';
+import { freePort, PrivatePostgres, startRedis } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
+import { deriveRandom } from '../fakes/random.js';
+
+export const MACHINE_POSTGRES = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface ClusterOptions {
+  /** Seeds the models' replies and timing (see `replies`). */
+  seed?: number;
+  guilds?: number;
+  shards?: number;
+  rounds?: number;
+  stream?: boolean;
+  leaseMs?: number;
+  /** A PostgreSQL of the test's own, which it may stop and start; the machine's otherwise. */
+  privatePostgres?: boolean;
+  /** Keep the queue across a Redis restart (AOF); without, a restart loses every job. */
+  persistentRedis?: boolean;
+  discord?: FakeDiscordOptions;
+}
+
+type Role = 'gateway' | 'worker' | 'proxy';
+
+export class Cluster {
+  readonly guilds: AddedGuild[] = [];
+  /** One user, a member of every guild. */
+  readonly members: Member[] = [];
+  readonly processes: Array<{ role: Role; bot: ChildBot; name: string }> = [];
+  proxyUrl?: string;
+  private redis!: ChildProcess;
+  private redisPort!: number;
+  private privatePg?: PrivatePostgres;
+  private readonly schema = `salon_cluster_${process.pid}_${randomUUID().slice(0, 8)}`;
+  private readonly prefix = `cluster-${randomUUID().slice(0, 8)}`;
+  private readonly dir = tempDir('salon-cluster-');
+  private reader?: PostgresSalonStore;
+
+  private constructor(
+    readonly options: Required<Pick<ClusterOptions, 'guilds' | 'shards' | 'rounds' | 'stream' | 'leaseMs'>> & ClusterOptions,
+    readonly discord: FakeDiscord,
+    readonly models: FakeOpenAI,
+  ) {}
+
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const settings = { guilds: 10, shards: 2, rounds: 2, stream: false, leaseMs: 3_000, seed: 1, ...options };
+    const discord = await FakeDiscord.start({ shards: settings.shards, seed: settings.seed, ...settings.discord });
+    const models = await FakeOpenAI.start(undefined, { seed: settings.seed });
+    const cluster = new Cluster(settings, discord, models);
+    try {
+      await cluster.setUp();
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /**
+   * Replies marked with their request's number (see turn-marks.ts), with seeded latency, first-token wait and
+   * chunking; `hold` may keep a request open until the test lets it go.
+   */
+  replies(options: { maxDelayMs?: number; hold?: (index: number) => Promise<void> | undefined } = {}): void {
+    const seed = this.options.seed ?? 1;
+    this.models.setScript(async (req) => {
+      await options.hold?.(req.index);
+      const r = deriveRandom(seed, req.index);
+      return {
+        text: markedReply(req.index, r),
+        delayMs: r() * (options.maxDelayMs ?? 300),
+        firstChunkMs: r() < 0.5 ? r() * 100 : 300 + r() * 1_200,
+        chunkDelayMs: [2, 60],
+        chunkSize: 40 + Math.floor(r() * 300),
+      };
+    });
+  }
+
+  private async setUp(): Promise<void> {
+    const { discord } = this;
+    this.replies();
+    this.guilds.push({ guildId: discord.guildId, channelId: discord.channelId, shard: discord.shardOf(discord.guildId) });
+    while (this.guilds.length < this.options.guilds) this.guilds.push(discord.addGuild());
+    const ada = discord.addMember({ username: 'ada', globalName: 'Ada' });
+    this.members.push(ada);
+    for (const guild of this.guilds.slice(1)) this.members.push(discord.addMember({ id: ada.id, username: 'ada', globalName: 'Ada', guildId: guild.guildId }));
+    // Global commands, so every guild has /salon.
+    await deployCommands({ token: discord.token, apiBase: discord.apiBase });
+    this.redisPort = await freePort();
+    this.redis = await this.startRedis();
+    if (this.options.privatePostgres) this.privatePg = await PrivatePostgres.create(tempDir('salon-pg-').path);
+  }
+
+  private startRedis(): Promise<ChildProcess> {
+    return startRedis(this.redisPort, this.dir.path, { persist: this.options.persistentRedis ?? true });
+  }
+
+  get storeUrl(): string {
+    return `${this.privatePg?.url ?? MACHINE_POSTGRES}?schema=${this.schema}`;
+  }
+
+  /** Starts a process of `role` and waits until it is at work. */
+  async launch(role: Role, env: Record<string, string> = {}): Promise<ChildBot> {
+    const name = `${role}-${this.processes.filter((p) => p.role === role).length}`;
+    const port = role === 'proxy' ? await freePort() : undefined;
+    const bot = ChildBot.start({
+      apiBase: role === 'proxy' ? '' : (this.proxyUrl ?? this.discord.apiBase),
+      token: this.discord.token,
+      modelsBaseURL: this.models.baseURL,
+      dir: this.dir.path,
+      storeUrl: this.storeUrl,
+      rounds: this.options.rounds,
+      stream: this.options.stream,
+      env: {
+        SALON_ROLE: role,
+        SALON_QUEUE_URL: `redis://127.0.0.1:${this.redisPort}`,
+        SALON_QUEUE_PREFIX: this.prefix,
+        SALON_LEASE_MS: String(this.options.leaseMs),
+        SALON_SWEEP_SECONDS: '2',
+        ...(port ? { SALON_PROXY_PORT: String(port), SALON_PROXY_HOST: '127.0.0.1', SALON_PROXY_UPSTREAM: this.discord.apiBase } : {}),
+        ...env,
+      },
+    });
+    this.processes.push({ role, bot, name });
+    const ready = { gateway: 'salons loaded; taking commands', worker: 'taking salon steps from the job queue', proxy: 'REST proxy listening' }[role];
+    await bot.waitForLog((l) => l.msg === ready, 30_000);
+    if (port) this.proxyUrl = `http://127.0.0.1:${port}/api`;
+    return bot;
+  }
+
+  /** A gateway for shard `shard` of the cluster's shard count. */
+  gateway(shard: number): Promise<ChildBot> {
+    return this.launch('gateway', { SHARD_IDS: String(shard), SHARD_COUNT: String(this.options.shards) });
+  }
+
+  /** Starts a salon in guild `guild` and resolves with its thread id once the reply links to it. */
+  async startSalon(guild: number, options: Record<string, string | number> = {}, timeoutMs = 30_000): Promise<string> {
+    const { channelId, guildId } = this.guilds[guild]!;
+    const ix = this.discord.interact({
+      user: this.members[guild]!,
+      guildId,
+      channelId,
+      name: 'salon',
+      subcommand: 'start',
+      options: { topic: `Salon in guild ${guild}`, ...options },
+    });
+    const reply = await ix.response(timeoutMs);
+    const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
+    if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}`);
+    return threadId;
+  }
+
+  /** Resolves once every thread shows its salon's "finished" notice. */
+  async whenFinished(threads: string[], timeoutMs: number): Promise<void> {
+    await this.discord.waitFor(() => threads.every((t) => this.discord.messages(t).some((m) => m.content.includes('The salon has finished'))), {
+      timeoutMs,
+      description: `${threads.length} salons finished`,
+    });
+  }
+
+  async record(id: string): Promise<SalonRecord | undefined> {
+    this.reader ??= await PostgresSalonStore.open(this.privatePg?.url ?? MACHINE_POSTGRES, { schema: this.schema, maxConnections: 4 });
+    return this.reader.get(id);
+  }
+
+  /**
+   * What users would see wrong in the threads: a turn shown on more or fewer messages than it needs, out of order,
+   * or with other text; a salon without all its turns; any post twice.
+   */
+  async problems(threads: string[], asBot = false): Promise<string[]> {
+    const problems: string[] = [];
+    for (const id of threads) {
+      const salon = await this.record(id);
+      if (!salon) {
+        problems.push(`${id}: no salon`);
+        continue;
+      }
+      if (salon.turns.length !== 2 * salon.rounds) problems.push(`${id}: ${salon.turns.length} turns of ${2 * salon.rounds}`);
+      const shown = this.discord.messages(id).filter((m: StoredMessage) => MARK.test(m.content));
+      problems.push(
+        ...turnProblems(
+          salon,
+          shown.map((m) => m.content),
+          asBot,
+        ),
+      );
+      const notices = this.discord.messages(id).filter((m) => m.content.includes('The salon has finished'));
+      if (notices.length !== 1) problems.push(`${id}: ${notices.length} "finished" notices`);
+      const headers = this.discord.messages(id).filter((m) => m.embeds.length > 0);
+      if (headers.length !== 1) problems.push(`${id}: ${headers.length} headers`);
+    }
+    return problems;
+  }
+
+  /** Which process (by the name in its User-Agent) sent a recorded request. */
+  senderOf(userAgent: string | undefined): ChildBot | undefined {
+    return this.processes.find((p) => userAgent?.includes(`:${p.bot.process.pid}`))?.bot;
+  }
+
+  async restartRedis(whileDown: () => Promise<void> = async () => {}): Promise<void> {
+    this.redis.kill('SIGKILL');
+    await new Promise((resolve) => this.redis.once('exit', resolve));
+    await whileDown();
+    this.redis = await this.startRedis();
+  }
+
+  async restartPostgres(whileDown: () => Promise<void> = async () => {}): Promise<void> {
+    if (!this.privatePg) throw new Error('restartPostgres needs privatePostgres');
+    this.privatePg.stop();
+    await whileDown();
+    this.privatePg.start();
+  }
+
+  async close(): Promise<void> {
+    for (const { bot } of this.processes.splice(0)) {
+      if (bot.process.exitCode === null && bot.process.signalCode === null) {
+        bot.process.kill('SIGCONT');
+        await bot.kill();
+      }
+    }
+    await this.reader?.close().catch(() => {});
+    await this.discord.stop();
+    await this.models.stop();
+    this.redis?.kill('SIGKILL');
+    if (this.privatePg) {
+      this.privatePg.stop();
+    } else {
+      const client = new pg.Client({ connectionString: MACHINE_POSTGRES });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).finally(() => client.end());
+    }
+    this.dir.cleanup();
+  }
+}
