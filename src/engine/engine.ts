@@ -16,7 +16,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
 import { heldElsewhere, releaseLease, stillHeld, takeLease, CLOCK_SKEW_MS } from '../domain/lease.js';
-import { createSalon, dueAt, isActive, isLive, nextTurn, type Interjection, type NewSalon, type Post, type SalonHead, type SalonRecord, type Seat } from '../domain/salon.js';
+import {
+  createSalon,
+  dueAt,
+  isActive,
+  isLive,
+  nextTurn,
+  type Interjection,
+  type NewSalon,
+  type Post,
+  type SalonHead,
+  type SalonRecord,
+  type Seat,
+} from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';

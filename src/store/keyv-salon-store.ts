@@ -70,7 +70,7 @@ export class KeyvSalonStore implements SalonStore {
     const heads: SalonHead[] = [];
     // One get each: getMany misses keys under keyv's own namespace (see turnKey), which head keys are.
     for (let from = 0; from < ids.length; from += 64) {
-      const raw = await Promise.all(ids.slice(from, from + 64).map((id) => this.keyv.get(headKey(id)) as Promise<unknown>));
+      const raw = await Promise.all(ids.slice(from, from + 64).map((id) => this.keyv.get<unknown>(headKey(id))));
       for (const head of raw) if (head !== undefined) heads.push(...readable(head));
     }
     return heads;

@@ -78,7 +78,13 @@ async function run(world: World, seed: number, random: Random, mode: 'webhook' |
   for (const salon of done) {
     const shown = discord.messages(salon.id).filter((m: StoredMessage) => MARK.test(m.content));
     if (salon.turns.length !== 2 * ROUNDS) problems.push(`${salon.id}: ${salon.turns.length} turns`);
-    problems.push(...turnProblems(salon, shown.map((m) => m.content), mode === 'bot'));
+    problems.push(
+      ...turnProblems(
+        salon,
+        shown.map((m) => m.content),
+        mode === 'bot',
+      ),
+    );
   }
   expect(problems, `seed ${seed} (replay with SALON_TIMING_SEED=${SEED})`).toEqual([]);
 }
