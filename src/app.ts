@@ -88,7 +88,11 @@ function createClient(apiBase: string | undefined, messageContent: boolean, shar
   return new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])],
     ...(shards ? { shards: shards.ids, shardCount: shards.count } : {}),
-    rest: { ...(apiBase ? { api: apiBase } : {}), makeRequest: fencedRequest, userAgentAppendix: `Node.js ${process.version} ${PROCESS_NAME}` },
+    rest: {
+      ...(apiBase ? { api: apiBase } : {}),
+      makeRequest: fencedRequest,
+      userAgentAppendix: `Node.js ${process.version} ${PROCESS_NAME}`,
+    },
     // Nothing the bot posts may ping anyone unless a call says otherwise.
     allowedMentions: { parse: [] },
     // salon never reads messages back from the cache (it fetches when it must look), and a long-running bot
@@ -191,6 +195,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     }
   }
   const hasGateway = role !== 'worker';
+  const leaseMs = options.cluster?.leaseMs ?? 30_000;
 
   const gate = new StartupGate<BotContext>({ log });
   let messageContent = true;
@@ -233,7 +238,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     models,
     publisher: new DiscordPublisher(ready, config, log),
     log,
-    ...(queue ? { driving: 'leased' as const, wakeups: queue.wakeups, leaseMs: options.cluster?.leaseMs, workerId } : {}),
+    ...(queue ? { driving: 'leased' as const, wakeups: queue.wakeups, leaseMs, workerId } : {}),
     ...options.engine,
   });
   const ctx: BotContext = { config, engine, client: ready, log };
@@ -266,11 +271,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       connection: queue.connection,
       prefix: queue.prefix,
       concurrency: cluster.concurrency ?? 50,
-      leaseMs: cluster.leaseMs ?? 30_000,
+      leaseMs,
       sweepEveryMs: cluster.sweepEveryMs,
       log,
     });
-    log.info({ workerId, concurrency: cluster.concurrency ?? 50, leaseMs: cluster.leaseMs ?? 30_000 }, 'taking salon steps from the job queue');
+    log.info({ workerId, concurrency: cluster.concurrency ?? 50, leaseMs }, 'taking salon steps from the job queue');
   }
 
   let stopping: Promise<void> | undefined;

@@ -32,11 +32,11 @@ import {
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { Fence, FenceDownError } from './fence.js';
+import { Fence, FENCE_MARGIN_MS, FenceDownError } from './fence.js';
 import { RecordError, StaleRecordError, type Clock, type ModelClient, type Publisher, type SalonStore, type Wakeups } from './ports.js';
 import { copyForChange, changedTurns } from './record-copy.js';
-import { later, Room } from './room.js';
-import { synthesizerFor, TurnWriter } from './turn-writer.js';
+import { later, Room, RoomGoneError } from './room.js';
+import { letGo, synthesizerFor, TurnWriter } from './turn-writer.js';
 
 export interface EngineOptions {
   config: Config;
@@ -59,6 +59,8 @@ export interface EngineOptions {
   wakeups?: Wakeups;
   /** How long a lease lasts without renewal ('leased' only); renewed every third of it. */
   leaseMs?: number;
+  /** How long before its lease ends a worker stops saving and posting: more than any request of its may take. */
+  fenceMarginMs?: number;
   /** Names this process in leases and logs. */
   workerId?: string;
 }
@@ -120,9 +122,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       clock: this.clock,
       log: options.log,
       modelRetry: options.modelRetry ?? DEFAULT_MODEL_RETRY,
-      exclusive: (id, task) => this.queue.run(id, task),
-      applyNow: (id, apply) => this.applyNow(id, apply),
-      change: (id, apply) => this.change(id, apply),
+      exclusive: (room, task) => this.queue.run(room.id, task),
+      applyNow: (room, apply) => this.applyInRoom(room, apply),
+      change: (room, apply) => this.changeRoom(room, apply),
     });
   }
 
@@ -411,6 +413,20 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   }
 
   /**
+   * A change made by the salon's own work (a turn, a delivery, a lease renewal): only while the engine still runs
+   * the salon in this very room. A step that outlived its room (the salon was let go, closed, or taken over) must
+   * not fall back on reading the store, as a command would, and act on a salon someone else now drives.
+   */
+  private changeRoom(room: Room, apply: Change): Promise<SalonRecord> {
+    return this.queue.run(room.id, () => this.applyInRoom(room, apply));
+  }
+
+  private applyInRoom(room: Room, apply: Change): Promise<SalonRecord> {
+    if (room.disposed || this.rooms.get(room.id) !== room) return Promise.reject(new RoomGoneError(room.id));
+    return this.applyNow(room.id, apply);
+  }
+
+  /**
    * Works out what the salon needs next and arranges it. Delivery and writing run side by side: the next turn is
    * written while the last one is still being posted (the outbox keeps the posts in order), so a salon with no
    * delay moves at the models' pace, not the models' plus Discord's.
@@ -458,7 +474,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
             // A failed save (the store hiccuped) must not leave the salon without a next step: try again later.
             room.stepFailures += 1;
             const retryIn = this.deliveryBackoffMs(room.stepFailures);
-            if (!(err instanceof FenceDownError)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'salon step failed; will try again');
+            if (!letGo(err)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'salon step failed; will try again');
             if (!this.stopped && !room.disposed) this.scheduleWork(room, retryIn);
             room.onSettle?.();
           },
@@ -486,7 +502,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         publisher: this.options.publisher,
         log: this.log,
         backoffMs: this.deliveryBackoffMs,
-        change: (id, apply) => this.change(id, apply),
+        change: (room, apply) => this.changeRoom(room, apply),
         threadGone: (id, reason) => this.threadGone(id, reason),
         stopped: () => this.stopped,
         delivered: (salon, post) => {
@@ -510,7 +526,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
           (err: unknown) => {
             room.deliveryAttempts += 1;
             const retryIn = this.deliveryBackoffMs(room.deliveryAttempts);
-            if (!(err instanceof FenceDownError)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'delivery failed; will try again');
+            if (!letGo(err)) this.log.error({ salonId: room.id, err, retryInMs: retryIn }, 'delivery failed; will try again');
             if (!this.stopped && !room.disposed) this.scheduleDelivery(room, retryIn);
             room.onSettle?.();
           },
@@ -588,7 +604,8 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         throw err;
       }
       const room = new Room(draft, uncertain);
-      room.lease = { owner, epoch: lease.epoch, fence: new Fence(id, sentAt, this.leaseMs) };
+      const margin = this.options.fenceMarginMs ?? Math.min(FENCE_MARGIN_MS, this.leaseMs / 4);
+      room.lease = { owner, epoch: lease.epoch, fence: new Fence(id, sentAt, this.leaseMs, margin) };
       // A thread that refused posts waits for someone to resume the salon; trying again on every wake-up would not help.
       room.undeliverable = draft.status === 'paused' && draft.pausedReason?.code === 'undeliverable';
       // Stop everything the moment the lease may be someone else's. (A room handed back has left `rooms` first.)
@@ -603,7 +620,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     const lease = room.lease;
     if (!lease || room.disposed) return;
     const sentAt = performance.now();
-    await this.change(room.id, (draft, now) => void takeLease(draft, lease.owner, now, this.leaseMs));
+    await this.changeRoom(room, (draft, now) => void takeLease(draft, lease.owner, now, this.leaseMs));
     lease.fence.renewed(sentAt);
   }
 

@@ -9,7 +9,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** How long before the lease's end the holder stops acting: room for one request already on the wire. */
+/**
+ * How long before the lease's end the holder stops acting, by default: room for a request already sent to arrive
+ * (or be given up on) before anyone else may take over. It must be longer than the adapters' request timeout.
+ */
 export const FENCE_MARGIN_MS = 2_000;
 
 export class FenceDownError extends Error {
@@ -29,8 +32,9 @@ export class Fence {
     readonly salonId: string,
     sentAt: number,
     private readonly durationMs: number,
+    private readonly marginMs = FENCE_MARGIN_MS,
   ) {
-    this.deadline = sentAt + durationMs - FENCE_MARGIN_MS;
+    this.deadline = sentAt + durationMs - marginMs;
     this.arm();
   }
 
@@ -47,6 +51,11 @@ export class Fence {
     return false;
   }
 
+  /** The deadline on the wall clock (epoch ms), for a hop further on that has no view of this process's clock. */
+  get wallDeadline(): number {
+    return Date.now() + (this.deadline - performance.now());
+  }
+
   /** Throws FenceDownError once the lease may be someone else's. */
   check(): void {
     if (!this.up) throw new FenceDownError(this.salonId);
@@ -55,7 +64,7 @@ export class Fence {
   /** A renewal sent at `sentAt` was saved: the lease runs `durationMs` from then. */
   renewed(sentAt: number): void {
     if (!this.up) return;
-    this.deadline = Math.max(this.deadline, sentAt + this.durationMs - FENCE_MARGIN_MS);
+    this.deadline = Math.max(this.deadline, sentAt + this.durationMs - this.marginMs);
     this.arm();
   }
 

@@ -24,6 +24,14 @@ export function later(ms: number, run: () => void): Cancellable {
   return { cancel: () => clearTimeout(timer) };
 }
 
+/** A step's change came after the engine had let its salon go: nothing was saved. */
+export class RoomGoneError extends Error {
+  constructor(readonly salonId: string) {
+    super(`salon ${salonId} is no longer run here; the change was dropped`);
+    this.name = 'RoomGoneError';
+  }
+}
+
 export class Room {
   /** When the next turn (or synthesis) is written; unset while none is arranged. */
   workTimer?: Cancellable;

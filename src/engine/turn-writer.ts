@@ -17,7 +17,13 @@ import { estimateTokens, ownNameStripper } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
 import { DraftWriter } from './draft-writer.js';
 import { ModelAbortedError, ModelError, type Clock, type ModelClient, type Publisher } from './ports.js';
-import type { Room } from './room.js';
+import { FenceDownError } from './fence.js';
+import { RoomGoneError, type Room } from './room.js';
+
+/** The salon was let go while a step for it ran. */
+export function letGo(err: unknown): boolean {
+  return err instanceof RoomGoneError || err instanceof FenceDownError;
+}
 
 type Change = (draft: SalonRecord, now: number) => void;
 
@@ -29,11 +35,14 @@ export interface WriterDeps {
   log: Logger;
   modelRetry: transitions.RetryPolicy;
   /** Runs `task` in the salon's queue, after every change queued before it. */
-  exclusive<R>(id: string, task: () => Promise<R>): Promise<R>;
-  /** Applies one change and saves it; only inside `exclusive`. */
-  applyNow(id: string, apply: Change): Promise<SalonRecord>;
-  /** Applies one change in the salon's queue and saves it. */
-  change(id: string, apply: Change): Promise<SalonRecord>;
+  exclusive<R>(room: Room, task: () => Promise<R>): Promise<R>;
+  /**
+   * Applies one change and saves it; only inside `exclusive`. Bound to the room: once the engine has let the salon
+   * go (closed, or taken over by another worker), a step still running for it can change nothing.
+   */
+  applyNow(room: Room, apply: Change): Promise<SalonRecord>;
+  /** Applies one change in the salon's queue and saves it; bound to the room, as applyNow. */
+  change(room: Room, apply: Change): Promise<SalonRecord>;
 }
 
 /** The model that writes a closing synthesis, or undefined for none. `wanted` overrides the config. */
@@ -50,7 +59,7 @@ export class TurnWriter {
     const { deps } = this;
     const { id } = room;
     const controller = new AbortController();
-    const plan = await deps.exclusive(id, async () => {
+    const plan = await deps.exclusive(room, async () => {
       const salon = room.record;
       const next = nextTurn(salon);
       // Two steps may race to the same due turn; only one may write it. A change queued before this one may have
@@ -63,7 +72,7 @@ export class TurnWriter {
       if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
       if (transitions.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
-        await deps.applyNow(id, (draft, now) => transitions.pauseOverBudget(draft, now));
+        await deps.applyNow(room, (draft, now) => transitions.pauseOverBudget(draft, now));
         return undefined;
       }
       try {
@@ -72,7 +81,7 @@ export class TurnWriter {
         return { salon, next, prompt };
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
-        await this.failTurn(id, next.seat, err);
+        await this.failTurn(room, next.seat, err);
         return undefined;
       }
     });
@@ -108,7 +117,7 @@ export class TurnWriter {
       const pricing = deps.config.models[seat.key]?.pricing;
       const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
       const settings = deps.config.salon;
-      await deps.change(id, (record, now) =>
+      await deps.change(room, (record, now) =>
         transitions.commitTurn(
           record,
           {
@@ -132,13 +141,16 @@ export class TurnWriter {
     } catch (err) {
       if (err instanceof ModelAbortedError) {
         log.info('turn aborted');
+      } else if (letGo(err)) {
+        // The engine let the salon go meanwhile (closed, or another worker took it over): nothing here is ours to save.
+        log.info('turn dropped: the salon is no longer run here');
       } else {
         // Anything unforeseen counts as a transient failure: retried, then shown in the thread, never a silent stall.
         // The details go to the log; the thread gets a plain reason.
         const failure = err instanceof ModelError ? err : new ModelError('an unexpected error on our side', false);
         if (err instanceof ModelError) log.warn({ reason: failure.reason, permanent: failure.permanent, status: failure.status }, 'turn failed');
         else log.error({ err }, 'turn failed unexpectedly');
-        await deps.exclusive(id, () => this.failTurn(id, next.seat, failure));
+        await deps.exclusive(room, () => this.failTurn(room, next.seat, failure));
       }
     } finally {
       typing.stop();
@@ -184,7 +196,7 @@ export class TurnWriter {
       }
       if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
       else log.warn({ reason: result.reason }, 'synthesis could not be written');
-      await deps.change(room.id, (draft, now) => transitions.commitSynthesis(draft, result, now));
+      await deps.change(room, (draft, now) => transitions.commitSynthesis(draft, result, now));
     } finally {
       room.writing = undefined;
     }
@@ -197,8 +209,8 @@ export class TurnWriter {
   }
 
   /** Must run inside the salon's queue. */
-  private async failTurn(id: string, seat: Seat, err: ModelError): Promise<void> {
-    await this.deps.applyNow(id, (draft, now) => {
+  private async failTurn(room: Room, seat: Seat, err: ModelError): Promise<void> {
+    await this.deps.applyNow(room, (draft, now) => {
       transitions.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.deps.modelRetry);
     });
   }
@@ -214,7 +226,7 @@ export class TurnWriter {
       messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
       maybePosted: room.uncertainDraft,
       save: async (ids) => {
-        await this.deps.change(room.id, (draft) => transitions.recordDraft(draft, turnIndex, ids));
+        await this.deps.change(room, (draft) => transitions.recordDraft(draft, turnIndex, ids));
         log.debug({ messageIds: ids }, 'draft messages saved');
       },
       // A turn written while the previous one is still being posted shows once that post is out, to keep the order.

@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { proxyRequests } from '@discordjs/proxy';
 import type { RESTOptions } from 'discord.js';
 import type { Logger } from 'pino';
-import { log429s, UpstreamREST } from './upstream-rest.js';
+import { FENCE_HEADER } from '../discord/rest-client.js';
+import { SlidingWindow } from './global-window.js';
+import { LeaseEndedError, log429s, upstreamRequest, UpstreamREST } from './upstream-rest.js';
 
 export interface RestProxyOptions {
   /** The bot token. Only requests that carry it, or no token at all (webhooks, interactions), are relayed. */
@@ -40,6 +42,7 @@ export async function startRestProxy(options: RestProxyOptions): Promise<Running
     // was lost is looked for rather than sent again. Retrying here as well would post it twice behind its back.
     // A 429 is still waited out and retried here, whatever this says, and that is the whole point of the proxy.
     retries: 0,
+    makeRequest: upstreamRequest(new SlidingWindow(options.globalRequestsPerSecond ?? 50)),
   };
   // A key set to undefined would override @discordjs/rest's default instead of leaving it.
   if (options.apiBase) restOptions.api = options.apiBase.replace(/\/+$/, '');
@@ -72,9 +75,11 @@ export async function startRestProxy(options: RestProxyOptions): Promise<Running
     // would take for success. 502 is what such a client sees instead.
     res.statusCode = 502;
     try {
-      await rest.serve({ res, signal: gone.signal }, () => forward(req, res));
+      await rest.serve({ res, signal: gone.signal, deadline: fenceDeadline(req.headers[FENCE_HEADER]) }, () => forward(req, res));
     } catch (err) {
-      if (gone.signal.aborted) {
+      if (err instanceof LeaseEndedError) {
+        log.warn({ method: req.method, path: pathForLog(path) }, 'dropped a request whose lease ended while it waited; a newer worker has the salon');
+      } else if (gone.signal.aborted) {
         log.debug({ method: req.method, path: pathForLog(path) }, 'the client went away; its request was dropped unless already sent');
       } else {
         log.error({ err, method: req.method, path: pathForLog(path) }, 'could not relay a request to Discord');
@@ -133,4 +138,10 @@ function reachable(address: string): string {
   if (address === '0.0.0.0') return '127.0.0.1';
   if (address === '::') return '[::1]';
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** The fence deadline a worker sent, or undefined for none (or one that is not a number). */
+function fenceDeadline(header: string | string[] | undefined): number | undefined {
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  return header !== undefined && Number.isFinite(value) ? value : undefined;
 }

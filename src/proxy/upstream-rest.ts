@@ -16,19 +16,47 @@
  * - Clients that give up. The handler passes no abort signal, so a request whose client timed out (and will send
  *   it again) would still go out when its turn came, and the message would be posted twice. When the client
  *   disconnects, its request is dropped from the queue.
+ * - Leases that end. A worker sends the deadline of its lease on the salon with each request (FENCE_HEADER); a
+ *   request still queued here when it passes is dropped, not sent: another worker may have taken the salon over
+ *   and looked at the thread already, and would not see this post coming.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 // @discordjs/rest through discord.js, which re-exports it: the package itself is not a direct dependency.
-import { REST, RESTEvents, type InternalRequest, type ResponseLike } from 'discord.js';
+import { DefaultRestOptions, REST, RESTEvents, type InternalRequest, type RESTOptions, type ResponseLike } from 'discord.js';
 import type { Logger } from 'pino';
+import type { SlidingWindow } from './global-window.js';
 
 /** The HTTP exchange one proxied request belongs to. */
 export interface Exchange {
   res: ServerResponse;
   /** Aborted when the client goes away before its answer. */
   signal: AbortSignal;
+  /** Epoch ms past which the request must not be sent on (the client's lease ends). */
+  deadline?: number;
+}
+
+/** A request reached the front of the queue after its client's lease had ended; it was not sent. */
+export class LeaseEndedError extends Error {
+  constructor() {
+    super('the lease the request was sent under has ended; dropped unsent');
+    this.name = 'LeaseEndedError';
+  }
+}
+
+/**
+ * The proxy's request function: waits for room in the global limit's sliding window (interaction callbacks are not
+ * counted, as Discord does not), then sends on, unless the exchange's lease has ended meanwhile: checked as late as
+ * the proxy can, when the request leaves.
+ */
+export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest'] {
+  return async (url, init) => {
+    if (!new URL(url).pathname.includes('/interactions/')) await global.take();
+    const deadline = exchanges.getStore()?.deadline;
+    if (deadline !== undefined && Date.now() >= deadline) throw new LeaseEndedError();
+    return DefaultRestOptions.makeRequest(url, init);
+  };
 }
 
 // proxyRequests calls queueRequest from inside the handler's own async chain, so the exchange can travel with it.

@@ -58,7 +58,7 @@ export class Cluster {
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    const settings = { guilds: 10, shards: 2, rounds: 2, stream: false, leaseMs: 3_000, seed: 1, ...options };
+    const settings = { guilds: 10, shards: 2, rounds: 2, stream: false, leaseMs: 8_000, seed: 1, ...options };
     const discord = await FakeDiscord.start({ shards: settings.shards, seed: settings.seed, ...settings.discord });
     const models = await FakeOpenAI.start(undefined, { seed: settings.seed });
     const cluster = new Cluster(settings, discord, models);
@@ -160,15 +160,29 @@ export class Cluster {
     });
     const reply = await ix.response(timeoutMs);
     const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
-    if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}`);
+    if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}\n${this.errors().join('\n')}`);
     return threadId;
   }
 
   /** Resolves once every thread shows its salon's "finished" notice. */
   async whenFinished(threads: string[], timeoutMs: number): Promise<void> {
-    await this.discord.waitFor(() => threads.every((t) => this.discord.messages(t).some((m) => m.content.includes('The salon has finished'))), {
-      timeoutMs,
-      description: `${threads.length} salons finished`,
+    // Read from the requests as they come, not by copying every thread's messages at every change: this check runs in
+    // the fake's own process, and a slow one would hold up the fake's clock and bunch requests into one window.
+    const finished = new Set<string>();
+    let seen = 0;
+    const check = () => {
+      const { requests } = this.discord;
+      for (; seen < requests.length; seen++) {
+        const r = requests[seen]!;
+        const content = (r.body as { content?: unknown } | undefined)?.content;
+        const channel = /^\/channels\/(\d+)\/messages$/.exec(r.path)?.[1];
+        if (channel && r.method === 'POST' && typeof content === 'string' && content.includes('The salon has finished')) finished.add(channel);
+      }
+      return threads.every((t) => finished.has(t));
+    };
+    await this.discord.waitFor(check, { timeoutMs, description: `${threads.length} salons finished` }).catch((err: Error) => {
+      const left = threads.filter((t) => !finished.has(t));
+      throw new Error(`${err.message}: ${left.length} not finished (${left.slice(0, 5).join(', ')}…)\n${this.errors().slice(-20).join('\n')}`);
     });
   }
 
@@ -204,6 +218,26 @@ export class Cluster {
       if (headers.length !== 1) problems.push(`${id}: ${headers.length} headers`);
     }
     return problems;
+  }
+
+  /** The requests Discord answered 429, by method, route shape and scope: what a rate-limit failure is about. */
+  rateLimitReport(): string {
+    const counts = new Map<string, number>();
+    for (const r of this.discord.requests.filter((q) => q.status === 429)) {
+      const shape = r.path.replace(/\d{5,}/g, ':id').replace(/\/webhooks\/:id\/[^/]+/, '/webhooks/:id/:token');
+      const key = `${r.method} ${shape} (${(r.response as { global?: boolean } | undefined)?.global ? 'global' : 'bucket'}) from ${this.senderName(r.headers['user-agent'])}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([k, n]) => `${n}× ${k}`).join('; ') || 'no 429s';
+  }
+
+  private senderName(userAgent: string | undefined): string {
+    return this.processes.find((p) => userAgent?.includes(`:${p.bot.process.pid}`))?.name ?? 'the proxy';
+  }
+
+  /** Every error (and worse) any process logged, with the process's name. */
+  errors(): string[] {
+    return this.processes.flatMap(({ bot, name }) => bot.lines.filter((l) => /"level":(5|6)\d/.test(l)).map((l) => `${name}: ${l}`));
   }
 
   /** Which process (by the name in its User-Agent) sent a recorded request. */

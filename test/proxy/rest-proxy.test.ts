@@ -2,11 +2,13 @@
 // Each `REST` here stands for one bot process; they share nothing but the proxy.
 
 import { EventEmitter, once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { ChannelType, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPError, REST, Routes, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { FENCE_HEADER } from '../../src/discord/rest-client.js';
 import { startRestProxy, type RunningRestProxy } from '../../src/proxy/rest-proxy.js';
 import { FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
 
@@ -299,5 +301,28 @@ describe('REST proxy', () => {
 
     expect(discord.messages().map((m) => m.content)).toEqual(['first', 'after']);
     expect(discord.requests.some((r) => (r.body as { content?: string } | undefined)?.content === 'given up')).toBe(false);
+  });
+
+  it('drops a request whose lease ended while it was queued, and sends one whose lease runs on', async () => {
+    const { discord, proxy } = await start();
+    const rest = processRest(proxy.url);
+    const route = Routes.channelMessages(discord.channelId);
+    const held = discord.hold({ method: 'POST', path: /\/messages$/ });
+    const first = rest.post(route, { body: { content: 'first' } });
+    await held.arrived();
+    // Queued behind the held post on the same bucket: one whose worker's lease ends in 200 ms, one with a minute left.
+    const lapsed = rest.post(route, { body: { content: 'lease over' }, headers: { [FENCE_HEADER]: String(Date.now() + 200) } });
+    const lapsedError = lapsed.catch((err: unknown) => err);
+    const current = rest.post(route, { body: { content: 'lease running' }, headers: { [FENCE_HEADER]: String(Date.now() + 60_000) } });
+    const dropped = tap.next((l) => /lease ended/.test(l.msg), 'the proxy dropping the lapsed request', 10_000);
+    // Time passing is the input here: the held post is let go once the first deadline is behind us.
+    await delay(250);
+    held.release();
+    await first;
+    await dropped;
+    await current;
+    expect(await lapsedError).toBeInstanceOf(Error);
+    expect(discord.messages().map((m) => m.content)).toEqual(['first', 'lease running']);
+    expect(discord.requests.some((r) => (r.body as { content?: string } | undefined)?.content === 'lease over')).toBe(false);
   });
 });

@@ -58,6 +58,7 @@ export class Cluster {
       driving: 'leased',
       wakeups: queue.wakeups,
       leaseMs: this.leaseMs,
+      fenceMarginMs: 1_000,
       workerId,
       modelRetry: { maxAttempts: 2, backoffMs: () => 20 },
       deliveryBackoffMs: () => 20,
