@@ -39,7 +39,7 @@ describe(`a cluster of processes (seed ${SEED})`, () => {
       expect(c.discord.violations).toEqual([]);
       expect(c.discord.rateLimitViolations, c.rateLimitReport()).toBe(0);
       // Each gateway took the commands of its own shard's guilds, and every worker drove salons.
-      for (const [shard, gateway] of [gateway0!, gateway1!].entries()) {
+      for (const [shard, gateway] of [gateway0, gateway1].entries()) {
         expect(
           gateway.lines.some((l) => l.includes('"msg":"salon created"')),
           `gateway ${shard}`,
