@@ -85,6 +85,12 @@ export class PostgresSalonStore implements SalonStore {
   async save(record: SalonRecord, change?: SaveChange): Promise<void> {
     const { head, turns } = splitRecord(record, change?.turns);
     const client = await this.pool.connect();
+    // A checked-out client reports a lost connection (the server restarted) as an 'error' event, which the pool's
+    // own listener does not cover: unheard, it would take the process down. The query in flight fails as well, and
+    // that failure is what the caller sees.
+    const onError = () => {};
+    client.on('error', onError);
+    let failure: unknown;
     try {
       await client.query('BEGIN');
       const live = isLive(record);
@@ -118,10 +124,15 @@ export class PostgresSalonStore implements SalonStore {
       }
       await client.query('COMMIT');
     } catch (err) {
-      if (!(err instanceof StaleRecordError)) await client.query('ROLLBACK').catch(() => {});
+      if (!(err instanceof StaleRecordError)) {
+        failure = err;
+        await client.query('ROLLBACK').catch(() => {});
+      }
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A client that failed may be broken: destroyed, not handed back to the pool.
+      client.release(failure instanceof Error ? failure : undefined);
     }
   }
 

@@ -75,11 +75,13 @@ export class Cluster {
    * Replies marked with their request's number (see turn-marks.ts), with seeded latency, first-token wait and
    * chunking; `hold` may keep a request open until the test lets it go.
    */
-  replies(options: { maxDelayMs?: number; hold?: (index: number) => Promise<void> | undefined } = {}): void {
+  replies(options: { maxDelayMs?: number; hold?: (index: number) => Promise<void> | undefined; slow?: (index: number) => boolean } = {}): void {
     const seed = this.options.seed ?? 1;
     this.models.setScript(async (req) => {
       await options.hold?.(req.index);
       const r = deriveRandom(seed, req.index);
+      // A slow one is long and streams over several seconds, in small chunks.
+      if (options.slow?.(req.index)) return { text: markedReply(req.index, () => 0.1), firstChunkMs: 0, chunkDelayMs: [150, 250], chunkSize: 40 };
       return {
         text: markedReply(req.index, r),
         delayMs: r() * (options.maxDelayMs ?? 300),
@@ -235,6 +237,15 @@ export class Cluster {
     return this.processes.find((p) => userAgent?.includes(`:${p.bot.process.pid}`))?.name ?? 'the proxy';
   }
 
+  /** The process whose lease the salon's record names (its owner is `host:pid:…`). */
+  async driverOf(salonId: string): Promise<ChildBot> {
+    const owner = (await this.record(salonId))?.lease?.owner;
+    const pid = Number(owner?.split(':')[1]);
+    const found = this.processes.find((p) => p.bot.process.pid === pid);
+    if (!found) throw new Error(`no process holds salon ${salonId} (lease owner ${owner ?? 'none'})`);
+    return found.bot;
+  }
+
   /** Every error (and worse) any process logged, with the process's name. */
   errors(): string[] {
     return this.processes.flatMap(({ bot, name }) => bot.lines.filter((l) => /"level":(5|6)\d/.test(l)).map((l) => `${name}: ${l}`));
@@ -271,7 +282,7 @@ export class Cluster {
     await this.models.stop();
     this.redis?.kill('SIGKILL');
     if (this.privatePg) {
-      this.privatePg.stop();
+      this.privatePg.stop(true);
     } else {
       const client = new pg.Client({ connectionString: MACHINE_POSTGRES });
       await client.connect();

@@ -92,7 +92,7 @@ salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelayS
           if (match(parsed)) return done(() => resolve(parsed));
         }
         if (this.process.exitCode !== null || this.process.signalCode !== null) {
-          done(() => reject(new Error(`the bot exited before the expected log line; stderr: ${this.stderr.join('')}`)));
+          done(() => reject(new Error(`the bot exited before the expected log line; last lines:\n${this.lines.slice(-5).join('\n')}\nstderr: ${this.stderr.join('')}`)));
         }
       };
       const timer = setTimeout(

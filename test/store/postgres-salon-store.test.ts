@@ -4,6 +4,8 @@ import { RecordError } from '../../src/engine/ports.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
+import { PrivatePostgres } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The machine's PostgreSQL (README: Development); each test works in a schema of its own, dropped after it.
 const URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -52,5 +54,30 @@ describe('PostgreSQL store', () => {
 
   it('refuses to open on a server it cannot reach, saying so', async () => {
     await expect(PostgresSalonStore.open('postgres://postgres@127.0.0.1:1/test')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('survives a PostgreSQL restart: saves fail while it is down, then work again, and the process stays up', async () => {
+    const dir = tempDir('salon-pg-');
+    const server = await PrivatePostgres.create(dir.path);
+    const store = await PostgresSalonStore.open(server.url, { maxConnections: 2 });
+    try {
+      const s = newSalon({ id: 'restarted', rounds: 5 });
+      await store.save(s);
+      // A save that has taken its connection from the pool when the server goes (stop() blocks until it is down):
+      // the checked-out client's 'error' event must not kill the process, and the save fails.
+      const next = { ...s, version: s.version + 1, topic: 'while it was down' };
+      const inFlight = store.save(next, { expected: s.version, turns: [] });
+      server.stop();
+      await expect(inFlight).rejects.toThrow();
+      await expect(store.get('restarted')).rejects.toThrow();
+      server.start();
+      expect(await store.get('restarted')).toEqual(s);
+      await store.save(next, { expected: s.version, turns: [] });
+      expect(await store.get('restarted')).toEqual(next);
+    } finally {
+      await store.close();
+      server.stop(true);
+      dir.cleanup();
+    }
   });
 });
