@@ -10,7 +10,7 @@ import type { RecordedRequest } from '../fakes/discord/index.js';
 import { Cluster } from './harness.js';
 
 const SEED = Number(process.env.SALON_CLUSTER_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const LEASE_MS = 6_000;
+const LEASE_MS = 4_000;
 
 /** A promise the test resolves by hand, to hold a request open at a chosen moment. */
 function gate() {
@@ -96,7 +96,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
         return { thread, ix, shard: guild.shard };
       }),
     );
-    await gateway0!.kill();
+    await gateway0.kill();
     // Discord gives a command 3 s to be acknowledged: those sent to the dead gateway get no answer.
     const answers = await Promise.allSettled(asked.map((a) => a.ix.response(4_000)));
     // A new gateway for shard 0, and more questions through it.
@@ -163,7 +163,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
       timeoutMs: 30_000,
       description: 'a turn in every salon',
     });
-    await c.restartRedis(() => worker!.waitForLog((l) => l.msg === 'job queue error' || l.msg === 'job queue connection error', 20_000).then(() => undefined));
+    await c.restartRedis(() => worker.waitForLog((l) => l.msg === 'job queue error' || l.msg === 'job queue connection error', 20_000).then(() => undefined));
     await c.whenFinished(threads, 120_000);
     expect(await c.problems(threads)).toEqual([]);
   }, 180_000);

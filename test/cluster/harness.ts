@@ -115,8 +115,8 @@ export class Cluster {
     return `${this.privatePg?.url ?? MACHINE_POSTGRES}?schema=${this.schema}`;
   }
 
-  /** Starts a process of `role` and waits until it is at work. */
-  async launch(role: Role, env: Record<string, string> = {}): Promise<ChildBot> {
+  /** Starts a process of `role` and waits until it is at work; `stream` overrides the cluster's setting for it. */
+  async launch(role: Role, env: Record<string, string> = {}, stream = this.options.stream): Promise<ChildBot> {
     const name = `${role}-${this.processes.filter((p) => p.role === role).length}`;
     const port = role === 'proxy' ? await freePort() : undefined;
     const bot = ChildBot.start({
@@ -126,7 +126,8 @@ export class Cluster {
       dir: this.dir.path,
       storeUrl: this.storeUrl,
       rounds: this.options.rounds,
-      stream: this.options.stream,
+      stream,
+      configName: `${name}.yaml`,
       env: {
         SALON_ROLE: role,
         SALON_QUEUE_URL: `redis://127.0.0.1:${this.redisPort}`,

@@ -21,6 +21,8 @@ export interface ChildBotOptions {
   stream?: boolean;
   /** Replaces the config file's text. */
   configText?: string;
+  /** The config file's name in `dir` (default salon.yaml), for processes that must not share one. */
+  configName?: string;
   env?: Record<string, string>;
 }
 
@@ -48,7 +50,7 @@ export class ChildBot {
   }
 
   static start(options: ChildBotOptions): ChildBot {
-    const config = join(options.dir, 'salon.yaml');
+    const config = join(options.dir, options.configName ?? 'salon.yaml');
     writeFileSync(
       config,
       options.configText ??
@@ -92,7 +94,9 @@ salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelayS
           if (match(parsed)) return done(() => resolve(parsed));
         }
         if (this.process.exitCode !== null || this.process.signalCode !== null) {
-          done(() => reject(new Error(`the bot exited before the expected log line; last lines:\n${this.lines.slice(-5).join('\n')}\nstderr: ${this.stderr.join('')}`)));
+          done(() =>
+            reject(new Error(`the bot exited before the expected log line; last lines:\n${this.lines.slice(-5).join('\n')}\nstderr: ${this.stderr.join('')}`)),
+          );
         }
       };
       const timer = setTimeout(
