@@ -1,6 +1,7 @@
 /**
- * Builds the keyv store named by SALON_STORE_URL. keyv 5's own `new Keyv(url)` silently falls back to an
- * in-memory Map for sqlite:// URLs, so each backend is constructed explicitly from the URL's protocol.
+ * Builds the keyv store for a sqlite:// (or memory://) SALON_STORE_URL; Redis and PostgreSQL have stores of their
+ * own (see open-store.ts). keyv 5's own `new Keyv(url)` silently falls back to an in-memory Map for sqlite:// URLs,
+ * so the adapter is constructed explicitly.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -51,16 +52,6 @@ async function adapterFor(url: string, busyTimeoutMs: number): Promise<{ adapter
         description: `sqlite ${path}`,
         sqlitePath: path,
       };
-    }
-    case 'redis:':
-    case 'rediss:': {
-      const { default: KeyvRedis } = await import('@keyv/redis');
-      return { adapter: new KeyvRedis(url) as unknown as KeyvStoreAdapter, description: redactStoreUrl(url) };
-    }
-    case 'postgres:':
-    case 'postgresql:': {
-      const { default: KeyvPostgres } = await import('@keyv/postgres');
-      return { adapter: new KeyvPostgres({ uri: url }) as unknown as KeyvStoreAdapter, description: redactStoreUrl(url) };
     }
     case 'memory:':
       return { description: 'memory (nothing survives a restart)' };
