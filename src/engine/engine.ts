@@ -544,7 +544,10 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
    */
   drive(id: string): Promise<DriveResult> {
     if (!this.leased) return Promise.reject(new Error('drive() is for a leased engine'));
-    if (this.stopped || this.rooms.has(id)) return Promise.resolve({ outcome: 'busy', until: this.clock.now() + this.leaseMs });
+    // Failing the job makes the queue give it to another worker after a short backoff.
+    if (this.stopped) return Promise.reject(new Error('this worker is shutting down'));
+    // Already driven here (the queue ran its job twice): that drive arranges what comes next.
+    if (this.rooms.has(id)) return Promise.resolve({ outcome: 'busy', until: this.clock.now() + this.leaseMs });
     const driving = this.driveOnce(id);
     this.drives.add(driving);
     void driving.finally(() => this.drives.delete(driving)).catch(() => {});
@@ -566,7 +569,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
         if (room.disposed) {
           // Lost midway: whoever holds it now has its own wake-ups; if nobody does (this process could not renew in
           // time), this one makes sure the salon is not forgotten once the lease has run out.
-          await this.wakeFor({ ...room.record, outbox: [], nextTurnAt: this.clock.now() + this.leaseMs + CLOCK_SKEW_MS, status: 'running' });
+          await this.options.wakeups
+            ?.wake(id, room.record.version, this.clock.now() + this.leaseMs + CLOCK_SKEW_MS)
+            .catch((err: unknown) => log.warn({ err }, 'could not arrange a look at the salon after losing it; the sweep will'));
           return { outcome: 'lost' };
         }
         const handed = await this.queue.run(id, () => this.handBack(room));
