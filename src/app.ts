@@ -266,10 +266,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     worker = startSalonWorker({
       engine,
       store,
-      queue: queue.queue,
-      wakeups: queue.wakeups,
-      connection: queue.connection,
-      prefix: queue.prefix,
+      jobs: queue,
       concurrency: cluster.concurrency ?? 50,
       leaseMs,
       sweepEveryMs: cluster.sweepEveryMs,

@@ -6,20 +6,18 @@
  * moves the job back to the queue and someone takes it. The salon's own lease (the same length, in the record) then
  * decides: the new worker waits it out if need be, and the old one, should it wake, finds its fence down.
  */
-import { Worker, type ConnectionOptions, type Job, type Queue } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SalonEngine } from '../engine/engine.js';
-import type { SalonStore, Wakeups } from '../engine/ports.js';
+import type { SalonStore } from '../engine/ports.js';
+import type { JobQueue } from './job-queue.js';
 import { sweep } from './sweep.js';
 import { QUEUE_NAME, type DriveJob, type SweepJob } from './wakeups.js';
 
 export interface SalonWorkerOptions {
   engine: SalonEngine;
   store: SalonStore;
-  queue: Queue<DriveJob | SweepJob>;
-  wakeups: Wakeups;
-  connection: ConnectionOptions;
-  prefix: string;
+  jobs: JobQueue;
   /** Salons driven at once by this process. */
   concurrency: number;
   leaseMs: number;
@@ -36,13 +34,13 @@ export interface RunningWorker {
 }
 
 export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
-  const { engine, log } = options;
+  const { engine, log, jobs } = options;
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const worker = new Worker<DriveJob | SweepJob>(
     QUEUE_NAME,
     async (job: Job<DriveJob | SweepJob>) => {
       if ('sweep' in job.data) {
-        const result = await sweep(options.store, options.queue, options.wakeups);
+        const result = await sweep(options.store, jobs.queue, jobs.wakeups);
         if (result.woken > 0) log.warn(result, 'sweep woke salons that had no job');
         return result;
       }
@@ -51,8 +49,8 @@ export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
       return result;
     },
     {
-      connection: options.connection,
-      prefix: options.prefix,
+      connection: jobs.connection,
+      prefix: jobs.prefix,
       concurrency: options.concurrency,
       lockDuration: options.leaseMs,
       stalledInterval: Math.max(1_000, Math.round(options.leaseMs / 3)),
@@ -66,7 +64,7 @@ export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
   // One sweep per period across all workers: the job id names the period, so the others' adds are no-ops.
   const arrangeSweep = () => {
     const period = Math.floor(Date.now() / sweepEveryMs);
-    void options.queue
+    void jobs.queue
       .add('sweep', { sweep: true }, { jobId: `sweep-${period}`, removeOnComplete: { age: Math.ceil((2 * sweepEveryMs) / 1000) }, removeOnFail: true })
       .catch((err: unknown) => log.warn({ err }, 'could not arrange a sweep'));
   };

@@ -2,7 +2,7 @@
 // discord.js Client: each shard session sees only its guilds, and a process
 // that only uses REST can build Guild, GuildMember and ThreadChannel objects.
 
-import { once, type EventEmitter } from 'node:events';
+import { once } from 'node:events';
 import {
   ChannelType,
   Client,
@@ -21,6 +21,7 @@ import {
 import { WebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord, type AddedGuild, type Member } from './discord/index.js';
+import { nextEvent } from '../helpers/events.js';
 
 const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent];
 
@@ -34,23 +35,6 @@ let second: AddedGuild;
 interface Seen {
   ready: string[];
   dispatches: Array<{ t: string; guildId: string }>;
-}
-
-/** Resolves with the first emission of `event` whose arguments pass `filter`; rejects after `timeoutMs`. */
-function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, filter: (...args: A) => boolean = () => true, timeoutMs = 5_000): Promise<A> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${event}`));
-    }, timeoutMs);
-    const listener = (...args: unknown[]): void => {
-      if (!filter(...(args as A))) return;
-      clearTimeout(timer);
-      emitter.off(event, listener);
-      resolve(args as A);
-    };
-    emitter.on(event, listener);
-  });
 }
 
 /** Collects the client's interactions until there are `count`; rejects after 5 s. */

@@ -1,7 +1,7 @@
 // Checks the fake Discord against the real discord.js Client: if these pass,
 // the bot's end-to-end tests talk to something discord.js accepts as Discord.
 
-import { once, type EventEmitter } from 'node:events';
+import { once } from 'node:events';
 import {
   AttachmentBuilder,
   ChannelType,
@@ -18,6 +18,7 @@ import {
 } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord, type FakeDiscordOptions, type Member } from './discord/index.js';
+import { nextEvent } from '../helpers/events.js';
 
 const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent];
 
@@ -28,23 +29,6 @@ let alice: Member;
 async function startFake(options: FakeDiscordOptions = {}): Promise<void> {
   discord = await FakeDiscord.start(options);
   alice = discord.addMember({ username: 'alice', globalName: 'Alice' });
-}
-
-/** Resolves with the first emission of `event` whose arguments pass `filter`; rejects after `timeoutMs`. */
-function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, filter: (...args: A) => boolean = () => true, timeoutMs = 5_000): Promise<A> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${event}`));
-    }, timeoutMs);
-    const listener = (...args: unknown[]): void => {
-      if (!filter(...(args as A))) return;
-      clearTimeout(timer);
-      emitter.off(event, listener);
-      resolve(args as A);
-    };
-    emitter.on(event, listener);
-  });
 }
 
 async function connect(): Promise<Client> {

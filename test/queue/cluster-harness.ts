@@ -69,10 +69,7 @@ export class Cluster {
         ? startSalonWorker({
             engine,
             store,
-            queue: queue.queue,
-            wakeups: queue.wakeups,
-            connection: queue.connection,
-            prefix: queue.prefix,
+            jobs: queue,
             concurrency: 20,
             leaseMs: this.leaseMs,
             sweepEveryMs: 1_000,
