@@ -10,7 +10,7 @@ export interface HealthReport {
   [detail: string]: unknown;
 }
 
-export async function startHealthServer(port: number, check: () => HealthReport, host = '0.0.0.0'): Promise<{ close(): Promise<void> }> {
+export async function startHealthServer(port: number, check: () => HealthReport, host = '0.0.0.0'): Promise<{ close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://health.invalid').pathname !== '/health') {
       res.writeHead(404).end();

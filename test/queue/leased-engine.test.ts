@@ -154,4 +154,20 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     expect(worker.drove.has(salon.id)).toBe(true);
     expectShownOnce(salon.id, 2);
   });
+
+  it('takes a command on the worker that is driving the salon (a gateway and a worker in one process) without racing the turn', async () => {
+    const config = testConfig(server.baseURL, { rounds: 3 });
+    cluster = new Cluster(config);
+    const both = await cluster.join('worker');
+    server.setScript((req) => (req.index === 1 ? { hang: true } : { text: `Turn ${req.index}.` }));
+    const salon = await both.engine.create(newSalon(config));
+    await server.waitForRequests(2);
+    // Paused while turn 1 is being written, then closed: the turn in hand is dropped, the archive goes out.
+    await both.engine.pause(salon.id);
+    await both.engine.close(salon.id, { synthesis: false });
+    const closed = await whenSalon(cluster, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0 && s.lease?.released === true, 20_000);
+    expect(closed.turns.map((t) => t.text)).toEqual(['Turn 0.']);
+    expect(cluster.threads.messages(salon.id).map((m) => m.kind)).toEqual(['header', 'turn', 'archive']);
+    expect(server.requests).toHaveLength(2);
+  });
 });
