@@ -75,6 +75,23 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
     expect(await c.problems([thread])).toEqual([]);
   }, 120_000);
 
+  it('SIGTERM of a worker mid-turn (a rolling deploy): it hands the salon back at once, and another carries on without waiting out the lease', async () => {
+    // A lease far longer than the test may take: only a clean hand-back lets the salon finish in time.
+    cluster = await Cluster.start({ seed: SEED, shards: 1, guilds: 1, leaseMs: 120_000 });
+    const c = cluster;
+    await Promise.all([c.gateway(0), c.launch('worker'), c.launch('worker')]);
+    const held = gate();
+    c.replies({ hold: (index) => (index === 1 ? held.opened : undefined) });
+    const thread = await c.startSalon(0);
+    await c.models.waitForRequests(2, 20_000);
+    const leaving = await c.driverOf(thread);
+    const stopped = leaving.kill('SIGTERM');
+    held.open();
+    expect((await stopped).code).toBe(0);
+    await c.whenFinished([thread], 30_000);
+    expect(await c.problems([thread])).toEqual([]);
+  }, 120_000);
+
   it('kill -9 of a gateway while commands arrive: every command answered is kept once, and the salons carry on', async () => {
     cluster = await Cluster.start({ seed: SEED, shards: 2, guilds: 4, leaseMs: LEASE_MS });
     const c = cluster;
