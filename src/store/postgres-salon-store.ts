@@ -48,8 +48,17 @@ export class PostgresSalonStore implements SalonStore {
     return store;
   }
 
+  /**
+   * Creates the schema and tables when missing. Several processes starting at once on a fresh database would race
+   * (IF NOT EXISTS is not atomic: the loser fails on a unique index), so the creation runs under a transaction-level
+   * advisory lock that every process takes in turn.
+   */
   private async migrate(): Promise<void> {
-    await this.pool.query(`
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('salon:migrate'))");
+      await client.query(`
       CREATE SCHEMA IF NOT EXISTS ${ident(this.schema)};
       CREATE TABLE IF NOT EXISTS ${this.heads} (
         id text PRIMARY KEY,
@@ -66,6 +75,13 @@ export class PostgresSalonStore implements SalonStore {
         PRIMARY KEY (salon_id, idx)
       );
     `);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async get(id: string): Promise<SalonRecord | undefined> {

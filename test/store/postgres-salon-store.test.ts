@@ -52,6 +52,16 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('opens on a fresh database from many processes at once: the tables are made once, nobody fails', async () => {
+    const schema = freshSchema();
+    try {
+      const stores = await Promise.all(Array.from({ length: 8 }, () => PostgresSalonStore.open(URL, { schema, maxConnections: 1 })));
+      await Promise.all(stores.map((store) => store.close()));
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
   it('refuses to open on a server it cannot reach, saying so', async () => {
     await expect(PostgresSalonStore.open('postgres://postgres@127.0.0.1:1/test')).rejects.toThrow(/ECONNREFUSED/);
   });
