@@ -484,10 +484,23 @@ export class DiscordPublisher implements Publisher {
     };
   }
 
+  /**
+   * The channel's salon webhook: of the webhooks this application made there, the oldest. Several processes (the
+   * workers of a cluster) may find none at the same moment and each make one; each then looks again and takes the
+   * oldest, so all of them post, and recognise their posts after a take-over, through the same webhook. One that
+   * made a webhook it does not keep deletes it.
+   */
   private async findOrCreateWebhook(channel: TextChannel): Promise<Webhook> {
-    const existing = (await channel.fetchWebhooks()).find((w) => w.applicationId === this.client.application.id && w.token);
+    const oldest = async () =>
+      [...(await channel.fetchWebhooks()).values()]
+        .filter((w) => w.applicationId === this.client.application.id && w.token)
+        .sort((a, b) => compareIds(a.id, b.id))[0];
+    const existing = await oldest();
     if (existing) return existing;
-    return channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
+    const made = await channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
+    const kept = (await oldest()) ?? made;
+    if (kept.id !== made.id) await made.delete('another salon process made this channel’s webhook first').catch(() => {});
+    return kept;
   }
 }
 

@@ -208,13 +208,19 @@ export class Cluster {
       }
       if (salon.turns.length !== 2 * salon.rounds) problems.push(`${id}: ${salon.turns.length} turns of ${2 * salon.rounds}`);
       const shown = this.discord.messages(id).filter((m: StoredMessage) => MARK.test(m.content));
-      problems.push(
-        ...turnProblems(
-          salon,
-          shown.map((m) => m.content),
-          asBot,
-        ),
+      const wrong = turnProblems(
+        salon,
+        shown.map((m) => m.content),
+        asBot,
       );
+      problems.push(...wrong);
+      // What it takes to tell how: each message, and the ids the record gave each turn.
+      if (wrong.length > 0 && process.env.SALON_CLUSTER_DEBUG) {
+        problems.push(`  messages: ${shown.map((m) => `${m.id} ${m.author.username} ${m.content.slice(0, 12)}`).join(' | ')}`);
+        problems.push(`  turns: ${salon.turns.map((t) => `${t.index}:${(t.messageIds ?? []).join(',')}`).join(' | ')}`);
+        const lines = this.processes.flatMap(({ bot, name }) => bot.lines.filter((l) => l.includes(id)).map((l) => `${name} ${l.slice(0, 300)}`));
+        problems.push(...lines.filter((l) => /"level":(4|5)\d|lease|letting|drive ended|posting/.test(l)).slice(-40));
+      }
       const notices = this.discord.messages(id).filter((m) => m.content.includes('The salon has finished'));
       if (notices.length !== 1) problems.push(`${id}: ${notices.length} "finished" notices`);
       const headers = this.discord.messages(id).filter((m) => m.embeds.length > 0);
