@@ -21,7 +21,10 @@ export const fencedRequest: RESTOptions['makeRequest'] = (url, init) => {
   const fence = currentFence();
   if (!fence) return DefaultRestOptions.makeRequest(url, init);
   fence.check();
-  const headers = { ...(init.headers as Record<string, string> | undefined), [FENCE_HEADER]: String(Math.floor(fence.wallDeadline)) };
+  // Only a lease has a deadline to pass on; a salon driven by the only process has none.
+  const deadline = fence.wallDeadline;
+  if (!Number.isFinite(deadline)) return DefaultRestOptions.makeRequest(url, init);
+  const headers = { ...(init.headers as Record<string, string> | undefined), [FENCE_HEADER]: String(Math.floor(deadline)) };
   return DefaultRestOptions.makeRequest(url, { ...init, headers });
 };
 

@@ -22,6 +22,10 @@ export class FenceDownError extends Error {
   }
 }
 
+/**
+ * Up while the work it guards may act; see the top of this file. Without a lease (`durationMs` Infinity) it is up
+ * until lowered, which the engine does when it lets the salon go.
+ */
 export class Fence {
   private deadline: number;
   private readonly controller = new AbortController();
@@ -76,6 +80,8 @@ export class Fence {
 
   private arm(): void {
     clearTimeout(this.timer);
+    // A fence without a lease (one process drives every salon) has no deadline: it comes down only when lowered.
+    if (!Number.isFinite(this.deadline)) return;
     this.timer = setTimeout(() => void this.up, Math.max(0, this.deadline - performance.now()));
     this.timer.unref();
   }

@@ -4,7 +4,7 @@
  * salon, so forgetting a salon is one delete and nothing of it lingers in a parallel map.
  */
 import type { SalonRecord } from '../domain/salon.js';
-import { fenced, type Fence } from './fence.js';
+import { Fence, fenced } from './fence.js';
 
 // Timers cannot wait longer than 2^31-1 ms; a longer wait fires early and the step, finding it is not yet due,
 // arms the timer again.
@@ -76,6 +76,7 @@ export class Room {
     /** Loaded from the store at start-up: anything it owed may have gone out before the last process died. */
     resumed = false,
   ) {
+    this.guard = new Fence(record.id, performance.now(), Infinity);
     if (resumed) {
       for (const post of record.outbox) this.uncertainPosts.add(post.key);
       this.uncertainDraft = true;
@@ -100,6 +101,17 @@ export class Room {
     this.workTimer = undefined;
   }
 
+  /**
+   * Guards the room's work where it holds no lease (one process drives every salon): lowered when the engine lets
+   * the salon go, so a step still running for it (a post under way when its thread was deleted) sends nothing more.
+   */
+  private readonly guard: Fence;
+
+  /** The fence every call the room's work makes to the outside is checked against. */
+  get fence(): Fence {
+    return this.lease?.fence ?? this.guard;
+  }
+
   /** Stops everything arranged for this salon; a model call in flight is stopped too. */
   dispose(): void {
     this.disposed = true;
@@ -107,6 +119,7 @@ export class Room {
     this.resetDelivery();
     this.writing?.abort();
     this.lease?.fence.lower();
+    this.guard.lower();
     this.onSettle?.();
   }
 
@@ -120,8 +133,8 @@ export class Room {
    * is over, and carried to the adapter so a request that waited in a queue is refused too.
    */
   guarded<T>(work: () => Promise<T>): Promise<T> {
-    const fence = this.lease?.fence;
-    if (fence && !fence.up) return Promise.reject(fence.signal.reason as Error);
+    const fence = this.fence;
+    if (!fence.up) return Promise.reject(fence.signal.reason as Error);
     return fenced(fence, work);
   }
 }

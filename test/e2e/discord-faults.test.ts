@@ -37,6 +37,8 @@ describe('Discord faults', () => {
     const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
+    // Turn 0 shown and recorded as shown: what is in flight when the thread goes is turn 1, being written.
+    await whenSalon(world.bot.engine, threadId, (s) => s.outbox.length === 0 && s.turns.length === 1, 10_000);
     world.discord.deleteChannel(threadId);
     release();
     // A deleted thread closes its salon: nothing can be shown there again, and it must not count as active.
