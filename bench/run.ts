@@ -5,8 +5,8 @@
  *
  *   node --import tsx bench/run.ts [--quick] [--only 1,2,5] [--profile] [--markdown FILE] [--json FILE] [--no-build]
  *
- * --quick      smaller runs (about 2½ minutes), for trying the bench itself; the figures are then rougher
- * --only       some figures (1–8)
+ * --quick      smaller runs (about 4 minutes), for trying the bench itself; the figures are then rougher
+ * --only       some figures (1–9)
  * --profile    run the bot of figures 1, 2 and 5 under `node --cpu-prof` and print where its CPU time went
  * --markdown   also write the table and notes as Markdown
  * --json       also write every raw figure as JSON
@@ -17,6 +17,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { clusterFigure, GLOBAL_PER_SECOND, type ThroughputRun } from './figures/cluster.js';
 import { relayRun, type RelayRun } from './figures/relay.js';
 import { saveCosts } from './figures/save.js';
 import { scaleRun } from './figures/scale.js';
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim()));
+const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim()));
 const PROFILE_DIR = join(ROOT, 'bench/.profiles');
 
 interface Row {
@@ -379,11 +380,114 @@ async function main(): Promise<void> {
     reportProfile(dir, 1_000, 450);
   });
 
+  await figure('9', 'A cluster: throughput behind one proxy, and fail-over', async () => {
+    const salons = quick ? 300 : 1_000;
+    const leaseMs = quick ? 6_000 : 10_000;
+    const r = await clusterFigure(
+      {
+        salons,
+        guilds: 10,
+        runs: quick
+          ? [
+              { workers: 1, stream: false },
+              { workers: 4, stream: false },
+            ]
+          : [
+              { workers: 1, stream: false },
+              { workers: 2, stream: false },
+              { workers: 4, stream: false },
+              { workers: 4, stream: true },
+            ],
+        // A window in the steady state: past the start-up, long before the queue of due salons runs dry.
+        from: 0.1,
+        to: quick ? 0.6 : 0.3,
+        capSeconds: 150,
+        failover: { salons: quick ? 10 : 20, leaseMs, spreadMs: leaseMs / 3 },
+      },
+      log,
+    );
+    raw.cluster = r;
+    for (const t of r.throughput) clusterRows(t);
+    const f = r.failover;
+    const bound = (f.leaseMs * 4) / 3 + 1_000;
+    rows.push({
+      id: '9',
+      figure: `Fail-over: a worker killed (SIGKILL) mid-turn on ${f.salons} salons → each turn's model request again, from the other worker (SALON_LEASE_MS = ${fmt(f.leaseMs / 1000)} s)`,
+      median: ms(median(f.resumedMs)),
+      p95: ms(p95(f.resumedMs)),
+      target: `≤ ${fmt(bound / 1000)} s (lease × 4/3 + 1 s)`,
+      met: f.missing === 0 && p95(f.resumedMs) <= bound,
+    });
+    rows.push({
+      id: '9',
+      figure: 'Fail-over: kill → the cut-off turn shown on Discord',
+      median: ms(median(f.postedMs)),
+      p95: ms(p95(f.postedMs)),
+      target: 'report',
+    });
+    const twice = r.throughput.reduce((n, t) => n + t.turnsShownTwice, f.turnsShownTwice);
+    rows.push({
+      id: '9',
+      figure: 'Turns shown on more than one message (every figure-9 run, fail-over included)',
+      median: String(twice),
+      p95: '(count)',
+      target: '0',
+      met: twice === 0,
+    });
+    notes.push(
+      `9 (fail-over): ${f.salons} salons, one round, stream: false; the first worker took them all, their model requests held open by the model server, their leases taken over ${fmt(f.spreadMs)} ms (a third of the lease, so their renewals fall at every phase of the kill); then a second worker started and the first was killed. ` +
+        `Resumed (model request again) min ${ms(Math.min(...f.resumedMs))}, max ${ms(Math.max(...f.resumedMs))}${f.missing ? `; ${f.missing} never resumed` : ''}. ` +
+        `The expected bound: the killed worker's job locks (lockDuration = the lease, renewed every half of it) run out within one lease of the kill, the other worker's stalled-job check (every third of the lease) puts the jobs back, and the salon's own lease in the record (renewed every third, counted with 1 s of clock skew) has run out by then or is waited out: at most about lease + lease/3 (+ 1 s), i.e. the README's "SALON_LEASE_MS × 1.4"; with the default lease of 30 s, about 41 s. ` +
+        `Kill → shown on Discord adds the new worker's cold start on Discord (each guild, the bot's member, the channel, the thread) behind the same 50/s. ${problemsText(f.problems)}`,
+    );
+    notes.push(
+      '9 (store): what one saved change costs as a salon grows (turn 10 vs turn 400, on SQLite, PostgreSQL and Redis) is measured by bench/figures/save.ts and reported in the notes of figure 1 ("1 (store)"); it is not repeated here.',
+    );
+  });
+
   printTable(cond);
 }
 
+function problemsText(problems: Record<string, number>): string {
+  const list = Object.entries(problems);
+  return list.length === 0 ? 'No warning or error in the logs.' : `Logged: ${list.map(([k, n]) => `${n}× ${k}`).join('; ')}.`;
+}
+
+/** Figure 9's rows and notes for one throughput run. */
+function clusterRows(t: ThroughputRun): void {
+  const label = `${t.workers} worker${t.workers > 1 ? 's' : ''}${t.stream ? ', streamed' : ', `stream: false`'}`;
+  rows.push({
+    id: '9',
+    figure: `Cluster, ${fmt(t.salons)} salons due at once, ${label}, one proxy: turns/s (Discord requests/s, share of the ${GLOBAL_PER_SECOND}/s global limit)`,
+    median: `${fmt(t.turnsPerSecond)} turns/s (${fmt(t.requestsPerSecond)}/s, ${Math.round(t.globalShare * 100)}%)`,
+    p95: `(${fmt(t.windowSeconds)}-s window)`,
+    target: '≥ 90% of 50/s',
+    met: t.globalShare >= 0.9,
+  });
+  rows.push({
+    id: '9',
+    figure: `429s from Discord, ${label}: unforeseen / sent although told to wait`,
+    median: `${t.rateLimited} / ${t.rateLimitViolations}`,
+    p95: '(count)',
+    target: 'no storm (≤ 1%) / 0',
+    met: t.rateLimitViolations === 0 && t.rateLimited <= t.requests / 100,
+  });
+  const slices = t.sliceTurnsPerSecond;
+  notes.push(
+    `9 (${label}): wake-ups of all ${t.salons} salons queued in ${ms(t.wakeMs)}; first turn on Discord ${ms(t.firstTurnMs)} after; the window (${fmt(t.windowTurns)} turns, from ${Math.round(t.from * 100)}% to ${Math.round(t.to * 100)}% of the ${fmt(t.salons * 2)}) opened ${fmt(t.rampSeconds)} s after the wake and lasted ${fmt(t.windowSeconds)} s` +
+      (slices.length > 1 ? `, 10-s slices ${fmt(Math.min(...slices))}–${fmt(Math.max(...slices))} turns/s` : '') +
+      `. ${fmt(t.requestsPerTurn)} requests a turn: ${Object.entries(t.byRoute)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${fmt(n / t.windowTurns, 2)}`)
+        .join(', ')}. ` +
+      `Turns by worker: ${t.turnsPerWorker.join(', ')}. CPU a turn: workers ${ms(t.workerCpuPerTurnMs)} together, proxy ${ms(t.proxyCpuPerTurnMs)}; event-loop delay p99 / max: proxy ${ms(t.proxyEld.p99)} / ${ms(t.proxyEld.max)}, the fakes' process ${ms(t.fakesEld.p99)} / ${ms(t.fakesEld.max)}. ` +
+      `At most ${t.maxInAnySecond} requests reached the fake within any 1,000 ms (the tail of one burst and the head of the next; the fake, like the proxy, counts its own windows); 429s: ${t.report429}. ` +
+      `Control: creating the ${fmt(t.threads.count)} threads through the same proxy, before the workers started, took ${fmt(t.threads.seconds)} s (bursts of 50 every ~1,025 ms), with ${t.threads.rateLimited} 429s. ${problemsText(t.problems)}`,
+  );
+}
+
 function printTable(cond: ReturnType<typeof conditions>): void {
-  const order = ['1', '2', '3', '4', '5', '6', '7', '8'];
+  const order = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const met = (r: Row) => (r.met === undefined ? '—' : r.met ? 'yes' : 'NO');
   const header = ['#', 'Figure', 'Median', 'p95', 'Target', 'Met?'];
@@ -397,6 +501,11 @@ function printTable(cond: ReturnType<typeof conditions>): void {
     `Code: ${cond.commit}`,
     `Command: node --import tsx bench/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     "Fakes: test/fakes/discord with rate limits off (discord.js's own 50 requests/s per REST client still applies), the fake OpenAI server of test/fakes/openai-server.ts; both in the bench process, on one clock.",
+    ...(raw.cluster
+      ? [
+          "Figure 9: the fake Discord with its rate limits ON (50/s global per token, 5 posts or edits per 5 s per channel) and without Manage Webhooks (the bot posts as itself); a proxy and workers as their own processes (SALON_ROLE), the machine's PostgreSQL, a private redis-server; 10 guilds.",
+        ]
+      : []),
   ];
   const text = [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line), '', ...conditionsText, '', ...notes.map((n) => `- ${n}`)].join(
     '\n',

@@ -30,6 +30,8 @@ export interface BotProcessOptions {
   logLevel?: string;
   /** More node flags, e.g. --trace-gc. */
   nodeArgs?: string[];
+  /** More environment variables (SALON_ROLE, SALON_QUEUE_URL…), set after the bench's own. */
+  env?: Record<string, string>;
 }
 
 export interface LogLine {
@@ -124,6 +126,7 @@ export class BotProcess {
         BENCH_MODEL_KEY: 'sk-bench-0123456789abcdef',
         LOG_LEVEL: options.logLevel ?? 'info',
         NODE_ENV: 'production',
+        ...options.env,
       },
       stdio: options.probe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
