@@ -2,7 +2,7 @@
  * The Discord client a process uses: its REST side refuses to send for a salon whose lease is over, and a worker
  * (which has no gateway connection) learns who it is and where it posts from REST alone.
  */
-import { ClientApplication, ClientUser, DefaultRestOptions, Routes, type Client, type Guild, type RESTOptions } from 'discord.js';
+import { ClientApplication, ClientUser, DefaultRestOptions, Routes, type Channel, type Client, type Guild, type RESTOptions } from 'discord.js';
 import { currentFence } from '../engine/fence.js';
 
 /**
@@ -51,8 +51,22 @@ const GUILD_TTL_MS = 5 * 60_000;
  */
 export class RestGuilds {
   private readonly fetched = new Map<string, { at: number; guild: Promise<Guild> }>();
+  /** Channel fetches under way: discord.js caches a channel only once its fetch returns, so steps that ask at once share one. */
+  private readonly fetching = new Map<string, Promise<Channel | null>>();
 
   constructor(private readonly client: Client) {}
+
+  /** The channel, from the client's cache, or fetched once however many ask while it is on its way. */
+  channel(id: string): Promise<Channel | null> {
+    const cached = this.client.channels.cache.get(id);
+    if (cached) return Promise.resolve(cached);
+    let pending = this.fetching.get(id);
+    if (!pending) {
+      pending = this.client.channels.fetch(id).finally(() => this.fetching.delete(id));
+      this.fetching.set(id, pending);
+    }
+    return pending;
+  }
 
   /** Makes sure the guild, the bot's member and the channel are in the client's cache. */
   async prepare(guildId: string, channelId: string | undefined): Promise<void> {
@@ -69,7 +83,7 @@ export class RestGuilds {
       this.fetched.set(guildId, entry);
       guild.catch(() => this.fetched.delete(guildId));
     }
-    const guild = await entry.guild;
-    if (channelId && !guild.channels.cache.has(channelId)) await guild.channels.fetch(channelId);
+    await entry.guild;
+    if (channelId) await this.channel(channelId);
   }
 }

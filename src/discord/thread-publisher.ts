@@ -164,7 +164,7 @@ export class DiscordPublisher implements Publisher {
   private async thread(salon: SalonRecord): Promise<ThreadChannel> {
     const id = salon.threadId ?? salon.id;
     if (salon.guildId) await this.guilds.prepare(salon.guildId, salon.channelId);
-    const channel = await this.client.channels.fetch(id);
+    const channel = await this.guilds.channel(id);
     if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true, true);
     return channel;
   }

@@ -560,7 +560,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     if (!('room' in taken)) return taken;
     const { room } = taken;
     const log = this.log.child({ salonId: id, lease: room.lease?.epoch });
-    const renewal = setInterval(() => void this.renew(room).catch((err: unknown) => log.warn({ err }, 'could not renew the lease')), this.leaseMs / 3);
+    // A renewal that finds the salon already handed back (or let go) has nothing to renew: not worth a warning.
+    const renewFailed = (err: unknown) => letGo(err) || log.warn({ err }, 'could not renew the lease');
+    const renewal = setInterval(() => void this.renew(room).catch(renewFailed), this.leaseMs / 3);
     renewal.unref();
     try {
       for (;;) {

@@ -18,21 +18,25 @@ export class SlidingWindow {
     private readonly marginMs = 25,
   ) {}
 
-  /** Resolves when one more request may go without exceeding the limit in any window; in arrival order. */
-  take(): Promise<void> {
-    const turn = this.tail.then(() => this.room());
-    this.tail = turn;
+  /**
+   * Resolves true when one more request may go without exceeding the limit in any window, in arrival order; false,
+   * without using up a place, for one whose client gave up (`signal`) before its turn came.
+   */
+  take(signal?: AbortSignal): Promise<boolean> {
+    const turn = this.tail.then(() => this.room(signal));
+    this.tail = turn.then(() => undefined);
     return turn;
   }
 
-  private async room(): Promise<void> {
+  private async room(signal?: AbortSignal): Promise<boolean> {
     for (;;) {
+      if (signal?.aborted) return false;
       const now = performance.now();
       const span = this.windowMs + this.marginMs;
       while (this.sent.length > 0 && this.sent[0]! <= now - span) this.sent.shift();
       if (this.sent.length < this.limit) {
         this.sent.push(now);
-        return;
+        return true;
       }
       await delay(this.sent[0]! + span - now);
     }

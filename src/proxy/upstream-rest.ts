@@ -52,8 +52,10 @@ export class LeaseEndedError extends Error {
  */
 export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest'] {
   return async (url, init) => {
-    if (!new URL(url).pathname.includes('/interactions/')) await global.take();
-    const deadline = exchanges.getStore()?.deadline;
+    const exchange = exchanges.getStore();
+    // A request whose client went away while it waited takes no place in the window: it is not sent.
+    if (!new URL(url).pathname.includes('/interactions/') && !(await global.take(exchange?.signal))) throw new Error('the client went away; dropped unsent');
+    const deadline = exchange?.deadline;
     if (deadline !== undefined && Date.now() >= deadline) throw new LeaseEndedError();
     return DefaultRestOptions.makeRequest(url, init);
   };
