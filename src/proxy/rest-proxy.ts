@@ -76,9 +76,14 @@ export async function startRestProxy(options: RestProxyOptions): Promise<Running
     res.statusCode = 502;
     try {
       await rest.serve({ res, signal: gone.signal, deadline: fenceDeadline(req.headers[FENCE_HEADER]) }, () => forward(req, res));
+      // Which process sent what (its User-Agent names it), for an operator tracing a salon across workers.
+      log.debug({ method: req.method, path: pathForLog(path), status: res.statusCode, client: req.headers['user-agent'] }, 'relayed');
     } catch (err) {
       if (err instanceof LeaseEndedError) {
-        log.warn({ method: req.method, path: pathForLog(path) }, 'dropped a request whose lease ended while it waited; a newer worker has the salon');
+        log.warn(
+          { method: req.method, path: pathForLog(path), client: req.headers['user-agent'] },
+          'dropped a request whose lease ended while it waited; a newer worker has the salon',
+        );
       } else if (gone.signal.aborted) {
         log.debug({ method: req.method, path: pathForLog(path) }, 'the client went away; its request was dropped unless already sent');
       } else {

@@ -44,6 +44,7 @@ export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
         if (result.woken > 0) log.warn(result, 'sweep woke salons that had no job');
         return result;
       }
+      log.debug({ salonId: job.data.salonId, job: job.id }, 'drive started');
       const result = await engine.drive(job.data.salonId);
       log.debug({ salonId: job.data.salonId, job: job.id, ...result }, 'drive ended');
       return result;
@@ -59,6 +60,8 @@ export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
     },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'job queue error'));
+  // Another worker stopped renewing this job's lock (killed, frozen, cut off): it goes back to the queue.
+  worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'a salon step stalled on another worker; it is queued again'));
   worker.on('failed', (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'a salon step failed; the queue will retry it'));
 
   // One sweep per period across all workers: the job id names the period, so the others' adds are no-ops.

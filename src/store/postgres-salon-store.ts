@@ -35,7 +35,16 @@ export class PostgresSalonStore implements SalonStore {
 
   /** Connects and creates the tables when missing; throws when the server cannot be reached. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresSalonStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      // A process frozen in the middle of a save (GC pause, SIGSTOP, a partition) would hold the salon's row lock
+      // for as long as it stays frozen, and the worker taking the salon over would wait on it for ever: the server
+      // ends such a transaction after a few idle seconds, and a save waits that long for a lock at most, then fails
+      // and is retried. (Seen in the cluster test: a take-over hung behind a worker frozen between UPDATE and COMMIT.)
+      idle_in_transaction_session_timeout: 5_000,
+      lock_timeout: 5_000,
+    });
     // An idle client's error (the server restarted) is reported on the pool; the next query reconnects.
     pool.on('error', () => {});
     const store = new PostgresSalonStore(pool, options.schema ?? 'public');

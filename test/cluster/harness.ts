@@ -5,7 +5,7 @@
  * Nothing is mocked: the tests kill, freeze and restart these processes and servers as an operator's machines would.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { deployCommands } from '../../src/deploy-commands.js';
 import type { SalonRecord } from '../../src/domain/salon.js';
@@ -185,7 +185,16 @@ export class Cluster {
     };
     await this.discord.waitFor(check, { timeoutMs, description: `${threads.length} salons finished` }).catch((err: Error) => {
       const left = threads.filter((t) => !finished.has(t));
-      throw new Error(`${err.message}: ${left.length} not finished (${left.slice(0, 5).join(', ')}…)\n${this.errors().slice(-20).join('\n')}`);
+      const about = process.env.SALON_CLUSTER_DEBUG
+        ? [
+            ...this.processes.flatMap(({ bot, name }) => bot.lines.filter((l) => l.includes(left[0] ?? '-')).map((l) => `${name} ${l.slice(0, 400)}`)),
+            ...this.queueState(left[0] ?? '-'),
+            ...this.processes.flatMap(({ bot, name }) => bot.lines.slice(-8).map((l) => `last ${name} ${l.slice(0, 300)}`)),
+          ]
+        : [];
+      throw new Error(
+        `${err.message}: ${left.length} not finished (${left.slice(0, 5).join(', ')}…)\n${[...this.errors().slice(-20), ...about.slice(-60)].join('\n')}`,
+      );
     });
   }
 
@@ -251,6 +260,21 @@ export class Cluster {
     const found = this.processes.find((p) => p.bot.process.pid === pid);
     if (!found) throw new Error(`no process holds salon ${salonId} (lease owner ${owner ?? 'none'})`);
     return found.bot;
+  }
+
+  /** The queue's keys and lists as Redis holds them for one salon: for telling why a salon did not move. */
+  private queueState(salonId: string): string[] {
+    const cli = (...args: string[]) => spawnSync('redis-cli', ['-p', String(this.redisPort), ...args], { encoding: 'utf8' }).stdout.trim();
+    const base = `${this.prefix}:salon-steps`;
+    return [
+      `keys: ${cli('--scan', '--pattern', `${base}:*${salonId}*`).split('\n').join(' ')}`,
+      `wait: ${cli('LRANGE', `${base}:wait`, '0', '-1')}`,
+      `active: ${cli('LRANGE', `${base}:active`, '0', '-1')}`,
+      `delayed: ${cli('ZRANGE', `${base}:delayed`, '0', '-1', 'WITHSCORES')}`,
+      `marker: ${cli('ZRANGE', `${base}:marker`, '0', '-1', 'WITHSCORES')}`,
+      `dedup: ${cli('GET', `${base}:de:${salonId}`)}`,
+      `now: ${Date.now()}`,
+    ];
   }
 
   /** Every error (and worse) any process logged, with the process's name. */
