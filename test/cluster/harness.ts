@@ -6,14 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { deployCommands } from '../../src/deploy-commands.js';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { ChildBot } from '../e2e/child-bot.js';
 import { FakeDiscord, type AddedGuild, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
-import { freePort, PrivatePostgres, startRedis } from '../helpers/servers.js';
+import { dropSchema, freePort, PrivatePostgres, startRedis } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
 import { deriveRandom } from '../fakes/random.js';
@@ -315,9 +314,7 @@ export class Cluster {
     if (this.privatePg) {
       this.privatePg.stop(true);
     } else {
-      const client = new pg.Client({ connectionString: MACHINE_POSTGRES });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).finally(() => client.end());
+      await dropSchema(MACHINE_POSTGRES, this.schema);
     }
     this.dir.cleanup();
   }

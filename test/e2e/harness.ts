@@ -9,6 +9,7 @@ import { deployCommands } from '../../src/deploy-commands.js';
 import { FakeDiscord, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
 import { FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server.js';
 import { testConfig, type TestConfigOptions } from '../helpers/config.js';
+import { holdReply } from '../helpers/hold-reply.js';
 import { memoryLogger } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -114,14 +115,8 @@ export function waitForMessages(
  * Makes the model server answer `Turn <n>.` to every request, holding request number `index` until the returned
  * function is called: a turn in flight, frozen at a moment the test chooses.
  */
-export function holdModelRequest(world: World, index: number, text = (n: number) => `Turn ${n}.`): () => void {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  world.models.setScript(async (req) => {
-    if (req.index === index) await held;
-    return { text: text(req.index) };
-  });
-  return release;
+export function holdModelRequest(world: World, index: number, text?: (n: number) => string): () => void {
+  return holdReply(world.models, index, text);
 }
 
 /**

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { chownSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -99,5 +100,16 @@ export class PrivatePostgres {
     } catch (err) {
       if (!ifRunning) throw err;
     }
+  }
+}
+
+/** Drops a schema a test worked in, with everything in it. */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
   }
 }

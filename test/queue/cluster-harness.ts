@@ -4,7 +4,6 @@
  * memory threads shared by every publisher (a Discord thread outlives the process that posted to it).
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { Config } from '../../src/config/index.js';
 import { SalonEngine } from '../../src/engine/engine.js';
 import type { SalonStore } from '../../src/engine/ports.js';
@@ -14,6 +13,7 @@ import { openJobQueue, type JobQueue } from '../../src/queue/job-queue.js';
 import { startSalonWorker, type RunningWorker } from '../../src/queue/salon-worker.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { memoryLogger } from '../helpers/log.js';
+import { dropSchema } from '../helpers/servers.js';
 import { MemoryPublisher, MemoryThreads } from '../helpers/memory-publisher.js';
 
 export const REDIS_URL = process.env.SALON_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -103,13 +103,7 @@ export class Cluster {
 
   async close(): Promise<void> {
     for (const close of this.closers.splice(0)) await close().catch(() => {});
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropSchema(POSTGRES_URL, this.schema);
     const { Redis } = await import('ioredis');
     const redis = new Redis(REDIS_URL);
     try {

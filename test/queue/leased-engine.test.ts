@@ -8,17 +8,11 @@ import { isDone, newSalon } from '../engine/harness.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { seededRandom } from '../fakes/random.js';
 import { testConfig } from '../helpers/config.js';
+import { holdReply } from '../helpers/hold-reply.js';
 import { Cluster, whenSalon } from './cluster-harness.js';
 
 /** Done, and handed back: the worker let go of its lease. */
 const handedBack = (s: SalonRecord) => isDone(s) && s.lease?.released === true;
-
-/** A promise the test resolves by hand, to hold a model request open at a chosen moment. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', () => {
   let server: FakeOpenAI;
@@ -76,15 +70,11 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     cluster = new Cluster(config);
     const gateway = await cluster.join('gateway');
     await cluster.join('worker');
-    const hold = gate();
-    server.setScript(async (req) => {
-      if (req.index === 0) await hold.opened;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdReply(server, 0);
     const salon = await gateway.engine.create(newSalon(config));
     await server.waitForRequests(1);
     const { interjection } = await gateway.engine.ask(salon.id, { id: 'q1', author: { id: 'u2', name: 'Grace' }, text: 'What about memory?' });
-    hold.open();
+    release();
     const done = await whenSalon(cluster, salon.id, handedBack, 20_000);
     expect(done.turns.map((t) => t.text)).toEqual(['Turn 0.', 'Turn 1.', 'Turn 2.', 'Turn 3.']);
     expect(done.interjections.find((q) => q.id === interjection.id)?.answeredBy).toBe(1);
@@ -112,17 +102,13 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     cluster = new Cluster(config);
     const gateway = await cluster.join('gateway');
     const first = await cluster.join('worker');
-    const hold = gate();
-    server.setScript(async (req) => {
-      if (req.index === 2) await hold.opened;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdReply(server, 2);
     const salon = await gateway.engine.create(newSalon(config));
     await server.waitForRequests(3);
     // A second worker joins and the first shuts down in the middle of turn 2: the salon goes on there.
     await cluster.join('worker');
     const stopping = first.stop();
-    hold.open();
+    release();
     await stopping;
     const done = await whenSalon(cluster, salon.id, handedBack, 20_000);
     expect(done.turns.map((t) => t.text)).toEqual(['Turn 0.', 'Turn 1.', 'Turn 3.', 'Turn 4.', 'Turn 5.', 'Turn 6.']);
@@ -136,18 +122,14 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     cluster = new Cluster(config, 5_000);
     const gateway = await cluster.join('gateway');
     const worker = await cluster.join('worker');
-    const hold = gate();
-    server.setScript(async (req) => {
-      if (req.index === 0) await hold.opened;
-      return { text: `Turn ${req.index}.` };
-    });
+    const release = holdReply(server, 0);
     const salon = await gateway.engine.create(newSalon(config));
     await server.waitForRequests(1);
     // A duplicate run of the job (BullMQ is at least once) on another engine: the lease turns it away.
     const other = await cluster.join('gateway');
     const result = await other.engine.drive(salon.id);
     expect(result.outcome).toBe('busy');
-    hold.open();
+    release();
     const done = await whenSalon(cluster, salon.id, handedBack, 20_000);
     expect(done.turns).toHaveLength(2);
     expect(done.lease?.owner).toMatch(/^worker-1:/);

@@ -4,7 +4,7 @@ import { RecordError } from '../../src/engine/ports.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
-import { PrivatePostgres } from '../helpers/servers.js';
+import { dropSchema as dropSchemaAt, PrivatePostgres } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The machine's PostgreSQL (README: Development); each test works in a schema of its own, dropped after it.
@@ -12,15 +12,7 @@ const URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.
 let schemas = 0;
 const freshSchema = () => `salon_test_${process.pid}_${++schemas}_${Date.now().toString(36)}`;
 
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
+const dropSchema = (schema: string) => dropSchemaAt(URL, schema);
 
 salonStoreContract(
   'PostgreSQL',
