@@ -264,7 +264,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   if (queue && role !== 'gateway') {
     const cluster = options.cluster!;
     worker = startSalonWorker({
-      engine,
+      driver: engine.driver!,
       store,
       jobs: queue,
       concurrency: cluster.concurrency ?? 50,

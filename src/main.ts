@@ -7,7 +7,7 @@ import { startHealthServer, type HealthReport } from './health-server.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createLogger } from './logger.js';
 import { startRestProxy } from './proxy/rest-proxy.js';
-import { StoreError } from './store/keyv-factory.js';
+import { StoreError } from './store/store-error.js';
 
 /** What main.ts runs: the bot in one of its roles, or the REST proxy. */
 interface Running {

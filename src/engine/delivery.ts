@@ -9,16 +9,16 @@
 import type { Logger } from 'pino';
 import type { Post, SalonRecord } from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
-import { FenceDownError } from './fence.js';
 import { PublishError, type Publisher } from './ports.js';
 import { RoomGoneError, type Room } from './room.js';
+import type { Change } from './rooms.js';
 
 export interface DeliveryDeps {
   publisher: Publisher;
   log: Logger;
   backoffMs(attempt: number): number;
   /** Applies one change to the salon, in its queue, and saves it; nothing once the engine has let the room go. */
-  change(room: Room, apply: (draft: SalonRecord, now: number) => void): Promise<SalonRecord>;
+  changeQueued(room: Room, apply: Change): Promise<SalonRecord>;
   threadGone(id: string, reason: string): Promise<void>;
   stopped(): boolean;
   /** After each post the record says is out. */
@@ -37,7 +37,7 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
         deps.publisher.deliver(salon, post, {
           maybeDelivered: room.uncertainPosts.has(post.key),
           onPart: async (part, messageId) => {
-            await deps.change(room, (draft) => transitions.recordPostedPart(draft, post.key, part, messageId));
+            await deps.changeQueued(room, (draft) => transitions.recordPostedPart(draft, post.key, part, messageId));
           },
         }),
       );
@@ -45,8 +45,8 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
       room.uncertainPosts.add(post.key);
       // The lease is over, or the salon was let go (the publisher may have wrapped the refusal): not this process's to
       // retry, pause or give up on.
-      if (room.lease && !room.lease.fence.up) throw new FenceDownError(id);
       if (room.disposed) throw new RoomGoneError(id);
+      room.fence.check();
       const log = deps.log.child({ salonId: id });
       if (err instanceof PublishError && err.gone) {
         await deps.threadGone(id, err.message);
@@ -55,23 +55,23 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
       if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
         // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
         log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
-        await deps.change(room, (draft) => transitions.markDelivered(draft, post.key));
+        await deps.changeQueued(room, (draft) => transitions.markDelivered(draft, post.key));
         continue;
       }
       if (err instanceof PublishError && err.permanent) {
         log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread; pausing the salon');
         // Nothing more can go out until someone resumes; keep the posts owed, stop trying.
         room.undeliverable = true;
-        await deps.change(room, (draft, now) => transitions.pauseUndeliverable(draft, err.message, now));
+        await deps.changeQueued(room, (draft, now) => transitions.pauseUndeliverable(draft, err.message, now));
         return undefined;
       }
-      room.deliveryAttempts += 1;
-      const retryIn = deps.backoffMs(room.deliveryAttempts);
-      log.warn({ post: post.key, attempt: room.deliveryAttempts, retryInMs: retryIn, err }, 'posting failed; will retry');
+      room.deliver.failures += 1;
+      const retryIn = deps.backoffMs(room.deliver.failures);
+      log.warn({ post: post.key, attempt: room.deliver.failures, retryInMs: retryIn, err }, 'posting failed; will retry');
       return retryIn;
     }
-    room.deliveryAttempts = 0;
-    const after = await deps.change(room, (draft) => transitions.markDelivered(draft, post.key));
+    room.deliver.failures = 0;
+    const after = await deps.changeQueued(room, (draft) => transitions.markDelivered(draft, post.key));
     // Only once the record says so is the post known to be out.
     room.uncertainPosts.delete(post.key);
     deps.delivered(after, post);

@@ -180,6 +180,28 @@ export interface Wakeups {
   wake(salonId: string, version: number, at: number): Promise<void>;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Driver: what a worker of the job queue asks of the engine for each wake-up it takes.
+
+/** How a drive ended. */
+export type DriveResult =
+  /** Handed back: nothing more to do now; the next step is arranged for `wakeAt`, if any. */
+  | { outcome: 'done'; wakeAt?: number }
+  /** Another worker holds the salon's lease until `until`; a wake-up for then is arranged. */
+  | { outcome: 'busy'; until: number }
+  /** The lease was lost midway (another worker took over, or this one could not renew it in time). */
+  | { outcome: 'lost' }
+  /** No such salon, or nothing left to do for it ever. */
+  | { outcome: 'absent' };
+
+export interface Driver {
+  /**
+   * Drives one salon under a lease until nothing more is due now, then hands it back with its next step arranged
+   * through Wakeups. Rejects when this process is shutting down, so the queue gives the wake-up to another worker.
+   */
+  drive(salonId: string): Promise<DriveResult>;
+}
+
 /** A stored record that cannot be read (corrupt, or from a newer schema). */
 export class RecordError extends Error {
   constructor(message: string) {

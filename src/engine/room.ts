@@ -4,7 +4,7 @@
  * salon, so forgetting a salon is one delete and nothing of it lingers in a parallel map.
  */
 import type { SalonRecord } from '../domain/salon.js';
-import { Fence, fenced } from './fence.js';
+import { Fence, fenced, FenceDownError } from './fence.js';
 
 // Timers cannot wait longer than 2^31-1 ms; a longer wait fires early and the step, finding it is not yet due,
 // arms the timer again.
@@ -32,19 +32,39 @@ export class RoomGoneError extends Error {
   }
 }
 
+/** The salon was let go while a step for it ran (released, closed, or its lease over): the step's work is not ours to save. */
+export function isLetGo(err: unknown): boolean {
+  return err instanceof RoomGoneError || err instanceof FenceDownError;
+}
+
+/** One kind of step a salon takes (writing a turn, delivering its posts): when it runs next, the run in flight, failures in a row. */
+export class Step {
+  timer?: Cancellable;
+  running?: Promise<unknown>;
+  /** Runs that failed in a row for a reason that may pass (a store hiccup, Discord down). */
+  failures = 0;
+  /** When the step is next due, where a worker hands it to the job queue instead of holding a timer (see Holding.defer). */
+  dueAt?: number;
+
+  /** Cancels what is arranged (a run in flight goes on). */
+  cancel(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.dueAt = undefined;
+  }
+
+  get idle(): boolean {
+    return !this.timer && !this.running;
+  }
+}
+
 export class Room {
-  /** When the next turn (or synthesis) is written; unset while none is arranged. */
-  workTimer?: Cancellable;
-  /** When the next delivery attempt is; unset while none is arranged. */
-  deliveryTimer?: Cancellable;
+  /** Writing the salon's turns and its synthesis, one at a time. */
+  readonly write = new Step();
+  /** Delivering what the salon owes its thread: one loop at a time. */
+  readonly deliver = new Step();
   /** The model call writing the salon's turn or synthesis, so a close or shutdown can stop it. */
   writing?: AbortController;
-  /** The delivery loop, while one runs (at most one per salon). */
-  delivering?: Promise<unknown>;
-  /** Steps (turns, synthesis) that failed in a row for a reason outside the model (a store hiccup). */
-  stepFailures = 0;
-  /** Delivery attempts that failed in a row for a reason that may pass. */
-  deliveryAttempts = 0;
   /** The thread refused a post for good: nothing is sent until someone resumes or closes the salon. */
   undeliverable = false;
   /** The thread is being given up on (deleted), so a second report of it is ignored. */
@@ -60,16 +80,7 @@ export class Room {
   disposed = false;
   /** Held under a lease (a worker among several): whose it is, and the fence that stops this process when it ends. */
   lease?: { owner: string; epoch: number; fence: Fence };
-  /**
-   * For a leased room: when the salon next needs work that is not due yet (a turn, a delivery retry). The worker
-   * hands the salon back to the job queue for then instead of keeping a timer.
-   */
-  workAt?: number;
-  deliveryAt?: number;
-  /** A step (turn, synthesis) was started by its timer and has not settled yet. */
-  stepping = false;
-  /** Told whenever the room may have gone idle or been let go (see SalonEngine.drive). */
-  onSettle?: () => void;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     public record: SalonRecord,
@@ -89,16 +100,9 @@ export class Room {
 
   /** Forgets past delivery failures, so a thread that refused posts is tried again. */
   resetDelivery(): void {
-    this.deliveryAttempts = 0;
-    this.deliveryAt = undefined;
+    this.deliver.failures = 0;
+    this.deliver.cancel();
     this.undeliverable = false;
-    this.deliveryTimer?.cancel();
-    this.deliveryTimer = undefined;
-  }
-
-  cancelWork(): void {
-    this.workTimer?.cancel();
-    this.workTimer = undefined;
   }
 
   /**
@@ -115,17 +119,31 @@ export class Room {
   /** Stops everything arranged for this salon; a model call in flight is stopped too. */
   dispose(): void {
     this.disposed = true;
-    this.cancelWork();
+    this.write.cancel();
     this.resetDelivery();
     this.writing?.abort();
-    this.lease?.fence.lower();
+    this.fence.lower();
     this.guard.lower();
-    this.onSettle?.();
+    this.checkIdle();
   }
 
-  /** Nothing in flight and nothing about to start: a leased room may be handed back. */
+  /** Nothing in flight and nothing about to start. */
   get idle(): boolean {
-    return !this.writing && !this.delivering && !this.deliveryTimer && !this.workTimer;
+    return !this.writing && this.write.idle && this.deliver.idle;
+  }
+
+  /** Resolves once the room is idle, or let go. */
+  whenIdle(): Promise<void> {
+    if (this.idle || this.disposed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Tells whoever waits in whenIdle, if the room is idle now (or let go); called whenever a step settles. */
+  checkIdle(): void {
+    if (!(this.idle || this.disposed) || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**

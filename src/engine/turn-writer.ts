@@ -17,15 +17,8 @@ import { estimateTokens, ownNameStripper } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
 import { DraftWriter } from './draft-writer.js';
 import { ModelAbortedError, ModelError, type Clock, type ModelClient, type Publisher } from './ports.js';
-import { FenceDownError } from './fence.js';
-import { RoomGoneError, type Room } from './room.js';
-
-/** The salon was let go while a step for it ran. */
-export function letGo(err: unknown): boolean {
-  return err instanceof RoomGoneError || err instanceof FenceDownError;
-}
-
-type Change = (draft: SalonRecord, now: number) => void;
+import { isLetGo, type Room } from './room.js';
+import type { Change } from './rooms.js';
 
 export interface WriterDeps {
   config: Config;
@@ -37,12 +30,12 @@ export interface WriterDeps {
   /** Runs `task` in the salon's queue, after every change queued before it. */
   exclusive<R>(room: Room, task: () => Promise<R>): Promise<R>;
   /**
-   * Applies one change and saves it; only inside `exclusive`. Bound to the room: once the engine has let the salon
-   * go (closed, or taken over by another worker), a step still running for it can change nothing.
+   * Applies one change and saves it, inside `exclusive`. Bound to the room: once the engine has let the salon go
+   * (closed, or taken over by another worker), a step still running for it can change nothing.
    */
-  applyNow(room: Room, apply: Change): Promise<SalonRecord>;
-  /** Applies one change in the salon's queue and saves it; bound to the room, as applyNow. */
-  change(room: Room, apply: Change): Promise<SalonRecord>;
+  changeHeld(room: Room, apply: Change): Promise<SalonRecord>;
+  /** Applies one change in the salon's queue and saves it; bound to the room, as changeHeld. */
+  changeQueued(room: Room, apply: Change): Promise<SalonRecord>;
 }
 
 /** The model that writes a closing synthesis, or undefined for none. `wanted` overrides the config. */
@@ -54,8 +47,16 @@ export function synthesizerFor(config: Config, salon: SalonRecord, wanted: boole
 export class TurnWriter {
   constructor(private readonly deps: WriterDeps) {}
 
+  /** Writes what is due: the closing synthesis, or the next turn once its time has come. */
+  async writeDue(room: Room): Promise<void> {
+    const salon = room.record;
+    if (room.disposed) return;
+    if (salon.synthesis?.status === 'pending') await this.writeSynthesis(room);
+    else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.deps.clock.now()) await this.takeTurn(room);
+  }
+
   /** Writes the salon's next turn if it is due and may be written now. */
-  async takeTurn(room: Room): Promise<void> {
+  private async takeTurn(room: Room): Promise<void> {
     const { deps } = this;
     const { id } = room;
     const controller = new AbortController();
@@ -72,7 +73,7 @@ export class TurnWriter {
       if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
       if (transitions.overBudget(salon)) {
         // Checked before every request: a salon never starts one its budget has already used up.
-        await deps.applyNow(room, (draft, now) => transitions.pauseOverBudget(draft, now));
+        await deps.changeHeld(room, (draft, now) => transitions.pauseOverBudget(draft, now));
         return undefined;
       }
       try {
@@ -117,7 +118,7 @@ export class TurnWriter {
       const pricing = deps.config.models[seat.key]?.pricing;
       const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
       const settings = deps.config.salon;
-      await deps.change(room, (record, now) =>
+      await deps.changeQueued(room, (record, now) =>
         transitions.commitTurn(
           record,
           {
@@ -141,7 +142,7 @@ export class TurnWriter {
     } catch (err) {
       if (err instanceof ModelAbortedError) {
         log.info('turn aborted');
-      } else if (letGo(err)) {
+      } else if (isLetGo(err)) {
         // The engine let the salon go meanwhile (closed, or another worker took it over): nothing here is ours to save.
         log.info('turn dropped: the salon is no longer run here');
       } else {
@@ -163,7 +164,7 @@ export class TurnWriter {
   }
 
   /** Writes the closing synthesis. Whatever happens, the archive goes out after it: a failure is recorded, not retried. */
-  async writeSynthesis(room: Room): Promise<void> {
+  private async writeSynthesis(room: Room): Promise<void> {
     const { deps } = this;
     const salon = room.record;
     if (room.disposed || salon.synthesis?.status !== 'pending') return;
@@ -196,7 +197,7 @@ export class TurnWriter {
       }
       if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
       else log.warn({ reason: result.reason }, 'synthesis could not be written');
-      await deps.change(room, (draft, now) => transitions.commitSynthesis(draft, result, now));
+      await deps.changeQueued(room, (draft, now) => transitions.commitSynthesis(draft, result, now));
     } finally {
       room.writing = undefined;
     }
@@ -210,7 +211,7 @@ export class TurnWriter {
 
   /** Must run inside the salon's queue. */
   private async failTurn(room: Room, seat: Seat, err: ModelError): Promise<void> {
-    await this.deps.applyNow(room, (draft, now) => {
+    await this.deps.changeHeld(room, (draft, now) => {
       transitions.recordFailure(draft, { seat, reason: err.reason, permanent: err.permanent }, now, this.deps.modelRetry);
     });
   }
@@ -226,7 +227,7 @@ export class TurnWriter {
       messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
       maybePosted: room.uncertainDraft,
       save: async (ids) => {
-        await this.deps.change(room, (draft) => transitions.recordDraft(draft, turnIndex, ids));
+        await this.deps.changeQueued(room, (draft) => transitions.recordDraft(draft, turnIndex, ids));
         log.debug({ messageIds: ids }, 'draft messages saved');
       },
       // A turn written while the previous one is still being posted shows once that post is out, to keep the order.

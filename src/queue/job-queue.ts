@@ -1,9 +1,9 @@
-/** Opens the shared BullMQ queue on Redis, for wake-ups (every role) and for a worker's jobs. */
+/** Opens the shared BullMQ queue on Redis (the one place that does), for wake-ups (every role) and for a worker's jobs. */
 import { Redis } from 'ioredis';
-import type { Queue, ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { redactStoreUrl, StoreError } from '../store/keyv-factory.js';
-import { openQueue, QueueWakeups, type DriveJob, type SweepJob } from './wakeups.js';
+import { redactStoreUrl, StoreError } from '../store/store-error.js';
+import { QUEUE_NAME, QueueWakeups, type DriveJob, type SweepJob } from './wakeups.js';
 
 export interface JobQueue {
   queue: Queue<DriveJob | SweepJob>;
@@ -31,7 +31,7 @@ export async function openJobQueue(url: string, prefix: string, log: Logger): Pr
   const parsed = new Redis(url, { lazyConnect: true }).options;
   const retryStrategy = (times: number) => Math.min(times * 200, 3_000);
   const connection: ConnectionOptions = { ...parsed, lazyConnect: false, retryStrategy, maxRetriesPerRequest: null };
-  const queue = openQueue(connection, prefix);
+  const queue = new Queue<DriveJob | SweepJob>(QUEUE_NAME, { connection, prefix });
   queue.on('error', (err) => log.warn({ err: err.message }, 'job queue connection error'));
   await queue.waitUntilReady();
   return {

@@ -1,5 +1,5 @@
 /**
- * A worker: takes wake-ups from the shared queue and drives each salon through the engine until it is handed back.
+ * A worker: takes wake-ups from the shared queue and drives each salon through the engine's Driver until it is handed back.
  *
  * Fail-over rests on BullMQ's stalled-job recovery: a job's lock lasts `leaseMs` and is renewed while the job runs;
  * once a worker stops renewing it (killed, frozen, cut off), another worker's stalled check, every third of that,
@@ -8,14 +8,13 @@
  */
 import { Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { SalonEngine } from '../engine/engine.js';
-import type { SalonStore } from '../engine/ports.js';
+import type { Driver, SalonStore } from '../engine/ports.js';
 import type { JobQueue } from './job-queue.js';
 import { sweep } from './sweep.js';
 import { QUEUE_NAME, type DriveJob, type SweepJob } from './wakeups.js';
 
 export interface SalonWorkerOptions {
-  engine: SalonEngine;
+  driver: Driver;
   store: SalonStore;
   jobs: JobQueue;
   /** Salons driven at once by this process. */
@@ -34,18 +33,18 @@ export interface RunningWorker {
 }
 
 export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
-  const { engine, log, jobs } = options;
+  const { driver, log, jobs } = options;
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const worker = new Worker<DriveJob | SweepJob>(
     QUEUE_NAME,
     async (job: Job<DriveJob | SweepJob>) => {
       if ('sweep' in job.data) {
-        const result = await sweep(options.store, jobs.queue, jobs.wakeups);
+        const result = await sweep(options.store, jobs.wakeups);
         if (result.woken > 0) log.warn(result, 'sweep woke salons that had no job');
         return result;
       }
       log.debug({ salonId: job.data.salonId, job: job.id }, 'drive started');
-      const result = await engine.drive(job.data.salonId);
+      const result = await driver.drive(job.data.salonId);
       log.debug({ salonId: job.data.salonId, job: job.id, ...result }, 'drive ended');
       return result;
     },
@@ -64,13 +63,8 @@ export function startSalonWorker(options: SalonWorkerOptions): RunningWorker {
   worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'a salon step stalled on another worker; it is queued again'));
   worker.on('failed', (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'a salon step failed; the queue will retry it'));
 
-  // One sweep per period across all workers: the job id names the period, so the others' adds are no-ops.
-  const arrangeSweep = () => {
-    const period = Math.floor(Date.now() / sweepEveryMs);
-    void jobs.queue
-      .add('sweep', { sweep: true }, { jobId: `sweep-${period}`, removeOnComplete: { age: Math.ceil((2 * sweepEveryMs) / 1000) }, removeOnFail: true })
-      .catch((err: unknown) => log.warn({ err }, 'could not arrange a sweep'));
-  };
+  // One sweep per period across all workers.
+  const arrangeSweep = () => void jobs.wakeups.arrangeSweep(sweepEveryMs).catch((err: unknown) => log.warn({ err }, 'could not arrange a sweep'));
   arrangeSweep();
   const timer = setInterval(arrangeSweep, sweepEveryMs);
   timer.unref();

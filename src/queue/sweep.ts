@@ -2,20 +2,18 @@
  * Finds live salons that no job will ever wake (Redis lost its data, a job failed for good, a process died between
  * saving a command and arranging its wake-up) and wakes them. Reads a salon only when it has no job.
  */
-import type { Queue } from 'bullmq';
 import { CLOCK_SKEW_MS } from '../domain/lease.js';
 import { dueAt } from '../domain/salon.js';
-import type { SalonStore, Wakeups } from '../engine/ports.js';
-import type { DriveJob, SweepJob } from './wakeups.js';
+import type { SalonStore } from '../engine/ports.js';
+import type { QueueWakeups } from './wakeups.js';
 
-export async function sweep(store: SalonStore, queue: Queue<DriveJob | SweepJob>, wakeups: Wakeups): Promise<{ live: number; woken: number }> {
+export async function sweep(store: SalonStore, wakeups: QueueWakeups): Promise<{ live: number; woken: number }> {
   const ids = await store.activeIds();
   let woken = 0;
   for (let i = 0; i < ids.length; i += 64) {
     await Promise.all(
       ids.slice(i, i + 64).map(async (id) => {
-        const jobId = await queue.getDeduplicationJobId(id);
-        if (jobId && (await queue.getJob(jobId))) return;
+        if (await wakeups.pending(id)) return;
         const salon = await store.get(id).catch(() => undefined);
         const at = salon && dueAt(salon);
         if (!salon || at === undefined) return;

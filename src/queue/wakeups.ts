@@ -10,7 +10,7 @@
  * BullMQ is at least once: a job may run twice (a worker frozen past its lock, then woken). The lease in the
  * record, not the queue, decides who drives; a second run finds the lease held, or nothing due, and stops.
  */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Wakeups } from '../engine/ports.js';
 
 export const QUEUE_NAME = 'salon-steps';
@@ -29,6 +29,25 @@ const JOB_ATTEMPTS = 8;
 export class QueueWakeups implements Wakeups {
   constructor(private readonly queue: Queue<DriveJob | SweepJob>) {}
 
+  /** Whether a wake-up of the salon is pending or running. */
+  async pending(salonId: string): Promise<boolean> {
+    const jobId = await this.queue.getDeduplicationJobId(salonId);
+    return !!jobId && !!(await this.queue.getJob(jobId));
+  }
+
+  /**
+   * Arranges the sweep of the period `now` falls in (see sweep.ts), once across all workers: the job id names the
+   * period, so the others' adds are no-ops.
+   */
+  async arrangeSweep(everyMs: number, now = Date.now()): Promise<void> {
+    const period = Math.floor(now / everyMs);
+    await this.queue.add(
+      'sweep',
+      { sweep: true },
+      { jobId: `sweep-${period}`, removeOnComplete: { age: Math.ceil((2 * everyMs) / 1000) }, removeOnFail: true },
+    );
+  }
+
   async wake(salonId: string, version: number, at: number): Promise<void> {
     await this.queue.add(
       'drive',
@@ -44,9 +63,4 @@ export class QueueWakeups implements Wakeups {
       },
     );
   }
-}
-
-/** The shared queue, for processes that arrange steps (gateways) and those that take them (workers). */
-export function openQueue(connection: ConnectionOptions, prefix: string): Queue<DriveJob | SweepJob> {
-  return new Queue<DriveJob | SweepJob>(QUEUE_NAME, { connection, prefix });
 }

@@ -6,23 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
-
-export class StoreError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
-
-/** Hides the password in a store URL so it can be logged. */
-export function redactStoreUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1[redacted]@');
-}
-
-/** The refusal of a store URL whose scheme no store handles. */
-export function unsupportedStoreError(url: string): StoreError {
-  return new StoreError(`SALON_STORE_URL: unsupported store "${redactStoreUrl(url)}"; expected sqlite://, redis:// or postgres://`);
-}
+import { StoreError, unsupportedStoreError } from './store-error.js';
 
 export interface OpenedStore {
   keyv: Keyv;

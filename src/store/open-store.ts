@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { SalonStore } from '../engine/ports.js';
-import { openKeyv, redactStoreUrl, StoreError, unsupportedStoreError } from './keyv-factory.js';
+import { openKeyv } from './keyv-factory.js';
+import { redactStoreUrl, StoreError, unsupportedStoreError } from './store-error.js';
 import { KeyvSalonStore } from './keyv-salon-store.js';
 
 export interface OpenedSalonStore {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openKeyv, StoreError } from '../../src/store/keyv-factory.js';
+import { openKeyv } from '../../src/store/keyv-factory.js';
+import { StoreError } from '../../src/store/store-error.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';

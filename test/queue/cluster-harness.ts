@@ -67,7 +67,7 @@ export class Cluster {
     const worker =
       role === 'worker'
         ? startSalonWorker({
-            engine,
+            driver: engine.driver!,
             store,
             jobs: queue,
             concurrency: 20,

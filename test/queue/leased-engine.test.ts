@@ -127,7 +127,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     await server.waitForRequests(1);
     // A duplicate run of the job (BullMQ is at least once) on another engine: the lease turns it away.
     const other = await cluster.join('gateway');
-    const result = await other.engine.drive(salon.id);
+    const result = await other.engine.driver!.drive(salon.id);
     expect(result.outcome).toBe('busy');
     release();
     const done = await whenSalon(cluster, salon.id, handedBack, 20_000);

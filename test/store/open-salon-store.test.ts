@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../../src/store/keyv-factory.js';
+import { StoreError } from '../../src/store/store-error.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { openSalonStore } from '../../src/store/open-store.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
