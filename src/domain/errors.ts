@@ -7,7 +7,7 @@ export type Refusal =
   | { code: 'closed' }
   | { code: 'question_duplicate' }
   /** Nobody has a turn left to answer: `to` is the name of the speaker the question was put to, if any. */
-  | { code: 'no_turn_left'; to?: string }
+  | { code: 'no_turn_left'; to?: string; lastInFlight?: boolean }
   | { code: 'questions_waiting'; max: number }
   | { code: 'too_many_rounds'; total: number; max: number; current: number }
   | { code: 'already_paused' }

@@ -166,7 +166,7 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   const round = next?.round ?? salon.rounds;
   const last = next?.last ?? true;
   const system: ChatMessage = { role: 'system', content: systemPrompt(salon, seat, settings.persona) };
-  const waiting = questionsFor(salon, seat);
+  const waiting = questionsFor(salon, seat, index);
   const [topic, ...rest] = history(salon, seat, index);
   const tail: Piece[] = [...rest, ...waiting.map((q): Piece => ({ kind: 'question', q }))];
   const note = turnNote(salon, seat, round, last, waiting.length);

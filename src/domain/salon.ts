@@ -169,6 +169,11 @@ export interface SalonRecord {
   carried?: number;
   /** The turn being streamed, if any. */
   draft?: Draft;
+  /**
+   * The turn being written: saved before its model is called, so a question saved after it (on any process) knows
+   * that turn cannot see it. Cleared when the turn is committed or fails, and when the salon closes.
+   */
+  writing?: { index: number; since: string };
   /** The most this salon may spend, in USD; absent: no cap. */
   budgetUSD?: number;
   /** Repetitive turns in a row (see repetition.ts); the next prompts carry a nudge while it is above 0. */
@@ -280,9 +285,12 @@ export function questionsByTurn(salon: SalonRecord, at: (q: Interjection) => num
   return byTurn;
 }
 
-/** The questions `seat` answers on its next turn: those put to it, and those put to no one in particular. */
-export function questionsFor(salon: SalonRecord, seat: Seat): Interjection[] {
-  return pendingInterjections(salon).filter((q) => q.to === undefined || q.to === seat);
+/**
+ * The questions `seat` answers in turn `index`: those put to it or to no one in particular, asked before that turn
+ * was being written (a question asked during turn i waits for turn i + 1 even if turn i is written again).
+ */
+export function questionsFor(salon: SalonRecord, seat: Seat, index = salon.turns.length): Interjection[] {
+  return pendingInterjections(salon).filter((q) => (q.to === undefined || q.to === seat) && q.afterTurns <= index);
 }
 
 /** The next turn `seat` takes, from turn `from` on, or undefined when it has no turn left. */

@@ -42,8 +42,6 @@ export interface InterjectionInput {
 }
 
 export interface InterjectionOptions {
-  /** A turn is being written now: it cannot see the question. */
-  turnInFlight?: boolean;
   /** At most this many questions may wait at once. */
   maxPending?: number;
 }
@@ -60,11 +58,13 @@ export function addInterjection(
     throw new SalonError({ code: 'question_duplicate' });
   }
   // A turn already being written cannot see the question; the first turn that can is the one after it.
-  const from = salon.turns.length + (options.turnInFlight ? 1 : 0);
+  const inFlight = salon.writing?.index === salon.turns.length;
+  const from = salon.turns.length + (inFlight ? 1 : 0);
   const seat = input.to ?? (from < totalTurns(salon) ? seatOf(from) : undefined);
   const answeredIn = seat ? nextTurnOf(salon, seat, from) : undefined;
   if (!seat || !answeredIn) {
-    throw new SalonError(input.to ? { code: 'no_turn_left', to: salon.seats[input.to].name } : { code: 'no_turn_left' });
+    const lastInFlight = inFlight && from >= totalTurns(salon) ? { lastInFlight: true } : {};
+    throw new SalonError({ code: 'no_turn_left', ...(input.to ? { to: salon.seats[input.to].name } : {}), ...lastInFlight });
   }
   const max = options.maxPending ?? Infinity;
   if (pendingInterjections(salon).length >= max) {
@@ -80,6 +80,13 @@ export function addInterjection(
   };
   salon.interjections.push(interjection);
   return { interjection, answeredIn: { ...answeredIn, seat } };
+}
+
+/** Turn `index` is about to be written: questions saved from now on wait for the turn after it. */
+export function startTurn(salon: SalonRecord, index: number, now: number): void {
+  if (salon.status !== 'running' || nextTurn(salon)?.index !== index) return;
+  salon.writing = { index, since: iso(now) };
+  salon.updatedAt = iso(now);
 }
 
 /** Adds rounds to a salon that is not closed; a finished salon carries on with the next speaker. */
@@ -159,6 +166,7 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
   salon.closedAt = iso(now);
   salon.finishedAt ??= iso(now);
   salon.updatedAt = iso(now);
+  salon.writing = undefined;
   if (salon.draft) {
     // A turn shown while it streamed will not be finished now: its messages go, so the thread matches the archive.
     retractDraft(salon, salon.draft.turnIndex, salon.draft.messageIds);
@@ -277,6 +285,7 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   const draftIds = salon.draft?.turnIndex === turn.index ? salon.draft.messageIds : [];
   salon.outbox.push({ key: turnKey(salon.id, turn.index), kind: 'turn', turnIndex: turn.index, messageIds: [], ...(draftIds.length ? { draftIds } : {}) });
   salon.draft = undefined;
+  salon.writing = undefined;
   salon.failure = undefined;
   salon.updatedAt = iso(now);
   const { threshold, maxNudges } = options.repetition ?? { threshold: Infinity, maxNudges: Infinity };
@@ -331,6 +340,7 @@ export interface RetryPolicy {
 export function recordFailure(salon: SalonRecord, input: FailureInput, now: number, policy: RetryPolicy): 'retry' | 'paused' {
   // A turn that failed while the salon was being closed needs no notice: the archive says where it ended.
   if (salon.status === 'closed') return 'paused';
+  salon.writing = undefined;
   const attempts = (salon.failure?.seat === input.seat ? salon.failure.attempts : 0) + 1;
   const name = salon.seats[input.seat].name;
   salon.failure = { seat: input.seat, name, reason: input.reason, at: iso(now), attempts };
@@ -424,6 +434,7 @@ export function abandon(salon: SalonRecord, now: number): void {
   salon.nextTurnAt = undefined;
   salon.outbox = [];
   salon.draft = undefined;
+  salon.writing = undefined;
   if (salon.synthesis?.status === 'pending') salon.synthesis = undefined;
   salon.updatedAt = iso(now);
 }

@@ -224,8 +224,7 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
   ): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } }> {
     let added!: ReturnType<typeof transitions.addInterjection>;
     const salon = await this.change(id, (s, now) => {
-      const turnInFlight = this.rooms.get(id)?.writing !== undefined;
-      added = transitions.addInterjection(s, input, now, { turnInFlight, maxPending: this.options.config.salon.maxPendingQuestions });
+      added = transitions.addInterjection(s, input, now, { maxPending: this.options.config.salon.maxPendingQuestions });
     });
     return { salon, ...added };
   }

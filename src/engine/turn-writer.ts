@@ -77,9 +77,14 @@ export class TurnWriter {
         return undefined;
       }
       try {
-        const prompt = buildPrompt(salon, next.seat, this.seatSettings(salon, next.seat));
+        const settings = this.seatSettings(salon, next.seat);
+        // Saved before the model is called: a question saved after this, on any process, waits for the next turn,
+        // which is what its reply says. Another process's change saved meanwhile is in the record it returns.
+        const started = await deps.changeHeld(room, (draft, now) => transitions.startTurn(draft, next.index, now));
+        if (started.writing?.index !== next.index) return undefined;
+        const prompt = buildPrompt(started, next.seat, settings);
         room.writing = controller;
-        return { salon, next, prompt };
+        return { salon: started, next, prompt };
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
         await this.failTurn(room, next.seat, err);

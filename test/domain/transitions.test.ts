@@ -10,6 +10,7 @@ import {
   nextTurn,
   otherSeat,
   pendingInterjections,
+  questionsFor,
   roundOf,
   roundsDone,
   seatOf,
@@ -30,6 +31,7 @@ import {
   recordDraft,
   recordPostedPart,
   resume,
+  startTurn,
   type RetryPolicy,
 } from '../../src/domain/transitions.js';
 import { CLAUDE, GLM, SEED_TURNS, T0, generated, newSalon, playTurns, salonInput, snapshot } from './fixtures.js';
@@ -363,6 +365,61 @@ describe('addInterjection', () => {
     playTurns(salon, 2);
     expectRefusal(salon, 'no_turn_left', () => addInterjection(salon, { id: 'msg-1', author: ada, text: 'One more thing' }, T0 + 999_000));
   });
+
+  describe('while a turn is being written', () => {
+    it('leaves the question to the turn after it, whose seat the answer names, even if the turn is written again', () => {
+      const salon = newSalon({ rounds: 2 });
+      playTurns(salon, 1);
+      startTurn(salon, 1, T0 + 1_000);
+      const { interjection, answeredIn } = addInterjection(salon, { id: 'q1', author: ada, text: 'And memory?' }, T0 + 2_000);
+      expect(interjection.afterTurns).toBe(2);
+      expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
+      // The turn in flight fails and is written again: it still cannot take the question.
+      expect(questionsFor(salon, 'B', 1)).toEqual([]);
+      expect(questionsFor(salon, 'A', 2).map((q) => q.id)).toEqual(['q1']);
+    });
+
+    it('a question for the seat writing now waits for its next turn', () => {
+      const salon = newSalon({ rounds: 3 });
+      startTurn(salon, 0, T0);
+      const { answeredIn } = addInterjection(salon, { id: 'q1', author: ada, text: 'You, A?', to: 'A' }, T0 + 1);
+      expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
+    });
+
+    it('refuses a question during the last turn, saying the last turn is being written', () => {
+      const salon = newSalon({ rounds: 1 });
+      playTurns(salon, 1);
+      startTurn(salon, 1, T0 + 1_000);
+      expectRefusal(salon, 'no_turn_left', () => addInterjection(salon, { id: 'q1', author: ada, text: 'Too late?' }, T0 + 2_000));
+      expect(refusalWords(() => addInterjection(salon, { id: 'q1', author: ada, text: 'Too late?' }, T0 + 2_000))).toMatch(
+        /last turn is already being written/,
+      );
+    });
+
+    it('forgets the turn in flight once it is committed, fails or the salon closes', () => {
+      const committed = newSalon();
+      startTurn(committed, 0, T0);
+      playTurns(committed, 1);
+      expect(committed.writing).toBeUndefined();
+      const failed = newSalon();
+      startTurn(failed, 0, T0);
+      recordFailure(failed, { seat: 'A', reason: 'down', permanent: false }, T0 + 1, { maxAttempts: 3, backoffMs: () => 1_000 });
+      expect(failed.writing).toBeUndefined();
+      const closed = newSalon();
+      startTurn(closed, 0, T0);
+      close(closed, T0 + 1);
+      expect(closed.writing).toBeUndefined();
+    });
+
+    it('marks nothing for a turn that is not the next one, or a salon that is not running', () => {
+      const salon = newSalon();
+      startTurn(salon, 1, T0);
+      expect(salon.writing).toBeUndefined();
+      pause(salon, T0 + 1);
+      startTurn(salon, 0, T0 + 2);
+      expect(salon.writing).toBeUndefined();
+    });
+  });
 });
 
 describe('questionsByTurn', () => {
@@ -371,7 +428,7 @@ describe('questionsByTurn', () => {
     addInterjection(salon, { id: 'q1', author: { id: 'u', name: 'U' }, text: 'one' }, T0);
     addInterjection(salon, { id: 'q2', author: { id: 'u', name: 'U' }, text: 'two' }, T0);
     playTurns(salon, 1);
-    addInterjection(salon, { id: 'q3', author: { id: 'u', name: 'U' }, text: 'three' }, T0 + 60_000, { turnInFlight: false });
+    addInterjection(salon, { id: 'q3', author: { id: 'u', name: 'U' }, text: 'three' }, T0 + 60_000);
     const byTurn = questionsByTurn(salon);
     expect([...byTurn.keys()]).toEqual([0]);
     expect(byTurn.get(0)!.map((q) => q.id)).toEqual(['q1', 'q2']);
