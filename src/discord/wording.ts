@@ -79,7 +79,9 @@ export function refusalText(refusal: Refusal): string {
       return 'That question is already in the salon.';
     case 'no_turn_left': {
       if (refusal.lastInFlight)
-        return 'The last turn is already being written and cannot see a new question, so nobody would answer it. Add rounds with `/salon extend` and ask again.';
+        return (
+          'The last turn is already being written and cannot see a new question, so nobody would answer it. ' + 'Add rounds with `/salon extend` and ask again.'
+        );
       const who = refusal.to !== undefined ? `${refusal.to} has no turn left` : 'no model has a turn left';
       return `${who} in this salon, so nobody would answer. Add rounds with \`/salon extend\`${refusal.to !== undefined ? ' or ask without `to`' : ''}.`;
     }
