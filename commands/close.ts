@@ -3,7 +3,6 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { overBudget } from '../src/domain/transitions.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -29,11 +28,11 @@ const close: Subcommand = {
     const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
     const next =
-      closed.synthesis?.status !== 'pending'
-        ? 'The transcript follows'
-        : overBudget(closed)
-          ? 'The budget is spent, so there will be no synthesis; the transcript follows'
-          : 'A synthesis is being written; the transcript follows it';
+      closed.synthesis?.status === 'pending'
+        ? 'A synthesis is being written; the transcript follows it'
+        : closed.synthesis?.status === 'failed'
+          ? `There will be no synthesis: ${closed.synthesis.reason}; the transcript follows`
+          : 'The transcript follows';
     await respond(interaction, { content: `📦 Closed by ${interaction.user}. ${next}, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
       ctx.log.debug({ err }, 'could not confirm the close'),
     );

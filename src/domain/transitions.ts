@@ -4,7 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { spentUSD } from './ledger.js';
+import { formatUSD, spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
 import {
   isFinishedNotice,
@@ -16,6 +16,7 @@ import {
   roundsDone,
   turnKey,
   type Interjection,
+  type Participant,
   type Person,
   type Post,
   type SalonRecord,
@@ -157,9 +158,9 @@ export function resume(salon: SalonRecord, now: number, options: { budgetUSD?: n
 
 /**
  * Closes the salon. The archive post (transcript file, then the thread archived) goes out after anything still
- * owed, and after the synthesis when one is asked for (`synthesizer`: the model key that writes it).
+ * owed, and after the synthesis when one is asked for (`synthesizer`: the model that writes it).
  */
-export function close(salon: SalonRecord, now: number, options: { synthesizer?: string } = {}): void {
+export function close(salon: SalonRecord, now: number, options: { synthesizer?: Participant } = {}): void {
   assertOpen(salon);
   salon.status = 'closed';
   salon.nextTurnAt = undefined;
@@ -172,11 +173,18 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
     retractDraft(salon, salon.draft.turnIndex, salon.draft.messageIds);
     salon.draft = undefined;
   }
-  if (options.synthesizer && salon.turns.length > (salon.carried ?? 0)) {
-    salon.synthesis = { status: 'pending', modelKey: options.synthesizer };
-  } else {
-    pushArchive(salon);
+  const synthesizer = options.synthesizer;
+  if (synthesizer && salon.turns.length > (salon.carried ?? 0)) {
+    if (overBudget(salon)) {
+      // Decided here, once: a salon never starts a request its budget has already used up, the synthesis included.
+      const reason = `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget`;
+      salon.synthesis = { status: 'failed', modelKey: synthesizer.key, name: synthesizer.name, model: synthesizer.model, reason, at: iso(now) };
+    } else {
+      salon.synthesis = { status: 'pending', modelKey: synthesizer.key };
+      return;
+    }
   }
+  pushArchive(salon);
 }
 
 function pushArchive(salon: SalonRecord): void {
@@ -247,8 +255,8 @@ export interface GeneratedTurn {
 
 export interface CommitOptions {
   autoClose?: boolean;
-  /** Close with a synthesis by this model key (with autoClose). */
-  synthesizer?: string;
+  /** Close with a synthesis by this model (with autoClose). */
+  synthesizer?: Participant;
   /** A turn at or above `threshold` is repetitive; `maxNudges` repetitive turns in a row finish the salon early. */
   repetition?: { threshold: number; maxNudges: number };
 }

@@ -9,10 +9,10 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { costOf, formatUSD } from '../domain/ledger.js';
+import { costOf } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
-import { nextTurn, turnKey, type SalonRecord, type Seat } from '../domain/salon.js';
+import { nextTurn, turnKey, type Participant, type SalonRecord, type Seat } from '../domain/salon.js';
 import { estimateTokens, ownNameStripper } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
 import { DraftWriter } from './draft-writer.js';
@@ -39,9 +39,11 @@ export interface WriterDeps {
 }
 
 /** The model that writes a closing synthesis, or undefined for none. `wanted` overrides the config. */
-export function synthesizerFor(config: Config, salon: SalonRecord, wanted: boolean | undefined): string | undefined {
+export function synthesizerFor(config: Config, salon: SalonRecord, wanted: boolean | undefined): Participant | undefined {
   if (!(wanted ?? config.salon.synthesis)) return undefined;
-  return config.salon.synthesizer ?? salon.seats.A.key;
+  const key = config.salon.synthesizer ?? salon.seats.A.key;
+  const model = Object.hasOwn(config.models, key) ? config.models[key] : undefined;
+  return { key, name: model?.name ?? key, model: model?.model ?? key };
 }
 
 export class TurnWriter {
@@ -186,8 +188,6 @@ export class TurnWriter {
       let result: transitions.SynthesisResult;
       if (!model) {
         result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
-      } else if (transitions.overBudget(salon)) {
-        result = { ok: false, name, model: modelId, reason: `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget` };
       } else {
         const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
         try {

@@ -5,7 +5,7 @@
 import type { SalonRecord } from '../../src/domain/salon.js';
 import { costOf } from '../../src/domain/ledger.js';
 import { addInterjection, close, commitSynthesis, commitTurn } from '../../src/domain/transitions.js';
-import { SEED_TURNS, T0, newSalon } from './fixtures.js';
+import { CLAUDE, SEED_TURNS, T0, newSalon } from './fixtures.js';
 
 /** When the archive is made: 27 December 2025, 18:30 UTC. */
 export const GOLDEN_NOW = new Date(T0 + 30 * 60_000);
@@ -33,7 +33,7 @@ export function goldenSalon(): SalonRecord {
   );
   turn(['msg-1001']);
   turn();
-  close(salon, GOLDEN_NOW.getTime(), { synthesizer: 'claude' });
+  close(salon, GOLDEN_NOW.getTime(), { synthesizer: CLAUDE });
   const usage = { promptTokens: 3_200, completionTokens: 280 };
   commitSynthesis(
     salon,

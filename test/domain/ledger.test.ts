@@ -114,7 +114,7 @@ describe('ledgerOf', () => {
     playTurns(salon, 2);
     charge(salon, 0, { promptTokens: 100, completionTokens: 10, costUSD: 0.01 });
     charge(salon, 1, { promptTokens: 100, completionTokens: 10, costUSD: 0.02 });
-    close(salon, T0 + 120_000, { synthesizer: 'sonnet' });
+    close(salon, T0 + 120_000, { synthesizer: { key: 'sonnet', name: 'Sonnet', model: 'anthropic/claude-sonnet' } });
     commitSynthesis(
       salon,
       {
@@ -139,7 +139,7 @@ describe('ledgerOf', () => {
     playTurns(salon, 2);
     charge(salon, 0, { promptTokens: 100, completionTokens: 10, costUSD: 0.01 });
     charge(salon, 1, { promptTokens: 100, completionTokens: 10, costUSD: 0.02 });
-    close(salon, T0 + 120_000, { synthesizer: CLAUDE.key });
+    close(salon, T0 + 120_000, { synthesizer: CLAUDE });
     commitSynthesis(
       salon,
       {
@@ -162,7 +162,7 @@ describe('ledgerOf', () => {
   it('leaves out a synthesis that failed', () => {
     const salon = newSalon({ rounds: 1 });
     playTurns(salon, 2);
-    close(salon, T0 + 120_000, { synthesizer: CLAUDE.key });
+    close(salon, T0 + 120_000, { synthesizer: CLAUDE });
     commitSynthesis(salon, { ok: false, name: CLAUDE.name, model: CLAUDE.model, reason: 'the API key was refused (HTTP 401)' }, T0 + 130_000);
     const { byModel, total } = ledgerOf(salon);
     expect(byModel).toHaveLength(2);

@@ -440,6 +440,21 @@ describe('questionsByTurn', () => {
 });
 
 describe('pause / resume / close', () => {
+  it('close decides once that a salon whose budget is spent gets no synthesis: failed with the reason, archive at once', () => {
+    const salon = newSalon({ budgetUSD: 0.01 });
+    commitTurn(salon, generated(salon, { cost: { usd: 0.02, source: 'endpoint' } }), T0 + 30_000);
+    close(salon, T0 + 60_000, { synthesizer: CLAUDE });
+    expect(salon.synthesis).toEqual({
+      status: 'failed',
+      modelKey: CLAUDE.key,
+      name: CLAUDE.name,
+      model: CLAUDE.model,
+      reason: 'the salon had spent its $0.01 budget',
+      at: iso(T0 + 60_000),
+    });
+    expect(salon.outbox.at(-1)?.kind).toBe('archive');
+  });
+
   it('pause stops the schedule; resume restarts at once and clears any reason', () => {
     const salon = newSalon();
     playTurns(salon, 1);
