@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SalonError, type Refusal } from '../../src/domain/errors.js';
+import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/errors.js';
 import type { Notice } from '../../src/domain/salon.js';
-import { noticeText, refusalText } from '../../src/discord/wording.js';
+import { modelFailureText, noticeText, refusalText } from '../../src/discord/wording.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([
@@ -78,5 +78,29 @@ describe('refusalText', () => {
     expect(err.code).toBe('too_many_rounds');
     expect(err.message).toBe('too_many_rounds {"total":31,"max":30,"current":25}');
     expect(new SalonError({ code: 'closed' }).message).toBe('closed');
+  });
+});
+
+describe('modelFailureText', () => {
+  it.each<[ModelFailure, string]>([
+    [{ code: 'http_status', status: 502, message: 'Upstream overloaded' }, 'the endpoint had a server error (HTTP 502: Upstream overloaded)'],
+    [{ code: 'http_status', status: 401 }, 'the API key was refused (HTTP 401)'],
+    [
+      { code: 'error_in_reply', where: 'body', errorCode: 502, message: 'Upstream overloaded' },
+      'the endpoint answered with an error instead of a reply (502: Upstream overloaded)',
+    ],
+    [{ code: 'error_in_reply', where: 'stream' }, 'the endpoint sent an error in the middle of the reply'],
+    [{ code: 'cut_short', characters: 1234 }, 'the reply stopped before it was finished: the stream ended after 1,234 characters without a finish reason'],
+    [
+      { code: 'no_room_to_reply', modelKey: 'glm', maxTokens: 1024, reasoning: true },
+      'its reasoning used the whole maxTokens (1,024 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
+    ],
+    [
+      { code: 'no_room_to_reply', modelKey: 'glm', maxTokens: 16, reasoning: false },
+      'it reached maxTokens (16 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
+    ],
+    [{ code: 'empty_reply', name: 'GLM 4.7', finishReason: 'stop' }, 'GLM 4.7 returned an empty reply (finish reason: stop)'],
+  ])('%j', (failure, text) => {
+    expect(modelFailureText(failure)).toBe(text);
   });
 });
