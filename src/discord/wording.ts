@@ -42,8 +42,10 @@ export function noticeText(notice: Notice): string {
         notice.closing ? ' The transcript follows and the thread will be archived.' : ' Use `/salon close` to post the transcript and archive the thread.',
       ].join('');
     }
-    case 'model_failed':
-      return `⚠️ ${notice.name} could not take its turn: ${notice.reason}. The salon is paused; use \`/salon resume\` to try again.`;
+    case 'model_failed': {
+      const tries = notice.attempts !== undefined && notice.attempts > 1 ? ` after ${notice.attempts} tries` : '';
+      return `⚠️ ${notice.name} could not take its turn${tries}: ${notice.reason}. The salon is paused; use \`/salon resume\` to try again.`;
+    }
     case 'budget_spent':
       return (
         `💸 This salon has spent ${formatUSD(notice.spent)} of its ${formatUSD(notice.budget)} budget, so it is paused. ` +
@@ -114,6 +116,16 @@ export function modelFailureText(failure: ModelFailure): string {
     case 'not_in_config':
       return `no model "${failure.modelKey}" in the config`;
   }
+}
+
+/**
+ * A turn being retried, as `/salon status` shows it: who, which try comes next and when (`when` is already worded:
+ * a Discord timestamp, or "now"), and why the last one failed.
+ */
+export function retryText(retry: { name: string; attempts: number; maxAttempts?: number; when: string; reason: string }): string[] {
+  const next = retry.attempts + 1;
+  const of = retry.maxAttempts !== undefined ? ` of ${retry.maxAttempts}` : '';
+  return [`**Retrying:** ${retry.name}, try ${next}${of}, ${retry.when}`, `**Last try failed:** ${retry.reason}`];
 }
 
 const TEXT_FIELDS: Record<TextField, string> = { question: 'question', topic: 'topic', direction: 'direction' };
