@@ -67,7 +67,8 @@ function modelError(failure: ModelFailure, permanent: boolean): ModelError {
  * `sk-…` style keys, `key=…`, long opaque tokens) and cut to 300 characters.
  */
 export function cleanProviderText(text: string, secrets: Array<string | undefined> = []): string {
-  let out = text.replace(/\s+/g, ' ').trim();
+  // Only the first 300 characters are kept: the rest (an HTML error page, say) need not be searched.
+  let out = text.slice(0, 2_000).replace(/\s+/g, ' ').trim();
   for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
   out = out
     .replace(/\bBearer\s+[^\s,;"']+/gi, 'Bearer [redacted]')

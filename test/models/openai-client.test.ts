@@ -298,5 +298,9 @@ describe('cleanProviderText', () => {
     expect(cleanProviderText('the secret is my-own-secret', ['my-own-secret'])).toBe('the secret is [redacted]');
     expect(cleanProviderText('provider-returned-error for model z-ai/glm-4.7')).toBe('provider-returned-error for model z-ai/glm-4.7');
     expect(cleanProviderText('word '.repeat(400)).length).toBeLessThanOrEqual(300);
+    // A huge error page is cleaned in no time (only its start can be shown).
+    const started = performance.now();
+    expect(cleanProviderText('a-'.repeat(100_000)).length).toBeLessThanOrEqual(300);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
