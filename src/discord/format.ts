@@ -3,7 +3,7 @@ import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
 import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
 import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { cutOnWord } from '../domain/text.js';
-import { pauseText } from './wording.js';
+import { pauseText, retryText } from './wording.js';
 
 const COLOR = 0x8a6fd1;
 
@@ -64,10 +64,19 @@ export function statusText(salon: SalonRecord, now: number): string {
     `**Round:** ${Math.min(salon.rounds, next ? next.round : roundsDone(salon))} of ${salon.rounds} (${salon.turns.length} of ${salon.rounds * 2} turns taken)`,
     `**Models:** ${A.name} (\`${A.model}\`) and ${B.name} (\`${B.model}\`)`,
   ];
+  // The turn to be taken next failed and is being retried (the record keeps the failure until the turn is written).
+  const retrying = next && salon.status === 'running' && salon.failure?.seat === next.seat ? salon.failure : undefined;
   if (next && salon.status === 'running') {
     const speaker = salon.seats[next.seat].name;
     const due = salon.nextTurnAt ?? now;
-    lines.push(due <= now ? `**Next turn:** ${speaker}, now` : `**Next turn:** ${speaker}, ${time(new Date(due), TimestampStyles.RelativeTime)}`);
+    const when = due <= now ? 'now' : time(new Date(due), TimestampStyles.RelativeTime);
+    if (retrying) {
+      lines.push(
+        ...retryText({ name: speaker, attempts: retrying.attempts, maxAttempts: retrying.maxAttempts, when, reason: cutOnWord(retrying.reason, 300) }),
+      );
+    } else {
+      lines.push(`**Next turn:** ${speaker}, ${when}`);
+    }
   } else if (next && salon.status === 'paused') {
     lines.push(`**Next turn:** ${salon.seats[next.seat].name}, once resumed`);
   }

@@ -2,7 +2,7 @@
  * Every word the bot says in Discord, rendered from data: the domain and the handlers say what happened (a code
  * and its values), and this module alone says it in words. What people see is defined here and nowhere else.
  */
-import type { NumberField, Refusal, TextField } from '../domain/errors.js';
+import type { ModelFailure, NumberField, Refusal, TextField } from '../domain/errors.js';
 import { formatUSD } from '../domain/ledger.js';
 import type { Notice, PauseReason } from '../domain/salon.js';
 import { cutOnWord } from '../domain/text.js';
@@ -42,8 +42,10 @@ export function noticeText(notice: Notice): string {
         notice.closing ? ' The transcript follows and the thread will be archived.' : ' Use `/salon close` to post the transcript and archive the thread.',
       ].join('');
     }
-    case 'model_failed':
-      return `⚠️ ${notice.name} could not take its turn: ${notice.reason}. The salon is paused; use \`/salon resume\` to try again.`;
+    case 'model_failed': {
+      const tries = notice.attempts !== undefined && notice.attempts > 1 ? ` after ${notice.attempts} tries` : '';
+      return `⚠️ ${notice.name} could not take its turn${tries}: ${notice.reason}. The salon is paused; use \`/salon resume\` to try again.`;
+    }
     case 'budget_spent':
       return (
         `💸 This salon has spent ${formatUSD(notice.spent)} of its ${formatUSD(notice.budget)} budget, so it is paused. ` +
@@ -52,6 +54,78 @@ export function noticeText(notice: Notice): string {
     case 'legacy':
       return notice.text;
   }
+}
+
+/** What an HTTP error status means for a model request. */
+function statusWords(status: number): string {
+  switch (status) {
+    case 400:
+      return 'the endpoint refused the request';
+    case 401:
+      return 'the API key was refused';
+    case 402:
+      return 'the account is out of credit';
+    case 403:
+      return 'access to the model is forbidden';
+    case 404:
+      return 'the model or endpoint was not found';
+    case 408:
+      return 'the endpoint timed out';
+    case 429:
+      return 'rate-limited by the endpoint';
+    default:
+      return status >= 500 ? 'the endpoint had a server error' : 'the endpoint sent an error';
+  }
+}
+
+/** `code: message`, either, or nothing: the endpoint's own account of an error. */
+function providerSays(code: string | number | undefined, message: string | undefined): string {
+  const said = [code, message].filter((part) => part !== undefined && part !== '').join(': ');
+  return said ? ` (${said})` : '';
+}
+
+/**
+ * Why a model request failed, as the thread's notice and `/salon status` give it (after the model's name). Where the
+ * endpoint gave a message of its own, it is quoted.
+ */
+export function modelFailureText(failure: ModelFailure): string {
+  switch (failure.code) {
+    case 'http_status':
+      return `${statusWords(failure.status)} (HTTP ${failure.status}${failure.message ? `: ${failure.message}` : ''})`;
+    case 'error_in_reply':
+      return failure.where === 'body'
+        ? `the endpoint answered with an error instead of a reply${providerSays(failure.errorCode, failure.message)}`
+        : `the endpoint sent an error in the middle of the reply${providerSays(failure.errorCode, failure.message)}`;
+    case 'cut_short':
+      return (
+        'the reply stopped before it was finished: ' + `the stream ended after ${failure.characters.toLocaleString('en-US')} characters without a finish reason`
+      );
+    case 'connection_broken':
+      return `the connection to ${failure.host} broke mid-reply${failure.message ? ` (${failure.message})` : ''}`;
+    case 'unreachable':
+      return `could not reach ${failure.host}${failure.message ? ` (${failure.message})` : ''}`;
+    case 'timeout':
+      return `no reply within ${failure.seconds} s`;
+    case 'empty_reply':
+      return `${failure.name} returned an empty reply${failure.finishReason ? ` (finish reason: ${failure.finishReason})` : ''}`;
+    case 'no_room_to_reply': {
+      const key = `models.${failure.modelKey}.maxTokens`;
+      const spent = failure.reasoning ? 'its reasoning used the whole maxTokens' : 'it reached maxTokens';
+      return `${spent} (${failure.maxTokens.toLocaleString('en-US')} tokens) before writing a word of the reply; raise \`${key}\` in the config`;
+    }
+    case 'not_in_config':
+      return `no model "${failure.modelKey}" in the config`;
+  }
+}
+
+/**
+ * A turn being retried, as `/salon status` shows it: who, which try comes next and when (`when` is already worded:
+ * a Discord timestamp, or "now"), and why the last one failed.
+ */
+export function retryText(retry: { name: string; attempts: number; maxAttempts?: number; when: string; reason: string }): string[] {
+  const next = retry.attempts + 1;
+  const of = retry.maxAttempts !== undefined ? ` of ${retry.maxAttempts}` : '';
+  return [`**Retrying:** ${retry.name}, try ${next}${of}, ${retry.when}`, `**Last try failed:** ${retry.reason}`];
 }
 
 const TEXT_FIELDS: Record<TextField, string> = { question: 'question', topic: 'topic', direction: 'direction' };

@@ -60,3 +60,22 @@ export class SalonError extends Error {
     return this.refusal.code;
   }
 }
+
+/**
+ * Why a model request failed, as data: the model client says what happened, and the Discord adapter's wording module
+ * says it in words. `message` is the endpoint's own account, already cut and cleaned of anything that looks like a key.
+ */
+export type ModelFailure =
+  /** Answered with an HTTP error status. */
+  | { code: 'http_status'; status: number; message?: string }
+  /** A 200 reply that carried an error instead of a completion: as its whole body, or as an event in its stream. */
+  | { code: 'error_in_reply'; where: 'body' | 'stream'; errorCode?: string | number; message?: string }
+  /** A stream that ended without a finish reason (no reply is complete without one), after `characters` of text. */
+  | { code: 'cut_short'; characters: number }
+  | { code: 'connection_broken'; host: string; message?: string }
+  | { code: 'unreachable'; host: string; message?: string }
+  | { code: 'timeout'; seconds: number }
+  | { code: 'empty_reply'; name: string; finishReason?: string }
+  /** The reply reached `maxTokens` before a word of it was written: spent on reasoning, when `reasoning`. */
+  | { code: 'no_room_to_reply'; modelKey: string; maxTokens: number; reasoning: boolean }
+  | { code: 'not_in_config'; modelKey: string };

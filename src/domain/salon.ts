@@ -121,7 +121,8 @@ export type Post =
 export type Notice =
   /** `unanswered`: questions asked too late; `closing`: the transcript follows at once. */
   | { code: 'finished'; rounds: number; endedEarly?: string; unanswered: number; closing: boolean }
-  | { code: 'model_failed'; name: string; reason: string }
+  /** `attempts`: the tries it took before the salon gave up (absent in records saved before it was kept). */
+  | { code: 'model_failed'; name: string; reason: string; attempts?: number }
   | { code: 'budget_spent'; spent: number; budget: number }
   /** Saved by schema 1, which stored a notice's words: posted as they are. `was` is what it was about. */
   | { code: 'legacy'; was: 'finished' | 'failure' | 'info'; text: string };
@@ -136,13 +137,20 @@ export type PauseReason =
   /** Saved by schema 1, which stored the words. */
   | { code: 'legacy'; text: string };
 
+/**
+ * The last failure of the turn to be taken next. While the salon runs, the turn is being retried: the next try is
+ * due at `nextTurnAt`. Kept in the record so `/salon status` shows it on any process, and across a restart.
+ */
 export interface FailureInfo {
   seat: Seat;
   name: string;
+  /** The model client's account, safe to show: never holds a key. */
   reason: string;
   at: string;
   /** Model attempts that failed in a row, across engine-level retries. */
   attempts: number;
+  /** Attempts allowed before the salon pauses (absent in records saved before it was kept). */
+  maxAttempts?: number;
 }
 
 export interface SalonRecord {

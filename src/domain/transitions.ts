@@ -351,7 +351,7 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
   salon.writing = undefined;
   const attempts = (salon.failure?.seat === input.seat ? salon.failure.attempts : 0) + 1;
   const name = salon.seats[input.seat].name;
-  salon.failure = { seat: input.seat, name, reason: input.reason, at: iso(now), attempts };
+  salon.failure = { seat: input.seat, name, reason: input.reason, at: iso(now), attempts, maxAttempts: policy.maxAttempts };
   salon.updatedAt = iso(now);
   if (!input.permanent && attempts < policy.maxAttempts && salon.status === 'running') {
     salon.nextTurnAt = now + policy.backoffMs(attempts);
@@ -366,7 +366,7 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
     // The time makes the key unique even when the same turn fails again after a resume.
     key: `${salon.id}:failure:${salon.turns.length}:${now}`,
     kind: 'notice',
-    notice: { code: 'model_failed', name, reason: input.reason },
+    notice: { code: 'model_failed', name, reason: input.reason, attempts },
     messageIds: [],
   });
   return 'paused';

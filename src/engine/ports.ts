@@ -3,6 +3,7 @@
  * publisher, the openai-SDK model client, the keyv store; the tests' memory publisher) implement these and are
  * handed to the engine by the composition root (src/app.ts); nothing in src/engine imports an adapter.
  */
+import type { ModelFailure } from '../domain/errors.js';
 import type { ChatMessage } from '../domain/prompts.js';
 import type { Post, SalonHead, SalonRecord, Seat, Usage } from '../domain/salon.js';
 
@@ -114,6 +115,8 @@ export class ModelError extends Error {
     /** Retrying later will not help (bad key, unknown model, bad request). */
     readonly permanent: boolean,
     readonly status?: number,
+    /** What happened, as data (the model client's; `reason` is it in words). */
+    readonly failure?: ModelFailure,
   ) {
     super(reason);
     this.name = 'ModelError';

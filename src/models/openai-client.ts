@@ -4,11 +4,23 @@
  * The SDK's own retries are turned off: its timeout stops counting once headers arrive, so a body that
  * trickles forever would never time out. Each attempt here gets a whole-request deadline instead, and the
  * retry loop (429, 408, 409, 5xx, connection errors, timeouts; Retry-After honoured) lives in one place.
+ *
+ * What OpenAI-compatible endpoints do besides the happy path, and what this client makes of it:
+ * - A stream ends with a chunk whose `finish_reason` is set; one that ends without it was cut short (OpenRouter, vLLM
+ *   and proxies can end a stream early, and the SDK then ends its iterator quietly): a failure, never a turn.
+ * - An error after the headers comes as a 200: as a stream event with an `error` field (the SDK throws an APIError
+ *   with no status), or as a JSON body `{ error: { code, message } }` (https://openrouter.ai/docs/api/reference/errors-and-debugging).
+ *   The endpoint's own message is what the thread is told.
+ * - Reasoning (`delta.reasoning`, `reasoning_details`, vLLM's `reasoning_content`) is never part of the reply; a reply
+ *   that reached max_tokens before any text says the limit was spent, and which config key raises it.
+ * Every reason is put in words by the Discord adapter's wording module (modelFailureText), from data made here.
  */
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/index.js';
+import type { ModelFailure } from '../domain/errors.js';
 import type { Usage } from '../domain/salon.js';
+import { modelFailureText } from '../discord/wording.js';
 import { takesCacheBreakpoints, withCacheBreakpoints } from './prompt-cache.js';
 import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from '../engine/ports.js';
 
@@ -24,6 +36,46 @@ interface Reply {
   text: string;
   finishReason?: string;
   usage?: Usage;
+  /** The model reasoned (reasoning text or reasoning tokens were reported), whether or not it wrote a reply. */
+  reasoned: boolean;
+}
+
+/** An error the endpoint sent in a 200 reply: as the body, or as an event of its stream. */
+class ErrorInReply extends Error {
+  constructor(
+    readonly where: 'body' | 'stream',
+    readonly error: { code?: unknown; message?: unknown } | undefined,
+  ) {
+    super(`error in the reply's ${where}`);
+  }
+}
+
+/** A stream that ended without a finish reason, after `characters` of text. */
+class CutShort extends Error {
+  constructor(readonly characters: number) {
+    super('the stream ended without a finish reason');
+  }
+}
+
+/** A ModelError carrying its failure as data, in the wording module's words. */
+function modelError(failure: ModelFailure, permanent: boolean): ModelError {
+  return new ModelError(modelFailureText(failure), permanent, failure.code === 'http_status' ? failure.status : undefined, failure);
+}
+
+/**
+ * Text that may be shown to people, cleaned of anything that looks like a key (the model's own key, bearer tokens,
+ * `sk-…` style keys, `key=…`, long opaque tokens) and cut to 300 characters.
+ */
+export function cleanProviderText(text: string, secrets: Array<string | undefined> = []): string {
+  // Only the first 300 characters are kept: the rest (an HTML error page, say) need not be searched.
+  let out = text.slice(0, 2_000).replace(/\s+/g, ' ').trim();
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  out = out
+    .replace(/\bBearer\s+[^\s,;"']+/gi, 'Bearer [redacted]')
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '[redacted]')
+    .replace(/\b((?:api[_-]?)?key|token|secret|password)(["']?\s*[:=]\s*["']?)[^\s"',;&]{6,}/gi, '$1$2[redacted]')
+    .replace(/\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}/g, '[redacted]');
+  return out.length > 300 ? `${out.slice(0, 299)}…` : out;
 }
 
 const DEFAULT_TIMING: RetryTiming = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
@@ -90,6 +142,48 @@ function mapUsage(usage: (OpenAI.CompletionUsage & { cost?: unknown }) | undefin
   };
 }
 
+/** Reasoning fields endpoints add to a message or a delta: OpenRouter's `reasoning` and `reasoning_details`, vLLM's `reasoning_content`. */
+interface ReasoningFields {
+  reasoning?: unknown;
+  reasoning_content?: unknown;
+  reasoning_details?: unknown;
+}
+
+function hasReasoning(part: ReasoningFields): boolean {
+  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+  return text(part.reasoning) || text(part.reasoning_content) || (Array.isArray(part.reasoning_details) && part.reasoning_details.length > 0);
+}
+
+function reasoningTokens(usage: OpenAI.CompletionUsage): number {
+  return usage.completion_tokens_details?.reasoning_tokens ?? 0;
+}
+
+function isJSON(contentType: string | null): boolean {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || media.endsWith('+json');
+}
+
+/**
+ * A whole reply's body: a completion, or an error object sent with a 200 (OpenRouter sends errors that occur once the
+ * model has started "in the response body or as an SSE data event":
+ * https://openrouter.ai/docs/api/reference/errors-and-debugging). A choice that finished with "error" is one too.
+ */
+function replyFromBody(body: unknown): Reply {
+  const completion = body as Partial<OpenAI.ChatCompletion> & { error?: { code?: unknown; message?: unknown } };
+  if (completion?.error) throw new ErrorInReply('body', completion.error);
+  const choice = completion?.choices?.[0];
+  const finishReason: string | undefined = choice?.finish_reason ?? undefined;
+  if (finishReason === 'error') throw new ErrorInReply('body', undefined);
+  const message: (OpenAI.ChatCompletionMessage & ReasoningFields) | undefined = choice?.message;
+  const usage = completion?.usage ?? undefined;
+  return {
+    text: message?.content ?? '',
+    finishReason,
+    usage: mapUsage(usage),
+    reasoned: (message ? hasReasoning(message) : false) || (usage ? reasoningTokens(usage) > 0 : false),
+  };
+}
+
 /** The messages as sent: with cache breakpoints where the endpoint takes them. */
 function wire(model: ModelConfig, messages: CompletionRequest['messages']): OpenAI.ChatCompletionMessageParam[] {
   return takesCacheBreakpoints(model) ? withCacheBreakpoints(messages) : messages;
@@ -130,22 +224,21 @@ export class OpenAIModelClient implements ModelClient {
     return client;
   }
 
-  /** Removes anything that looks like the key from text that may be shown to people. */
-  private scrub(text: string, model: ModelConfig): string {
-    let out = text.replace(/\s+/g, ' ').trim();
-    if (model.apiKey) out = out.split(model.apiKey).join('[redacted]');
-    out = out.replace(/\b(sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '[redacted]');
-    return out.length > 300 ? `${out.slice(0, 299)}…` : out;
+  /** Removes anything that looks like a key from text that may be shown to people. */
+  private scrub(text: unknown, model: ModelConfig): string | undefined {
+    if (text === undefined || text === null || text === '') return undefined;
+    return cleanProviderText(typeof text === 'string' ? text : JSON.stringify(text), [model.apiKey]) || undefined;
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const model = this.models[request.modelKey];
-    if (!model) throw new ModelError(`no model "${request.modelKey}" in the config`, true);
+    if (!model) throw modelError({ code: 'not_in_config', modelKey: request.modelKey }, true);
     const client = this.clientFor(model);
     const log = this.log.child({ model: model.model, modelKey: model.key });
     const callers = request.signal ? [this.shutdown.signal, request.signal] : [this.shutdown.signal];
     const cancelled = () => callers.some((s) => s.aborted);
     const started = performance.now();
+    const host = new URL(model.baseURL).host;
     let emptyReplies = 0;
 
     for (let attempt = 1; ; attempt++) {
@@ -174,31 +267,48 @@ export class OpenAIModelClient implements ModelClient {
             attempts: attempt,
           };
         }
+        if (reply.finishReason === 'length') {
+          // The whole max_tokens went before a word of the reply (to reasoning, on a reasoning model). Asking again
+          // with the same limit pays for the same again: the config must change, so the salon pauses at once.
+          throw modelError({ code: 'no_room_to_reply', modelKey: model.key, maxTokens: model.maxTokens, reasoning: reply.reasoned }, true);
+        }
         // An empty reply is usually a hiccup; once more, then it counts as a failure.
         emptyReplies += 1;
-        failure = new ModelError(`${model.name} returned an empty reply${reply.finishReason ? ` (finish reason: ${reply.finishReason})` : ''}`, false);
+        failure = modelError({ code: 'empty_reply', name: model.name, finishReason: reply.finishReason }, false);
         if (emptyReplies > 1) throw failure;
         wait = 0;
       } catch (err) {
         if (err instanceof ModelError || err instanceof ModelAbortedError) throw err;
         if (cancelled()) throw new ModelAbortedError();
         if (current.timedOut()) {
-          failure = new ModelError(`no reply within ${model.timeoutSeconds} s`, false);
+          failure = modelError({ code: 'timeout', seconds: model.timeoutSeconds }, false);
+        } else if (err instanceof CutShort) {
+          failure = modelError({ code: 'cut_short', characters: err.characters }, false);
+        } else if (err instanceof ErrorInReply) {
+          const code = typeof err.error?.code === 'number' || typeof err.error?.code === 'string' ? err.error.code : undefined;
+          // An error code that would be a permanent HTTP status (a bad key, no credit) is as permanent inside a 200.
+          const permanent = typeof code === 'number' && PERMANENT_STATUSES.has(code);
+          failure = modelError({ code: 'error_in_reply', where: err.where, errorCode: code, message: this.scrub(err.error?.message, model) }, permanent);
+          if (permanent) throw failure;
         } else if (err instanceof APIConnectionError) {
-          failure = new ModelError(`could not reach ${new URL(model.baseURL).host} (${this.scrub(err.message, model)})`, false);
+          failure = modelError({ code: 'unreachable', host, message: this.scrub(err.message, model) }, false);
         } else if (err instanceof APIError && typeof err.status === 'number') {
           const status = err.status;
-          const detail = this.scrub((err.error as { message?: string } | undefined)?.message ?? err.message, model);
+          const message = this.scrub((err.error as { message?: unknown } | undefined)?.message ?? err.message, model);
           const permanent = PERMANENT_STATUSES.has(status) || !(RETRYABLE_STATUSES.has(status) || status >= 500);
-          failure = new ModelError(`${describeStatus(status)} (HTTP ${status}${detail ? `: ${detail}` : ''})`, permanent, status);
+          failure = modelError({ code: 'http_status', status, message }, permanent);
           if (permanent) throw failure;
           wait = retryAfterMs(err.headers as Headers | undefined);
           if (wait !== undefined && wait > this.timing.maxRetryAfterMs) throw failure;
         } else if (err instanceof APIError) {
-          failure = new ModelError(`the endpoint sent an error: ${this.scrub(err.message, model)}`, false);
+          // An event with an `error` field in a stream: the SDK throws it with no status
+          // (https://openrouter.ai/docs/api/reference/streaming, "Handling Errors During Streaming").
+          const error = err.error as { code?: unknown; message?: unknown } | undefined;
+          const code = typeof error?.code === 'number' || typeof error?.code === 'string' ? error.code : undefined;
+          failure = modelError({ code: 'error_in_reply', where: 'stream', errorCode: code, message: this.scrub(error?.message ?? err.message, model) }, false);
         } else if (err instanceof TypeError || (err as NodeJS.ErrnoException)?.code) {
           // fetch reports a connection cut mid-body (a broken stream) as a TypeError ("terminated").
-          failure = new ModelError(`the connection to ${new URL(model.baseURL).host} broke mid-reply (${this.scrub((err as Error).message, model)})`, false);
+          failure = modelError({ code: 'connection_broken', host, message: this.scrub((err as Error).message, model) }, false);
         } else {
           throw err;
         }
@@ -224,8 +334,7 @@ export class OpenAIModelClient implements ModelClient {
       },
       { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
     );
-    const choice = response.choices?.[0];
-    return { text: choice?.message?.content ?? '', finishReason: choice?.finish_reason ?? undefined, usage: mapUsage(response.usage) };
+    return replyFromBody(response);
   }
 
   private async streamOnce(
@@ -235,57 +344,57 @@ export class OpenAIModelClient implements ModelClient {
     signal: AbortSignal,
     onText: (text: string) => void,
   ): Promise<Reply> {
-    const stream = await client.chat.completions.create(
-      {
-        model: model.model,
-        messages: wire(model, messages),
-        max_tokens: model.maxTokens,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
-        ...extraBody(model),
-      },
-      { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
-    );
+    const { data: stream, response } = await client.chat.completions
+      .create(
+        {
+          model: model.model,
+          messages: wire(model, messages),
+          max_tokens: model.maxTokens,
+          stream: true,
+          stream_options: { include_usage: true },
+          ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+          ...extraBody(model),
+        },
+        { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
+      )
+      .withResponse();
+    if (isJSON(response.headers.get('content-type'))) {
+      // Not a stream at all: an error object sent with a 200 (OpenRouter: "emitted in the response body"), or an
+      // endpoint that ignores `stream` and answers with the whole completion. The SDK would read either as an empty
+      // stream; the body says which it is.
+      const reply = replyFromBody(await response.json());
+      if (reply.text.trim()) onText(reply.text);
+      return reply;
+    }
     let text = '';
     let finishReason: string | undefined;
     let usage: Usage | undefined;
+    let reasoned = false;
     for await (const chunk of stream) {
       const choice = chunk.choices?.[0];
-      const delta = choice?.delta?.content;
-      if (delta) {
-        text += delta;
+      const delta: (OpenAI.ChatCompletionChunk.Choice.Delta & ReasoningFields) | undefined = choice?.delta;
+      if (delta?.content) {
+        text += delta.content;
         // Leading whitespace is not worth showing; wait for the first real word.
         if (text.trim()) onText(text);
       }
+      // Reasoning is read only to know that there was some: it is never shown, never passed on.
+      if (delta && hasReasoning(delta)) reasoned = true;
       if (choice?.finish_reason) finishReason = choice.finish_reason;
-      if (chunk.usage) usage = mapUsage(chunk.usage);
+      if (chunk.usage) {
+        usage = mapUsage(chunk.usage);
+        if (reasoningTokens(chunk.usage) > 0) reasoned = true;
+      }
     }
-    return { text, finishReason, usage };
+    // An aborted request ends the loop quietly too: that is the caller's to tell (closed, shut down, timed out).
+    if (signal.aborted) return { text, finishReason, usage, reasoned };
+    if (finishReason === 'error') throw new ErrorInReply('stream', undefined);
+    // Every complete stream says why it stopped; one that does not was cut short, however cleanly it closed.
+    if (!finishReason) throw new CutShort(text.length);
+    return { text, finishReason, usage, reasoned };
   }
 
   close(): void {
     this.shutdown.abort();
-  }
-}
-
-function describeStatus(status: number): string {
-  switch (status) {
-    case 400:
-      return 'the endpoint refused the request';
-    case 401:
-      return 'the API key was refused';
-    case 402:
-      return 'the account is out of credit';
-    case 403:
-      return 'access to the model is forbidden';
-    case 404:
-      return 'the model or endpoint was not found';
-    case 408:
-      return 'the endpoint timed out';
-    case 429:
-      return 'rate-limited by the endpoint';
-    default:
-      return status >= 500 ? 'the endpoint had a server error' : 'the endpoint sent an error';
   }
 }

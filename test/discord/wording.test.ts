@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SalonError, type Refusal } from '../../src/domain/errors.js';
-import type { Notice } from '../../src/domain/salon.js';
-import { noticeText, refusalText } from '../../src/discord/wording.js';
+import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/errors.js';
+import { createSalon, type Notice } from '../../src/domain/salon.js';
+import { recordFailure } from '../../src/domain/transitions.js';
+import { statusText } from '../../src/discord/format.js';
+import { modelFailureText, noticeText, refusalText } from '../../src/discord/wording.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([
@@ -22,6 +24,11 @@ describe('noticeText', () => {
     [
       { code: 'model_failed', name: 'GLM 4.7', reason: 'HTTP 401 from the endpoint' },
       '⚠️ GLM 4.7 could not take its turn: HTTP 401 from the endpoint. The salon is paused; use `/salon resume` to try again.',
+    ],
+    [
+      { code: 'model_failed', name: 'GLM 4.7', reason: 'the endpoint had a server error (HTTP 502: Upstream overloaded)', attempts: 3 },
+      '⚠️ GLM 4.7 could not take its turn after 3 tries: the endpoint had a server error (HTTP 502: Upstream overloaded).' +
+        ' The salon is paused; use `/salon resume` to try again.',
     ],
     [
       { code: 'budget_spent', spent: 0.25, budget: 0.2 },
@@ -78,5 +85,68 @@ describe('refusalText', () => {
     expect(err.code).toBe('too_many_rounds');
     expect(err.message).toBe('too_many_rounds {"total":31,"max":30,"current":25}');
     expect(new SalonError({ code: 'closed' }).message).toBe('closed');
+  });
+});
+
+describe('modelFailureText', () => {
+  it.each<[ModelFailure, string]>([
+    [{ code: 'http_status', status: 502, message: 'Upstream overloaded' }, 'the endpoint had a server error (HTTP 502: Upstream overloaded)'],
+    [{ code: 'http_status', status: 401 }, 'the API key was refused (HTTP 401)'],
+    [
+      { code: 'error_in_reply', where: 'body', errorCode: 502, message: 'Upstream overloaded' },
+      'the endpoint answered with an error instead of a reply (502: Upstream overloaded)',
+    ],
+    [{ code: 'error_in_reply', where: 'stream' }, 'the endpoint sent an error in the middle of the reply'],
+    [{ code: 'cut_short', characters: 1234 }, 'the reply stopped before it was finished: the stream ended after 1,234 characters without a finish reason'],
+    [
+      { code: 'no_room_to_reply', modelKey: 'glm', maxTokens: 1024, reasoning: true },
+      'its reasoning used the whole maxTokens (1,024 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
+    ],
+    [
+      { code: 'no_room_to_reply', modelKey: 'glm', maxTokens: 16, reasoning: false },
+      'it reached maxTokens (16 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
+    ],
+    [{ code: 'empty_reply', name: 'GLM 4.7', finishReason: 'stop' }, 'GLM 4.7 returned an empty reply (finish reason: stop)'],
+  ])('%j', (failure, text) => {
+    expect(modelFailureText(failure)).toBe(text);
+  });
+});
+
+describe('statusText while a turn is retried', () => {
+  const T0 = Date.parse('2026-12-01T12:00:00Z');
+  const salon = () =>
+    createSalon(
+      {
+        id: '1',
+        starter: { id: '2', name: 'Ada' },
+        topic: 'Persistence',
+        seats: { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'a' }, B: { key: 'glm', name: 'GLM 4.7', model: 'b' } },
+        rounds: 2,
+        delaySeconds: 0,
+      },
+      T0,
+    );
+  const policy = { maxAttempts: 3, backoffMs: () => 30_000 };
+
+  it('says which model, which try comes next and when, and why the last one failed', () => {
+    const s = salon();
+    recordFailure(s, { seat: 'A', reason: 'the endpoint had a server error (HTTP 502: Upstream overloaded)', permanent: false }, T0, policy);
+    const text = statusText(s, T0 + 1_000);
+    expect(text).toContain(`**Retrying:** Claude Opus 4.5, try 2 of 3, <t:${(T0 + 30_000) / 1000}:R>`);
+    expect(text).toContain('**Last try failed:** the endpoint had a server error (HTTP 502: Upstream overloaded)');
+    expect(text).not.toContain('**Next turn:**');
+    // Once the next try is due, it is "now".
+    expect(statusText(s, T0 + 30_000)).toContain('**Retrying:** Claude Opus 4.5, try 2 of 3, now');
+  });
+
+  it('a record saved before the attempts allowed were kept says the try without "of"', () => {
+    const s = salon();
+    recordFailure(s, { seat: 'A', reason: 'no reply within 120 s', permanent: false }, T0, policy);
+    delete s.failure!.maxAttempts;
+    expect(statusText(s, T0)).toContain('**Retrying:** Claude Opus 4.5, try 2, ');
+  });
+
+  it('shows the next turn plainly when nothing failed', () => {
+    expect(statusText(salon(), T0)).toContain('**Next turn:** Claude Opus 4.5, now');
   });
 });

@@ -550,7 +550,15 @@ describe('recordFailure', () => {
     expect(fail(T0 + 10_000)).toBe('retry');
     expect(salon.status).toBe('running');
     expect(salon.nextTurnAt).toBe(T0 + 10_000 + 30_000);
-    expect(salon.failure).toEqual({ seat: 'A', name: 'Claude Opus 4.5', reason: 'HTTP 503 from the endpoint', at: iso(T0 + 10_000), attempts: 1 });
+    // The retry state is the record's, with the attempts allowed, so /salon status can say "try 2 of 3" on any process.
+    expect(salon.failure).toEqual({
+      seat: 'A',
+      name: 'Claude Opus 4.5',
+      reason: 'HTTP 503 from the endpoint',
+      at: iso(T0 + 10_000),
+      attempts: 1,
+      maxAttempts: 3,
+    });
     expect(notices(salon, 'model_failed')).toHaveLength(0);
 
     expect(fail(T0 + 50_000)).toBe('retry');
@@ -568,6 +576,7 @@ describe('recordFailure', () => {
     expect(shown(failure[0]!)).toContain('Claude Opus 4.5');
     expect(shown(failure[0]!)).toContain('HTTP 503 from the endpoint');
     expect(shown(failure[0]!)).toContain('/salon resume');
+    expect(shown(failure[0]!)).toContain('Claude Opus 4.5 could not take its turn after 3 tries: HTTP 503 from the endpoint.');
   });
 
   it('a permanent failure pauses at once, naming the model and the reason', () => {

@@ -3,7 +3,7 @@
  * and the local OpenAI-compatible server. Nothing inside the bot is mocked.
  */
 import { expect } from 'vitest';
-import { startBot, type RunningBot } from '../../src/app.js';
+import { startBot, type BotOptions, type RunningBot } from '../../src/app.js';
 import type { Config } from '../../src/config/index.js';
 import { deployCommands } from '../../src/deploy-commands.js';
 import { FakeDiscord, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
@@ -34,6 +34,8 @@ export interface WorldOptions extends TestConfigOptions {
   discord?: FakeDiscordOptions;
   models?: FakeOpenAIOptions;
   configure?: (config: Config) => void;
+  /** Engine settings in place of the fast ones below, e.g. a model retry slow enough to look at. */
+  engine?: BotOptions['engine'];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -54,7 +56,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       log,
       readyTimeoutMs: 10_000,
       // Real backoff is seconds to minutes; tests keep the same shape at a faster pace.
-      engine: { deliveryBackoffMs: (n) => Math.min(1_000, 50 * 2 ** (n - 1)), modelRetry: { maxAttempts: 2, backoffMs: () => 50 } },
+      engine: { deliveryBackoffMs: (n) => Math.min(1_000, 50 * 2 ** (n - 1)), modelRetry: { maxAttempts: 2, backoffMs: () => 50 }, ...options.engine },
     });
   const world: World = {
     discord,

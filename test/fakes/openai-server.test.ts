@@ -3,7 +3,7 @@
 
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clock, FakeOpenAI, type ChatRequest, type FakeOpenAIOptions, type Script } from './openai-server.js';
+import { clock, FakeOpenAI, openRouterUsage, type ChatRequest, type FakeOpenAIOptions, type Script } from './openai-server.js';
 
 let fake: FakeOpenAI | undefined;
 
@@ -141,5 +141,89 @@ describe('fake OpenAI server failures', () => {
       .chat.completions.create({ ...ask, model: 'b' })
       .catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(500);
+  });
+});
+
+/** The raw SSE body of one stream request, and its events' data parsed (comments and [DONE] kept as they are). */
+async function rawStream(server: FakeOpenAI): Promise<{ status: number; body: string; events: any[] }> {
+  const res = await fetch(`${server.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask, stream: true, stream_options: { include_usage: true } }),
+  });
+  const body = await res.text();
+  const events = body
+    .split('\n\n')
+    .filter(Boolean)
+    .map((block) => (block.startsWith('data: ') ? (block === 'data: [DONE]' ? '[DONE]' : JSON.parse(block.slice(6))) : { comment: block }));
+  return { status: res.status, body, events };
+}
+
+describe('fake OpenAI server: endpoints as OpenRouter documents them', () => {
+  it('sends SSE comments before and between chunks, which the SDK ignores', async () => {
+    const server = await start(() => ({ chunks: ['a', 'b', 'c'], comment: 'OPENROUTER PROCESSING' }));
+    const raw = await rawStream(server);
+    expect(raw.events.filter((e) => e.comment === ': OPENROUTER PROCESSING')).toHaveLength(4);
+    expect(raw.events[0]).toEqual({ comment: ': OPENROUTER PROCESSING' });
+    expect((await streamed(server)).text).toBe('abc');
+  });
+
+  it('streams reasoning before the content, as delta.reasoning with reasoning_details; and in a whole reply', async () => {
+    const server = await start(() => ({ chunks: ['Answer.'], reasoning: ['Hmm, ', 'let me see.'] }));
+    const raw = await rawStream(server);
+    const deltas = raw.events.filter((e) => e.choices?.length).map((e) => e.choices[0].delta);
+    const firstContent = deltas.findIndex((d) => d.content);
+    const reasoning = deltas.filter((d) => d.reasoning);
+    expect(reasoning.map((d) => d.reasoning)).toEqual(['Hmm, ', 'let me see.']);
+    expect(reasoning[0].reasoning_details).toEqual([{ type: 'reasoning.text', text: 'Hmm, ', format: 'unknown', index: 0 }]);
+    expect(deltas.indexOf(reasoning[1])).toBeLessThan(firstContent);
+
+    const whole = (await client(server).chat.completions.create(ask)) as any;
+    expect(whole.choices[0].message).toMatchObject({ content: 'Answer.', reasoning: 'Hmm, let me see.' });
+  });
+
+  it('an error event mid-stream: status 200, finish_reason "error", no [DONE]; the SDK throws an APIError without status', async () => {
+    const server = await start(() => ({ chunks: ['Half'], streamError: { code: 'server_error', message: 'Provider disconnected unexpectedly' } }));
+    const raw = await rawStream(server);
+    expect(raw.status).toBe(200);
+    const last = raw.events.at(-1);
+    expect(last).toMatchObject({ error: { code: 'server_error', message: 'Provider disconnected unexpectedly' }, choices: [{ finish_reason: 'error' }] });
+    expect(raw.body).not.toContain('[DONE]');
+
+    const error = await streamed(server).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBeUndefined();
+    expect((error as Error).message).toBe('Provider disconnected unexpectedly');
+  });
+
+  it('stopAfterChunks ends the stream cleanly with no finish reason, no usage and no [DONE]; the SDK ends quietly', async () => {
+    const server = await start(() => ({ chunks: Array.from({ length: 12 }, (_, i) => `${i},`), stopAfterChunks: 6 }));
+    const raw = await rawStream(server);
+    expect(raw.events.filter((e) => e.choices?.[0]?.delta?.content)).toHaveLength(6);
+    expect(raw.events.some((e) => e.choices?.[0]?.finish_reason || e.usage)).toBe(false);
+    expect(raw.body).not.toContain('[DONE]');
+    expect((await streamed(server)).text).toBe('0,1,2,3,4,5,');
+  });
+
+  it('errorBody answers 200 with an error object, to stream requests too', async () => {
+    const server = await start(() => ({ errorBody: { code: 502, message: 'Upstream overloaded' } }));
+    const whole = (await client(server, 0).chat.completions.create(ask)) as any;
+    expect(whole).toEqual({ error: { code: 502, message: 'Upstream overloaded' } });
+    const res = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: JSON.stringify({ ...ask, stream: true }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ error: { code: 502, message: 'Upstream overloaded' } });
+  });
+
+  it('sends OpenRouter usage (cost, cached and reasoning tokens) on the last chunk, with no choices, before [DONE]', async () => {
+    const usage = openRouterUsage({ prompt: 10, completion: 5, cached: 8, reasoning: 3, cost: 0.002 });
+    const server = await start(() => ({ text: 'ok', usage }));
+    const raw = await rawStream(server);
+    expect(raw.events.at(-1)).toBe('[DONE]');
+    expect(raw.events.at(-2)).toMatchObject({
+      choices: [],
+      usage: { cost: 0.002, prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: 3 } },
+    });
+    expect(raw.events.at(-3)).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
   });
 });

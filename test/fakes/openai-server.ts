@@ -11,6 +11,13 @@
  * `Reply.failAttempts` fails the first attempts of one request (the SDK's retries are counted by its
  * `X-Stainless-Retry-Count` header).
  *
+ * What real OpenAI-compatible endpoints do besides the happy path, as OpenRouter documents it (each field of `Reply`
+ * cites its page): SSE comment lines (`comment`), reasoning before the content (`reasoning`), an error event in the
+ * middle of a 200 stream (`streamError`), a 200 whose body is an error object (`errorBody`), usage with `cost`, cached
+ * and reasoning tokens on the last chunk (`usage`, see `openRouterUsage`); and what proxies and local servers do: a
+ * stream that stops cleanly before its finish reason (`stopAfterChunks`), a connection dropped mid-stream
+ * (`dropAfterChunks`).
+ *
  * Every request is timestamped on one clock (`performance.timeOrigin + performance.now()`, sub-millisecond):
  * when its body had arrived (`arrivedAt`) and when the last byte of its reply was handed to the socket (`endAt`),
  * which the bench's relay figures start from.
@@ -83,6 +90,39 @@ export interface Reply extends ReplyTiming {
   chunks?: string[];
   /** For stream requests: cut the connection after the chunks, as a provider failing mid-stream does. */
   dropAfterChunks?: boolean;
+  /**
+   * For stream requests: after this many text chunks, end the response cleanly, with no finish reason, no usage and no
+   * `data: [DONE]`, as OpenRouter, vLLM or a proxy ending a stream early do. The SDK ends its iterator quietly then.
+   */
+  stopAfterChunks?: number;
+  /**
+   * For stream requests: an SSE comment line (`: <comment>`) sent as soon as the headers are out and before every text
+   * chunk. OpenRouter "occasionally sends comments to prevent connection timeouts", `: OPENROUTER PROCESSING`, to
+   * be ignored per the SSE spec (https://openrouter.ai/docs/api/reference/streaming, "Additional information").
+   */
+  comment?: string;
+  /**
+   * Reasoning sent before the content: streamed as `delta.reasoning` with `delta.reasoning_details`
+   * (`[{ type: 'reasoning.text', text, format, index }]`), or as `message.reasoning` / `message.reasoning_details` in a
+   * whole reply. Reasoning tokens "appear in the reasoning field of each message" and count as output tokens
+   * (https://openrouter.ai/docs/use-cases/reasoning-tokens).
+   */
+  reasoning?: string[];
+  /**
+   * For stream requests: after the chunks, an event carrying `error: { code, message }` and a choice with
+   * `finish_reason: "error"`, then the stream ends (no `[DONE]`). The status stays 200: "errors that occur
+   * mid-generation still arrive as regular data: events with an error field"
+   * (https://openrouter.ai/docs/api/reference/streaming, "Handling Errors During Streaming").
+   */
+  streamError?: { code: string | number; message: string };
+  /** Answer a stream request with a whole JSON completion, as a server that does not stream does. */
+  ignoreStream?: boolean;
+  /**
+   * Answer 200 with `{ error: errorBody }` as the JSON body (to stream requests too): "any error occurred while the
+   * LLM is producing the output will be emitted in the response body or as an SSE data event"
+   * (https://openrouter.ai/docs/api/reference/errors-and-debugging).
+   */
+  errorBody?: { code: number | string; message: string; metadata?: Record<string, unknown> };
   /** Answer the first `count` (default 1) attempts of this request (attempt < count) with `status` (default 500) instead. */
   failAttempts?: Partial<Omit<FailRule, 'match'>>;
 }
@@ -106,6 +146,23 @@ export interface FakeOpenAIOptions {
 }
 
 export type Script = (request: ChatRequest) => Reply | Promise<Reply>;
+
+/**
+ * Usage as OpenRouter reports it with usage accounting on: token counts with cached and reasoning tokens, and `cost` in
+ * credits (USD). Streamed, it is "included in the last SSE message" (https://openrouter.ai/docs/use-cases/usage-accounting).
+ */
+export function openRouterUsage(u: { prompt: number; completion: number; cached?: number; reasoning?: number; cost: number }): Record<string, unknown> {
+  return {
+    prompt_tokens: u.prompt,
+    completion_tokens: u.completion,
+    total_tokens: u.prompt + u.completion,
+    prompt_tokens_details: { cached_tokens: u.cached ?? 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0 },
+    cost: u.cost,
+    cost_details: { upstream_inference_cost: null },
+    is_byok: false,
+  };
+}
 
 /** The default: a short, deterministic reply that names the model and the request number. */
 export const echoScript: Script = (req) => ({ text: `Reply ${req.index} from ${req.body.model}.` });
@@ -265,6 +322,15 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
       return;
     }
     if (reply.status && reply.status >= 400) return this.sendError(res, request, reply.status, reply.error, reply.headers ?? {});
+    if (reply.errorBody) {
+      const payload = JSON.stringify({ error: reply.errorBody });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...reply.headers });
+      res.end(payload, () => {
+        request.endAt = clock();
+        this.emit('end', request);
+      });
+      return;
+    }
     const text = reply.text ?? reply.chunks?.join('') ?? '';
     const usage = reply.usage === null ? undefined : (reply.usage ?? usageFor(request, text));
     const id = `chatcmpl-${request.index}`;
@@ -275,13 +341,23 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
       request.text = text;
       this.emit('end', request);
     };
-    if (!request.body.stream) {
+    if (!request.body.stream || reply.ignoreStream) {
       const payload = JSON.stringify({
         id,
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: reply.finishReason ?? 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: text,
+              ...(reply.reasoning ? { reasoning: reply.reasoning.join(''), reasoning_details: [reasoningDetail(reply.reasoning.join(''))] } : {}),
+            },
+            finish_reason: reply.finishReason ?? 'stop',
+          },
+        ],
         ...(usage ? { usage } : {}),
       });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...reply.headers });
@@ -299,21 +375,37 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
     }
     request.chunkDueMs = due.map((at) => at - arrivedAt);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
-    res.write(event([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+    const comment = reply.comment !== undefined ? `: ${reply.comment}\n\n` : '';
+    res.write(comment + event([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+    for (const piece of reply.reasoning ?? []) {
+      res.write(event([{ index: 0, delta: { content: '', reasoning: piece, reasoning_details: [reasoningDetail(piece)] }, finish_reason: null }]));
+    }
     const burstMs = reply.burstMs ?? 0;
+    const last = Math.min(pieces.length, reply.stopAfterChunks ?? pieces.length);
     let sent = 0;
-    while (sent < pieces.length) {
+    while (sent < last) {
       let burst = '';
       const t = clock();
-      while (sent < pieces.length && due[sent]! <= t + 0.5) burst += event([{ index: 0, delta: { content: pieces[sent++] }, finish_reason: null }]);
+      while (sent < last && due[sent]! <= t + 0.5) burst += comment + event([{ index: 0, delta: { content: pieces[sent++] }, finish_reason: null }]);
       if (burst) res.write(burst);
       request.events = sent;
-      if (sent < pieces.length) await this.waitUntil(Math.max(due[sent]!, t + burstMs));
+      if (sent < last) await this.waitUntil(Math.max(due[sent]!, t + burstMs));
       if (res.destroyed) return;
     }
     if (reply.hang) return;
     if (reply.dropAfterChunks) {
       req.socket.destroy();
+      return;
+    }
+    if (reply.stopAfterChunks !== undefined || reply.streamError) {
+      // Ends cleanly but unfinished: no finish reason, no usage, no [DONE] (after an error event, as OpenRouter does).
+      const error = reply.streamError
+        ? event([{ index: 0, delta: { content: '' }, finish_reason: 'error' }], { provider: 'fake', error: reply.streamError })
+        : '';
+      res.end(error, () => {
+        request.endAt = clock();
+        this.emit('end', request);
+      });
       return;
     }
     res.end(event([{ index: 0, delta: {}, finish_reason: reply.finishReason ?? 'stop' }]) + (usage ? event([], { usage }) : '') + 'data: [DONE]\n\n', finish);
@@ -339,6 +431,11 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
       this.timers.set(timer, resolve);
     });
   }
+}
+
+/** One entry of OpenRouter's `reasoning_details`: reasoning as plain text. */
+function reasoningDetail(text: string): Record<string, unknown> {
+  return { type: 'reasoning.text', text, format: 'unknown', index: 0 };
 }
 
 function splitText(text: string, size: number | undefined): string[] {
