@@ -30,7 +30,7 @@ import { PublishError, type DeliveryProgress, type DraftUpdate, type Pacing, typ
 import { RateLimitGauge } from './rate-limit-gauge.js';
 import { headerEmbed } from './format.js';
 import { splitMessage } from './split.js';
-import { RestGuilds } from './rest-client.js';
+import { RestGuilds } from './rest-guilds.js';
 import { DISCORD_LIMITS } from './limits.js';
 import { noticeText, turnText } from './wording.js';
 import { NO_MENTIONS } from './mentions.js';
