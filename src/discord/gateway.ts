@@ -10,7 +10,7 @@ import { listen, type Listening } from './events/index.js';
 import { fencedRequest } from './fenced-request.js';
 import { signInRestOnly } from './rest-sign-in.js';
 
-export interface DiscordOptions {
+interface DiscordOptions {
   token: string;
   /** REST base, e.g. http://127.0.0.1:PORT/api for a local fake; Discord's own when absent. */
   apiBase?: string;
@@ -20,7 +20,7 @@ export interface DiscordOptions {
 }
 
 /** A client signed in, and whether it reads plain thread messages (the Message Content intent is enabled). */
-export interface Connected {
+interface Connected {
   client: Client<true>;
   messageContent: boolean;
 }

@@ -19,13 +19,13 @@ export function nonceFor(key: string, part: number): string {
 }
 
 /** A message as Discord shows it after a post: a repeated nonce returns the first message, with its own text. */
-export interface Posted {
+interface Posted {
   id: string;
   content: string;
 }
 
 /** Who speaks: the name the turn is shown under, and the configured model (whose avatar a webhook post shows). */
-export interface Speaker {
+interface Speaker {
   name: string;
   modelKey: string;
 }

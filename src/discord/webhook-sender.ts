@@ -22,7 +22,7 @@ import { compareIds } from './snowflake.js';
 const WEBHOOK_NAME = 'salon';
 
 /** What a webhook post sends: the speaker's name and avatar go with each message. */
-export interface WebhookPost {
+interface WebhookPost {
   content: string;
   username: string;
   avatarURL?: string;
@@ -32,7 +32,7 @@ export interface WebhookPost {
  * Posts through one channel webhook. Its REST client never retries by itself: a webhook post has no nonce, so
  * a post that failed after Discord had made it must go back to the engine, which looks for it before posting again.
  */
-export interface WebhookSender {
+interface WebhookSender {
   id: string;
   send(body: WebhookPost & { threadId: string }): Promise<{ id: string; content: string }>;
   edit(messageId: string, body: { content: string; threadId: string }): Promise<unknown>;
