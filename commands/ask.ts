@@ -15,7 +15,7 @@ const Option = {
 } as const;
 
 /** A seat named by its letter, its display name or its model key; anything else is refused with the choices. */
-export function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined {
+function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined {
   const wanted = value?.trim().toLowerCase();
   if (!wanted) return undefined;
   for (const seat of ['A', 'B'] as const) {
@@ -26,7 +26,7 @@ export function resolveSeat(salon: SalonRecord, value: string | null): Seat | un
 }
 
 /** "in round 3" when the answer is a while off; "next" when it is the coming turn. */
-export function whenAnswered(salon: SalonRecord, answeredIn: { index: number; round: number; seat: Seat }): string {
+function whenAnswered(salon: SalonRecord, answeredIn: { index: number; round: number; seat: Seat }): string {
   const who = salon.seats[answeredIn.seat].name;
   const soon = answeredIn.index === salon.turns.length ? 'next' : `in round ${answeredIn.round}`;
   return `${who} will answer it ${soon}${salon.status === 'paused' ? ', once the salon is resumed' : ''}`;

@@ -15,7 +15,7 @@ import start from './start.js';
 import status from './status.js';
 import transcript from './transcript.js';
 
-export const subcommands: Subcommand[] = [start, ask, pause, resume, status, transcript, extend, fork, close];
+const subcommands: Subcommand[] = [start, ask, pause, resume, status, transcript, extend, fork, close];
 const byName = new Map(subcommands.map((s) => [s.name, s]));
 
 export const data = new SlashCommandBuilder()
@@ -43,4 +43,9 @@ export async function autocomplete(interaction: AutocompleteInteraction, ctx: Bo
   } catch (err) {
     ctx.log.warn({ err }, 'autocomplete failed');
   }
+}
+
+/** Whether the subcommand used answers privately (its `ephemeral` flag), so a deferral made before it runs is private too. */
+export function answersPrivately(interaction: ChatInputCommandInteraction): boolean {
+  return byName.get(interaction.options.getSubcommand(false) ?? '')?.ephemeral ?? false;
 }

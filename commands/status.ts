@@ -6,6 +6,7 @@ import { salonHere } from './salon-thread.js';
 
 const status: Subcommand = {
   name: 'status',
+  ephemeral: true,
   define: (b) => b.setDescription('Show this salon: round, models, state and when the next turn is due'),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {

@@ -7,6 +7,7 @@ import { salonHere } from './salon-thread.js';
 
 const transcript: Subcommand = {
   name: 'transcript',
+  ephemeral: true,
   define: (b) => b.setDescription('Get the transcript so far as a file, just for you; nothing changes'),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {

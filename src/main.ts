@@ -1,6 +1,7 @@
 /** The bot process: validate everything, start this process's role, run until SIGINT/SIGTERM, then shut down cleanly. */
 import type { Logger } from 'pino';
-import { startBot, StartupError, type RunningBot } from './app.js';
+import { startBot, type RunningBot } from './app.js';
+import { StartupError } from './startup-error.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { EnvError, loadDotEnv, readEnv, type Env } from './env.js';
 import { startHealthServer, type HealthReport } from './health-server.js';

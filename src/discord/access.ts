@@ -8,7 +8,7 @@ import type { AccessConfig } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
 import type { SalonHead } from '../domain/salon.js';
 
-export interface AccessRequest {
+interface AccessRequest {
   guildId: string;
   channelId: string;
   userId: string;

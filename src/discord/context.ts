@@ -16,6 +16,17 @@ export interface Subcommand {
   name: string;
   /** Declares the subcommand's description and options, with their limits, on the builder. */
   define(builder: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder;
+  /** Its answers are private: a deferral made for it while the bot is starting must be too. */
+  ephemeral?: boolean;
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+}
+
+/** A top-level slash command as the gateway hands it interactions (commands/salon.ts is the one there is). */
+export interface Command {
+  data: { name: string };
+  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+  /** Whether the subcommand used answers privately (its `ephemeral` flag). */
+  answersPrivately(interaction: ChatInputCommandInteraction): boolean;
 }

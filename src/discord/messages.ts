@@ -34,7 +34,7 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
 }
 
 /** "GLM 4.7: what about memory?" or "glm, what about memory?" puts the question to that seat. */
-export function aimedAt(salon: SalonRecord, content: string): { to?: Seat; question: string } {
+function aimedAt(salon: SalonRecord, content: string): { to?: Seat; question: string } {
   for (const seat of ['A', 'B'] as const) {
     const { name, key } = salon.seats[seat];
     const names = [name, key].map(escapeRegExp).join('|');

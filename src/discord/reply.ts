@@ -40,7 +40,7 @@ export async function respond(
   }
 }
 
-export async function refuse(interaction: ChatInputCommandInteraction, message: string, log: Logger): Promise<void> {
+async function refuse(interaction: ChatInputCommandInteraction, message: string, log: Logger): Promise<void> {
   await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true }, log);
 }
 

@@ -5,10 +5,10 @@
  * Each message is filled as far as it will go, ending at the most natural seam available: a blank line, then a
  * line break, then a sentence end, then a space, and only as a last resort a cut through a word (at a grapheme
  * boundary). A code block cut in two is closed at the end of one message and reopened, with its language tag,
- * at the start of the next, so both halves still render as code; those fence lines count against the limit.
+ * at the start of the next, so both halves still render as code; those code fence lines count against the limit.
  */
 
-import { scanFences, type CodeFence } from '../domain/fences.js';
+import { scanCodeFences, type CodeFence } from '../domain/code-fences.js';
 import { DISCORD_LIMITS } from './limits.js';
 
 export interface SplitOptions {
@@ -20,7 +20,7 @@ export interface SplitOptions {
 
 /**
  * Returns the messages to post, in order. Text that fits comes back whole, trimmed of trailing whitespace only;
- * whitespace-only text gives no messages at all. Apart from whitespace at the seams and the fence lines added
+ * whitespace-only text gives no messages at all. Apart from whitespace at the seams and the code fence lines added
  * around a cut code block, joining the messages gives back the text.
  */
 export function splitMessage(text: string, options: SplitOptions = {}): string[] {
@@ -62,19 +62,19 @@ interface Cut {
   end: number;
   /** ...and the next one resumes here. */
   next: number;
-  /** A cut made without regard to code fences, for limits too small to hold the fence lines. */
+  /** A cut made without regard to code fences, for limits too small to hold the code fence lines. */
   raw?: boolean;
 }
 
-/** A code block as scanFences reads it, and where its code stops. */
-interface Fence extends CodeFence {
+/** A code block as scanCodeFences reads it, and where its code stops. */
+interface CodeBlock extends CodeFence {
   /** Just after the last non-blank character of the code, so a seam there would leave only the closing line. */
   contentEnd: number;
 }
 
 class Splitter {
   private readonly n: number;
-  private readonly fences: Fence[];
+  private readonly blocks: CodeBlock[];
   /** Per rank, the seams in text order: where the message before would end and where the next would begin. */
   private readonly ends: number[][] = [];
   private readonly nexts: number[][] = [];
@@ -85,7 +85,7 @@ class Splitter {
   ) {
     this.n = text.length;
     // An unclosed block runs to the end; its last message stays unclosed like the original.
-    this.fences = scanFences(text).map((f) => ({ ...f, contentEnd: trimmedEnd(text, f.bodyStart, f.closeStart) }));
+    this.blocks = scanCodeFences(text).map((f) => ({ ...f, contentEnd: trimmedEnd(text, f.bodyStart, f.closeStart) }));
     for (let r = 0; r < RANKS; r++) {
       this.ends.push([]);
       this.nexts.push([]);
@@ -99,20 +99,20 @@ class Splitter {
     let s = this.skipGap(0);
     while (s < n) {
       const room = chunks.length === 0 ? firstLimit : this.limit;
-      const fence = this.fenceBodyAt(s);
-      const header = fence ? reopenLine(fence, room) : '';
+      const block = this.blockBodyAt(s);
+      const header = block ? reopenLine(block, room) : '';
       if (header !== null && header.length + (n - s) <= room) {
         chunks.push(header + text.slice(s));
         break;
       }
       const picked = header !== null ? this.pick(s, room, header.length) : null;
       if (picked === null) {
-        // Indentation too deep to fit in a message at all is given up rather than the fences around it.
+        // Indentation too deep to fit in a message at all is given up rather than the code fences around it.
         if (isBreakSpace(text.charCodeAt(s))) {
           s = this.trimForward(s);
           continue;
         }
-        const opened = this.lastFenceBefore(s + 1);
+        const opened = this.lastBlockBefore(s + 1);
         if (opened?.openStart === s && this.trimForward(opened.bodyStart) < opened.contentEnd) {
           // Starting inside the code makes this message reopen the block, so its opening line is not lost.
           s = this.trimForward(opened.bodyStart);
@@ -126,7 +126,7 @@ class Splitter {
         if (cut.raw) {
           chunks.push(piece);
         } else {
-          const open = this.fenceBodyAt(cut.end);
+          const open = this.blockBodyAt(cut.end);
           chunks.push((header ?? '') + piece + (open ? `\n${open.marker}` : ''));
         }
       }
@@ -135,7 +135,7 @@ class Splitter {
     return chunks;
   }
 
-  /** The best seam for a message starting at `s` with `room` code units, `headerLen` of them taken by a reopened fence. */
+  /** The best seam for a message starting at `s` with `room` code units, `headerLen` of them taken by a reopened block. */
   private pick(s: number, room: number, headerLen: number): Cut | null {
     let lo = s;
     let fallback: Cut | null = null;
@@ -177,14 +177,14 @@ class Splitter {
   }
 
   private fitsAlone(from: number, to: number): boolean {
-    const fence = this.fenceBodyAt(from);
-    const header = fence ? reopenLine(fence, this.limit) : '';
+    const block = this.blockBodyAt(from);
+    const header = block ? reopenLine(block, this.limit) : '';
     return header !== null && header.length + (to - from) + this.closeLen(to) <= this.limit;
   }
 
   /**
    * The fullest cut through an unbroken run (a huge word, a minified line, emoji without spaces) past `lo`,
-   * at a grapheme boundary, and never inside a fence line or just before a closing fence.
+   * at a grapheme boundary, and never inside a code fence line or just before a closing one.
    */
   private hardCut(s: number, room: number, headerLen: number, lo: number): Cut | null {
     let p = Math.min(this.n, s + room - headerLen);
@@ -193,16 +193,16 @@ class Splitter {
       if (p <= lo) return null;
       const end = this.trimBack(p, s);
       if (end <= lo) return null;
-      const opening = this.lastFenceBefore(end);
+      const opening = this.lastBlockBefore(end);
       if (opening && end <= opening.bodyStart) {
         // Cutting through the opening line (or just after it) would leave a broken or empty block: cut before it.
         p = opening.openStart;
         continue;
       }
       const next = this.skipGap(p);
-      const closing = this.lastFenceBefore(next);
+      const closing = this.lastBlockBefore(next);
       if (closing && next >= closing.contentEnd && next < closing.closeEnd) {
-        // The next message would begin with a bare closing fence, which would open a block instead.
+        // The next message would begin with a bare closing code fence, which would open a block instead.
         p = Math.min(p - 1, closing.contentEnd - 1);
         continue;
       }
@@ -216,7 +216,7 @@ class Splitter {
     return null;
   }
 
-  /** A cut by length alone, for rooms too small for fence lines; still never splits a surrogate pair. */
+  /** A cut by length alone, for rooms too small for code fence lines; still never splits a surrogate pair. */
   private rawCut(s: number, room: number): Cut {
     let p = Math.min(this.n, s + room);
     if (p < this.n && isLowSurrogate(this.text.charCodeAt(p)) && isHighSurrogate(this.text.charCodeAt(p - 1)) && p - 1 > s) p--;
@@ -267,43 +267,43 @@ class Splitter {
   }
 
   /** The code block whose code (up to its last non-blank character) contains `p`. */
-  private fenceBodyAt(p: number): Fence | undefined {
-    const { fences } = this;
+  private blockBodyAt(p: number): CodeBlock | undefined {
+    const { blocks } = this;
     let lo = 0;
-    let hi = fences.length;
+    let hi = blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (fences[mid]!.bodyStart <= p) lo = mid + 1;
+      if (blocks[mid]!.bodyStart <= p) lo = mid + 1;
       else hi = mid;
     }
-    const fence = fences[lo - 1];
-    return fence && p < fence.contentEnd ? fence : undefined;
+    const block = blocks[lo - 1];
+    return block && p < block.contentEnd ? block : undefined;
   }
 
-  private lastFenceBefore(p: number): Fence | undefined {
-    const { fences } = this;
+  private lastBlockBefore(p: number): CodeBlock | undefined {
+    const { blocks } = this;
     let lo = 0;
-    let hi = fences.length;
+    let hi = blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (fences[mid]!.openStart < p) lo = mid + 1;
+      if (blocks[mid]!.openStart < p) lo = mid + 1;
       else hi = mid;
     }
-    return fences[lo - 1];
+    return blocks[lo - 1];
   }
 
   /** Length of the closing line a message ending at `end` needs: "\n" and the marker, when `end` is inside code. */
   private closeLen(end: number): number {
-    const fence = this.fenceBodyAt(end);
-    return fence ? fence.marker.length + 1 : 0;
+    const block = this.blockBodyAt(end);
+    return block ? block.marker.length + 1 : 0;
   }
 
   /** One pass over the text recording every seam with its rank. */
   private findSeams(): void {
-    const { text, n, fences } = this;
-    let fi = 0;
+    const { text, n, blocks } = this;
+    let bi = 0;
     const advance = (p: number): void => {
-      while (fi < fences.length && fences[fi]!.closeEnd <= p) fi++;
+      while (bi < blocks.length && blocks[bi]!.closeEnd <= p) bi++;
     };
     const add = (rank: number, end: number, next: number): void => {
       this.ends[rank]!.push(end);
@@ -319,8 +319,8 @@ class Splitter {
           while (i < n && isCloser(text.charCodeAt(i))) i++;
           if (i < n && !isBreakSpace(text.charCodeAt(i))) {
             advance(i);
-            const fence = fences[fi];
-            if (!fence || i < fence.openStart) add(SENTENCE, i, i);
+            const block = blocks[bi];
+            if (!block || i < block.openStart) add(SENTENCE, i, i);
           }
         }
         continue;
@@ -340,15 +340,15 @@ class Splitter {
       if (start === 0 || i >= n) continue;
       const next = newlines > 0 ? lastNewline + 1 : i;
       advance(start);
-      const fence = fences[fi];
+      const block = blocks[bi];
       let rank: number;
-      if (fence && start >= fence.openStart) {
-        // Within the opening line or just after it, a cut would strand the fence; just before the closing line, the code.
-        if (start < fence.bodyStart || start >= fence.contentEnd) continue;
+      if (block && start >= block.openStart) {
+        // Within the opening line or just after it, a cut would strand the code fence; just before the closing line, the code.
+        if (start < block.bodyStart || start >= block.contentEnd) continue;
         rank = newlines >= 2 ? CODE_PARAGRAPH : newlines === 1 ? CODE_LINE : WORD;
       } else {
-        const afterBlock = fi > 0 && fences[fi - 1]!.closeEnd === start;
-        const beforeBlock = fence !== undefined && next === fence.openStart;
+        const afterBlock = bi > 0 && blocks[bi - 1]!.closeEnd === start;
+        const beforeBlock = block !== undefined && next === block.openStart;
         if (newlines >= 2 || (newlines === 1 && (afterBlock || beforeBlock))) rank = PARAGRAPH;
         else if (newlines === 1) rank = LINE;
         else rank = this.endsSentence(start) ? SENTENCE : WORD;
@@ -374,13 +374,13 @@ class Splitter {
   }
 }
 
-/** The line that reopens `fence` in a new message, or null when even a bare marker leaves no room for code. */
-function reopenLine(fence: Fence, room: number): string | null {
-  const closeLen = fence.marker.length + 1;
-  const full = `${fence.marker}${fence.info}\n`;
+/** The line that reopens `block` in a new message, or null when even a bare marker leaves no room for code. */
+function reopenLine(block: CodeBlock, room: number): string | null {
+  const closeLen = block.marker.length + 1;
+  const full = `${block.marker}${block.info}\n`;
   if (full.length + closeLen + 1 <= room) return full;
   // Only an absurd info string or a tiny limit gets here; the block still renders as code without its tag.
-  const bare = `${fence.marker}\n`;
+  const bare = `${block.marker}\n`;
   return bare.length + closeLen + 1 <= room ? bare : null;
 }
 

@@ -12,7 +12,7 @@
 import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 
-export interface StartupGateOptions {
+interface StartupGateOptions {
   log: Logger;
   /** A waiting command is deferred once it is this old: Discord wants an acknowledgement within 3 s of sending it. */
   deferAtAgeMs?: number;

@@ -1,5 +1,5 @@
 /** Small text helpers shared by prompts, transcripts and the Discord adapter. */
-import { scanFences } from './fences.js';
+import { scanCodeFences } from './code-fences.js';
 
 /** A rough, deliberately pessimistic token count (about 3 characters a token) so trimming errs towards fitting. */
 export function estimateTokens(text: string): number {
@@ -60,8 +60,8 @@ export function slugify(text: string, max = 60): string {
 }
 
 /** Closes a code fence left open, so one turn's stray ``` cannot swallow what follows it. */
-export function closeOpenFence(text: string): string {
-  const last = scanFences(text).at(-1);
+export function closeOpenCodeFence(text: string): string {
+  const last = scanCodeFences(text).at(-1);
   return last && !last.closed ? `${text}\n${last.marker}` : text;
 }
 

@@ -5,7 +5,7 @@
  * Pure and deterministic: the same record and clock give the same bytes.
  */
 import { formatCost, formatTokens, ledgerOf } from './ledger.js';
-import { closeOpenFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
+import { closeOpenCodeFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
 import { questionsByTurn, roundsDone, type SalonRecord } from './salon.js';
 
 const RULE = '---';
@@ -60,7 +60,7 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
       `${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
     RULE,
     '## Context',
-    neutraliseMarkdownBlocks(closeOpenFence(salon.topic.trim())),
+    neutraliseMarkdownBlocks(closeOpenCodeFence(salon.topic.trim())),
     `Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`,
   ];
   const carried = salon.carried ?? 0;
@@ -85,13 +85,13 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     if (carried > 0 && i === carried) blocks.push('## The fork begins', `*From here on, the turns were taken in this salon.*`, RULE);
     for (const q of byPosition.get(i) ?? []) {
       const to = q.to ? `, for ${inline(salon.seats[q.to].name)}` : '';
-      blocks.push(`## Question from ${inline(q.author.name)}${to}`, neutraliseMarkdownBlocks(closeOpenFence(q.text.trim())));
+      blocks.push(`## Question from ${inline(q.author.name)}${to}`, neutraliseMarkdownBlocks(closeOpenCodeFence(q.text.trim())));
       if (q.answeredBy === undefined) blocks.push('*Asked too late to be answered.*');
       blocks.push(RULE);
     }
     const turn = salon.turns[i];
     if (!turn) continue;
-    blocks.push(`## Round ${turn.round}: ${inline(turn.name)}`, closeOpenFence(turn.text.trim()));
+    blocks.push(`## Round ${turn.round}: ${inline(turn.name)}`, closeOpenCodeFence(turn.text.trim()));
     if (turn.finishReason === 'length') blocks.push(CUT_OFF_LINE);
     blocks.push(RULE);
   }
@@ -102,7 +102,7 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   if (salon.synthesis?.status === 'done') {
     blocks.push(
       '## Synthesis',
-      closeOpenFence(salon.synthesis.text.trim()),
+      closeOpenCodeFence(salon.synthesis.text.trim()),
       `*Written by ${inline(salon.synthesis.name)} (\`${salon.synthesis.model}\`).*`,
       RULE,
     );

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { proxyRequests } from '@discordjs/proxy';
 import type { RESTOptions } from 'discord.js';
 import type { Logger } from 'pino';
-import { FENCE_HEADER } from '../discord/rest-client.js';
+import { FENCE_HEADER } from '../discord/fenced-request.js';
 import { SlidingWindow } from './global-window.js';
 import { LeaseEndedError, log429s, upstreamRequest, UpstreamREST } from './upstream-rest.js';
 

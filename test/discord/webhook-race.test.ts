@@ -5,7 +5,7 @@
  */
 import { Client, Routes } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signInRestOnly } from '../../src/discord/rest-client.js';
+import { signInRestOnly } from '../../src/discord/rest-sign-in.js';
 import { DiscordPublisher } from '../../src/discord/thread-publisher.js';
 import type { Post, SalonRecord } from '../../src/domain/salon.js';
 import { FakeDiscord } from '../fakes/discord/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scanFences } from '../../src/domain/fences.js';
-import { closeOpenFence, cutOnWord, estimateTokens, slugify, stripOwnName } from '../../src/domain/text.js';
+import { scanCodeFences } from '../../src/domain/code-fences.js';
+import { closeOpenCodeFence, cutOnWord, estimateTokens, slugify, stripOwnName } from '../../src/domain/text.js';
 import { SEED_TURNS } from './fixtures.js';
 
 describe('slugify', () => {
@@ -90,58 +90,58 @@ describe('cutOnWord', () => {
   });
 });
 
-describe('closeOpenFence', () => {
+describe('closeOpenCodeFence', () => {
   it('leaves text without fences alone', () => {
-    expect(closeOpenFence(SEED_TURNS[1]!)).toBe(SEED_TURNS[1]);
+    expect(closeOpenCodeFence(SEED_TURNS[1]!)).toBe(SEED_TURNS[1]);
   });
 
   it('leaves balanced fences alone', () => {
     const text = 'Here is the loop:\n\n```ts\nwhile (true) remember();\n```\n\nAnd that is all.';
-    expect(closeOpenFence(text)).toBe(text);
+    expect(closeOpenCodeFence(text)).toBe(text);
   });
 
   it('closes an unbalanced ``` fence on a new line', () => {
     const text = 'Here is the loop:\n\n```python\nwhile True:\n    want()';
-    expect(closeOpenFence(text)).toBe(`${text}\n\`\`\``);
+    expect(closeOpenCodeFence(text)).toBe(`${text}\n\`\`\``);
   });
 
   it('closes when the third of three fences is left open', () => {
     const text = '```\na\n```\n\ntext\n\n```\nb';
-    const closed = closeOpenFence(text);
+    const closed = closeOpenCodeFence(text);
     expect(closed).toBe(`${text}\n\`\`\``);
     expect(closed.match(/^```/gm)).toHaveLength(4);
   });
 
   it('does not count backticks in the middle of a line as a fence', () => {
     const text = 'Write ```code``` inline, if you must.';
-    expect(closeOpenFence(text)).toBe(text);
+    expect(closeOpenCodeFence(text)).toBe(text);
   });
 
   it('counts an indented fence (inside a list item)', () => {
     const text = '- step one:\n  ```sh\n  npm test';
-    expect(closeOpenFence(text)).toBe(`${text}\n\`\`\``);
+    expect(closeOpenCodeFence(text)).toBe(`${text}\n\`\`\``);
   });
 
   it('closes an open ~~~ fence with ~~~, since ``` does not end a tilde fence', () => {
     const text = 'A tilde fence:\n\n~~~\nstill code';
-    expect(closeOpenFence(text)).toBe(`${text}\n~~~`);
+    expect(closeOpenCodeFence(text)).toBe(`${text}\n~~~`);
   });
 
-  it('reads fences by the same rule as the Discord splitter (scanFences)', () => {
+  it('reads fences by the same rule as the Discord splitter (scanCodeFences)', () => {
     // A deeply indented fence in a nested list item still opens a block…
     const nested = '1. first\n   - inner:\n        ```js\n        x()';
-    expect(closeOpenFence(nested)).toBe(`${nested}\n\`\`\``);
+    expect(closeOpenCodeFence(nested)).toBe(`${nested}\n\`\`\``);
     // …a backtick "fence" whose info string holds a backtick is not one…
-    expect(closeOpenFence('```not `a` fence\ntext')).toBe('```not `a` fence\ntext');
+    expect(closeOpenCodeFence('```not `a` fence\ntext')).toBe('```not `a` fence\ntext');
     // …and a longer opening marker needs as long a closing one, and is closed with itself.
-    expect(closeOpenFence('````md\n```\ninner')).toBe('````md\n```\ninner\n````');
+    expect(closeOpenCodeFence('````md\n```\ninner')).toBe('````md\n```\ninner\n````');
   });
 });
 
-describe('scanFences', () => {
+describe('scanCodeFences', () => {
   it('finds each block with its marker, info and whether it closes', () => {
     const text = 'a\n```ts\ncode\n```\nb\n~~~\nopen';
-    expect(scanFences(text)).toEqual([
+    expect(scanCodeFences(text)).toEqual([
       { openStart: 2, bodyStart: 8, closeStart: 13, closeEnd: 16, marker: '```', info: 'ts', closed: true },
       { openStart: 19, bodyStart: 23, closeStart: text.length, closeEnd: text.length, marker: '~~~', info: '', closed: false },
     ]);

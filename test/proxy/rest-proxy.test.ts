@@ -8,7 +8,7 @@ import { ChannelType, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPEr
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { FENCE_HEADER } from '../../src/discord/rest-client.js';
+import { FENCE_HEADER } from '../../src/discord/fenced-request.js';
 import { startRestProxy, type RunningRestProxy } from '../../src/proxy/rest-proxy.js';
 import { FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
 

@@ -24,7 +24,7 @@ export interface CodeFence {
 }
 
 /** Every fenced code block in `text`, in order; an unclosed one runs to the end, as Discord and CommonMark render it. */
-export function scanFences(text: string): CodeFence[] {
+export function scanCodeFences(text: string): CodeFence[] {
   const fences: CodeFence[] = [];
   const n = text.length;
   let open: Pick<CodeFence, 'openStart' | 'bodyStart' | 'marker' | 'info'> | null = null;
