@@ -112,7 +112,7 @@ export class DiscordPublisher implements Publisher {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
+    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers, request.method));
     this.guilds = new RestGuilds(client);
   }
 
@@ -188,6 +188,7 @@ export class DiscordPublisher implements Publisher {
       );
       if (found) return progress.onPart(part, found.id);
     }
+    await this.gauge.untilMessageBucketResets(thread.id);
     const message = await thread.send({ ...body, nonce: nonceFor(post.key, part), enforceNonce: true, allowedMentions: NO_MENTIONS });
     await progress.onPart(part, message.id);
   }
@@ -215,10 +216,14 @@ export class DiscordPublisher implements Publisher {
       header: botHeader,
       bucket: thread.id,
       post: async (content, nonce) => {
+        await this.gauge.untilMessageBucketResets(thread.id);
         const message = await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS });
         return { id: message.id, content: message.content };
       },
-      edit: async (id, content) => void (await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS })),
+      edit: async (id, content) => {
+        await this.gauge.untilMessageBucketResets(thread.id);
+        await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS });
+      },
       remove: async (id) => void (await thread.messages.delete(id)),
       // The bot's own posts, not its answers to commands (those come through the interaction's webhook).
       owns: (m) => m.author.id === this.client.user.id && !m.webhookId,
