@@ -54,9 +54,9 @@ export class DiscordPublisher implements Publisher {
     config: Config,
     log: Logger,
   ) {
-    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers));
+    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers, request.method));
     this.guilds = new RestGuilds(client);
-    this.channels = new TurnChannels(client, config.models, new WebhookSenders(client, this.gauge, log));
+    this.channels = new TurnChannels(client, config.models, new WebhookSenders(client, this.gauge, log), this.gauge);
   }
 
   async deliver(salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
@@ -131,6 +131,7 @@ export class DiscordPublisher implements Publisher {
       );
       if (found) return progress.onPart(part, found.id);
     }
+    await this.gauge.untilMessageBucketResets(thread.id);
     const message = await thread.send({ ...body, nonce: nonceFor(post.key, part), enforceNonce: true, allowedMentions: NO_MENTIONS });
     await progress.onPart(part, message.id);
   }

@@ -12,6 +12,7 @@ import type { SalonRecord } from '../domain/salon.js';
 import { NO_MENTIONS } from './mentions.js';
 import { compareIds } from './snowflake.js';
 import { webhookUsername, type WebhookSenders } from './webhook-sender.js';
+import type { RateLimitGauge } from './rate-limit-gauge.js';
 
 /** Discord allows nonces of at most 25 characters; a hash of the key and part keeps them unique per post part. */
 export function nonceFor(key: string, part: number): string {
@@ -59,6 +60,8 @@ export class TurnChannels {
     private readonly client: Client<true>,
     private readonly models: Config['models'],
     private readonly webhooks: WebhookSenders,
+    /** The bot's posts and edits wait out a thread's message bucket that Discord has said is spent (see the gauge). */
+    private readonly gauge: RateLimitGauge,
   ) {}
 
   /**
@@ -93,10 +96,14 @@ export class TurnChannels {
       header: botHeader,
       bucket: thread.id,
       post: async (content, nonce) => {
+        await this.gauge.untilMessageBucketResets(thread.id);
         const message = await thread.send({ content, nonce, enforceNonce: true, allowedMentions: NO_MENTIONS });
         return { id: message.id, content: message.content };
       },
-      edit: async (id, content) => void (await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS })),
+      edit: async (id, content) => {
+        await this.gauge.untilMessageBucketResets(thread.id);
+        await thread.messages.edit(id, { content, allowedMentions: NO_MENTIONS });
+      },
       remove: async (id) => void (await thread.messages.delete(id)),
       unknownMessages: (salon, turnIndex) => unknownMessages(thread, voice, salon, turnIndex),
     };

@@ -16,3 +16,36 @@ describe('rate-limit gauge', () => {
     expect(gauge.canSpend('999', now)).toBe(true);
   });
 });
+
+describe('rate-limit gauge, a channel’s message bucket', () => {
+  const channel = '123456789012345678';
+  const posts = `/channels/${channel}/messages`;
+  const edits = `/channels/${channel}/messages/323456789012345678`;
+
+  it('holds posts and edits alike once a post or an edit has spent it, until it resets', async () => {
+    const gauge = new RateLimitGauge();
+    gauge.record(posts, headers(0, 0.05), 'POST');
+    expect(gauge.canSpend(channel)).toBe(false);
+    const resetsAt = Date.now() + 40;
+    await gauge.untilMessageBucketResets(channel);
+    expect(Date.now()).toBeGreaterThanOrEqual(resetsAt);
+
+    gauge.record(edits, headers(0, 2), 'PATCH');
+    expect(gauge.canSpend(channel)).toBe(false);
+    // An answer that set off earlier and arrives later, with more left, does not undo it.
+    gauge.record(posts, headers(3, 4.5), 'POST');
+    expect(gauge.canSpend(channel)).toBe(false);
+    expect(gauge.canSpend(channel, Date.now() + 2_100)).toBe(true);
+  });
+
+  it('is not held by other routes of the channel, nor when nothing has spent it', async () => {
+    const gauge = new RateLimitGauge();
+    gauge.record(`/channels/${channel}/typing`, headers(0, 60), 'POST');
+    gauge.record(edits, headers(0, 60), 'DELETE');
+    gauge.record(posts, headers(0, 60));
+    const before = Date.now();
+    await gauge.untilMessageBucketResets(channel);
+    await gauge.untilMessageBucketResets('999');
+    expect(Date.now() - before).toBeLessThan(1_000);
+  });
+});
