@@ -3,7 +3,7 @@ import { EmbedBuilder, time, TimestampStyles } from 'discord.js';
 import { nextTurn, pendingInterjections, roundsDone, type SalonRecord } from '../domain/salon.js';
 import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { cutOnWord } from '../domain/text.js';
-import { pauseText, retryText } from './wording.js';
+import { pauseText, retryText } from '../wording/index.js';
 
 const COLOR = 0x8a6fd1;
 

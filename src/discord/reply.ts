@@ -7,7 +7,7 @@ import { DiscordAPIError, MessageFlags, RESTJSONErrorCodes, type ChatInputComman
 import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
 import { NO_MENTIONS } from './mentions.js';
-import { refusalText } from './wording.js';
+import { refusalText, warning } from '../wording/index.js';
 
 export async function respond(
   interaction: ChatInputCommandInteraction,
@@ -41,7 +41,7 @@ export async function respond(
 }
 
 async function refuse(interaction: ChatInputCommandInteraction, message: string, log: Logger): Promise<void> {
-  await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true }, log);
+  await respond(interaction, { content: warning(message), ephemeral: true }, log);
 }
 
 /** Turns a thrown error into an answer: a SalonError in its words, anything else as a generic failure. */

@@ -20,7 +20,7 @@ import { RestGuilds } from './rest-guilds.js';
 import { nonceFor, TurnChannels, type TurnChannel } from './turn-channel.js';
 import { WebhookSenders } from './webhook-sender.js';
 import { DISCORD_LIMITS } from './limits.js';
-import { noticeText, turnText } from './wording.js';
+import { noticeText, turnText } from '../wording/index.js';
 import { NO_MENTIONS } from './mentions.js';
 
 const CONTENT_LIMIT = DISCORD_LIMITS.message;

@@ -1,6 +1,6 @@
 /**
- * Why a request was refused, as data: a code and the values the answer needs. The words for each are in the
- * Discord adapter's wording module, so the rules say what happened and never how to say it.
+ * Why a request was refused, as data: a code and the values the answer needs. The words for each are in
+ * src/wording, so the rules say what happened and never how to say it.
  */
 export type Refusal =
   // The salon's own rules (transitions.ts).
@@ -62,8 +62,8 @@ export class SalonError extends Error {
 }
 
 /**
- * Why a model request failed, as data: the model client says what happened, and the Discord adapter's wording module
- * says it in words. `message` is the endpoint's own account, already cut and cleaned of anything that looks like a key.
+ * Why a model request failed, as data: the model client says what happened, and src/wording says it in words.
+ * `message` is the endpoint's own account, already cut and cleaned of anything that looks like a key.
  */
 export type ModelFailure =
   /** Answered with an HTTP error status. */

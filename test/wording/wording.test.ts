@@ -3,7 +3,7 @@ import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/er
 import { createSalon, type Notice } from '../../src/domain/salon.js';
 import { recordFailure } from '../../src/domain/transitions.js';
 import { statusText } from '../../src/discord/format.js';
-import { modelFailureText, noticeText, refusalText } from '../../src/discord/wording.js';
+import { modelFailureText, noticeText, refusalText } from '../../src/wording/index.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([

@@ -1,0 +1,64 @@
+/** Why something could not be done for a salon: a model request that failed, and a post Discord would not take. */
+import type { ModelFailure } from '../domain/errors.js';
+
+/** What an HTTP error status means for a model request. */
+function statusWords(status: number): string {
+  switch (status) {
+    case 400:
+      return 'the endpoint refused the request';
+    case 401:
+      return 'the API key was refused';
+    case 402:
+      return 'the account is out of credit';
+    case 403:
+      return 'access to the model is forbidden';
+    case 404:
+      return 'the model or endpoint was not found';
+    case 408:
+      return 'the endpoint timed out';
+    case 429:
+      return 'rate-limited by the endpoint';
+    default:
+      return status >= 500 ? 'the endpoint had a server error' : 'the endpoint sent an error';
+  }
+}
+
+/** `code: message`, either, or nothing: the endpoint's own account of an error. */
+function providerSays(code: string | number | undefined, message: string | undefined): string {
+  const said = [code, message].filter((part) => part !== undefined && part !== '').join(': ');
+  return said ? ` (${said})` : '';
+}
+
+/**
+ * Why a model request failed, as the thread's notice and `/salon status` give it (after the model's name). Where the
+ * endpoint gave a message of its own, it is quoted.
+ */
+export function modelFailureText(failure: ModelFailure): string {
+  switch (failure.code) {
+    case 'http_status':
+      return `${statusWords(failure.status)} (HTTP ${failure.status}${failure.message ? `: ${failure.message}` : ''})`;
+    case 'error_in_reply':
+      return failure.where === 'body'
+        ? `the endpoint answered with an error instead of a reply${providerSays(failure.errorCode, failure.message)}`
+        : `the endpoint sent an error in the middle of the reply${providerSays(failure.errorCode, failure.message)}`;
+    case 'cut_short':
+      return (
+        'the reply stopped before it was finished: ' + `the stream ended after ${failure.characters.toLocaleString('en-US')} characters without a finish reason`
+      );
+    case 'connection_broken':
+      return `the connection to ${failure.host} broke mid-reply${failure.message ? ` (${failure.message})` : ''}`;
+    case 'unreachable':
+      return `could not reach ${failure.host}${failure.message ? ` (${failure.message})` : ''}`;
+    case 'timeout':
+      return `no reply within ${failure.seconds} s`;
+    case 'empty_reply':
+      return `${failure.name} returned an empty reply${failure.finishReason ? ` (finish reason: ${failure.finishReason})` : ''}`;
+    case 'no_room_to_reply': {
+      const key = `models.${failure.modelKey}.maxTokens`;
+      const spent = failure.reasoning ? 'its reasoning used the whole maxTokens' : 'it reached maxTokens';
+      return `${spent} (${failure.maxTokens.toLocaleString('en-US')} tokens) before writing a word of the reply; raise \`${key}\` in the config`;
+    }
+    case 'not_in_config':
+      return `no model "${failure.modelKey}" in the config`;
+  }
+}
