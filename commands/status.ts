@@ -1,6 +1,6 @@
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
-import { statusText } from '../src/discord/format.js';
+import { statusText } from '../src/wording/index.js';
 import { respond } from '../src/discord/reply.js';
 import { salonHere } from './salon-thread.js';
 

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/errors.js';
 import { createSalon, type Notice } from '../../src/domain/salon.js';
 import { recordFailure } from '../../src/domain/transitions.js';
-import { statusText } from '../../src/discord/format.js';
-import { modelFailureText, noticeText, refusalText } from '../../src/wording/index.js';
+import { headerText, modelFailureText, noticeText, refusalText, statusText } from '../../src/wording/index.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([
@@ -148,5 +147,37 @@ describe('statusText while a turn is retried', () => {
 
   it('shows the next turn plainly when nothing failed', () => {
     expect(statusText(salon(), T0)).toContain('**Next turn:** Claude Opus 4.5, now');
+  });
+});
+
+describe('headerText', () => {
+  const T0 = Date.parse('2026-12-01T12:00:00Z');
+  const seats = { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'a' }, B: { key: 'glm', name: 'GLM 4.7', model: 'b' } };
+
+  it('names the topic, who speaks first and who answers, the rounds and the pace, and who started it', () => {
+    const salon = createSalon({ id: '1', starter: { id: '2', name: 'Ada' }, topic: 'Persistence', seats, rounds: 3, delaySeconds: 90 }, T0);
+    expect(headerText(salon)).toEqual({
+      title: 'Salon: Persistence',
+      description: 'Persistence',
+      fields: [
+        { name: 'Speaks first', value: '**Claude Opus 4.5**\n`a`', inline: true },
+        { name: 'Answers', value: '**GLM 4.7**\n`b`', inline: true },
+        { name: 'Rounds', value: '3 (1 minute 30 seconds between turns)', inline: false },
+      ],
+      footer: 'Started by Ada · write in this thread (or use /salon ask) to put a question to the next speaker',
+    });
+  });
+
+  it('says where a fork comes from and how many turns it carried over', () => {
+    const origin = { salonId: 'p', threadId: '77', fromRound: 1, topic: 'Persistence' };
+    const fork = createSalon(
+      { id: '1', starter: { id: '2', name: 'Ada' }, topic: 'Persistence', seats, rounds: 3, delaySeconds: 0, fork: { origin, turns: [] } },
+      T0,
+    );
+    expect(headerText(fork).fields.at(-1)).toEqual({
+      name: 'Forked from',
+      value: '<#77>, after round 1: 0 turns carried over as history (not posted again here).',
+    });
+    expect(headerText(fork).fields[2]!.value).toBe('3 (no pause between turns)');
   });
 });
