@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
-import { cutOnWord } from '../src/domain/text.js';
+import { forkedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
@@ -98,15 +98,7 @@ const fork: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
-    await respond(
-      interaction,
-      {
-        content:
-          `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ` +
-          `${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
-      },
-      log,
-    );
+    await respond(interaction, { content: forkedReply({ fromRound, thread: forked.toString(), a: seatA.name, b: seatB.name, rounds, direction }) }, log);
   },
 };
 

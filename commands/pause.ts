@@ -2,6 +2,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
+import { pausedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 const pause: Subcommand = {
@@ -12,11 +13,7 @@ const pause: Subcommand = {
     const salon = await salonHere(interaction, ctx, 'pause');
     assertCanControl(interaction, salon, 'pause');
     await ctx.engine.pause(salon.id);
-    await respond(
-      interaction,
-      { content: `⏸️ Paused by ${interaction.user}. A turn already being written will still appear. Use \`/salon resume\` to carry on.` },
-      ctx.log,
-    );
+    await respond(interaction, { content: pausedReply(interaction.user.toString()) }, ctx.log);
   },
 };
 

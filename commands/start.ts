@@ -5,7 +5,7 @@ import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { formatUSD } from '../src/domain/ledger.js';
+import { startedReply } from '../src/wording/index.js';
 import { admission, assertBotCanHost, checkBudget, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -80,16 +80,7 @@ const start: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
-    const budget = budgetUSD !== undefined ? `, a budget of ${formatUSD(budgetUSD)}` : '';
-    await respond(
-      interaction,
-      {
-        content:
-          `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ` +
-          `${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
-      },
-      log,
-    );
+    await respond(interaction, { content: startedReply({ a: seatA.name, b: seatB.name, thread: thread.toString(), rounds, budgetUSD }) }, log);
   },
 };
 

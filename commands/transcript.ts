@@ -3,6 +3,7 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { respond } from '../src/discord/reply.js';
 import { roundsDone } from '../src/domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../src/domain/transcript.js';
+import { TRANSCRIPT_SO_FAR_FILE, transcriptReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 const transcript: Subcommand = {
@@ -17,11 +18,11 @@ const transcript: Subcommand = {
     const now = new Date();
     const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), {
       name: transcriptFileName(salon, now),
-      description: 'Transcript so far',
+      description: TRANSCRIPT_SO_FAR_FILE,
     });
     await respond(
       interaction,
-      { content: `📜 The transcript so far: ${roundsDone(salon)} of ${salon.rounds} rounds, ${salon.turns.length} turns.`, files: [file], ephemeral: true },
+      { content: transcriptReply({ done: roundsDone(salon), rounds: salon.rounds, turns: salon.turns.length }), files: [file], ephemeral: true },
       ctx.log,
     );
   },

@@ -7,7 +7,7 @@ import { DiscordAPIError, MessageFlags, RESTJSONErrorCodes, type ChatInputComman
 import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
 import { NO_MENTIONS } from './mentions.js';
-import { refusalText, warning } from '../wording/index.js';
+import { refusalText, UNEXPECTED_FAILURE_REPLY, warning } from '../wording/index.js';
 
 export async function respond(
   interaction: ChatInputCommandInteraction,
@@ -51,5 +51,5 @@ export async function answerError(interaction: ChatInputCommandInteraction, err:
     return;
   }
   log.error({ err, command: interaction.commandName, subcommand: interaction.options.getSubcommand(false) }, 'command failed');
-  await refuse(interaction, 'Something went wrong on our side; nothing was changed. Try again in a moment.', log).catch(() => {});
+  await refuse(interaction, UNEXPECTED_FAILURE_REPLY, log).catch(() => {});
 }

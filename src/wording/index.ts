@@ -11,3 +11,4 @@ export * from './notices.js';
 export * from './posts.js';
 export * from './refusals.js';
 export * from './status.js';
+export * from './replies.js';

@@ -2,7 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/errors.js';
 import { createSalon, type Notice } from '../../src/domain/salon.js';
 import { recordFailure } from '../../src/domain/transitions.js';
-import { headerText, modelFailureText, noticeText, refusalText, statusText } from '../../src/wording/index.js';
+import {
+  budgetSetReply,
+  extendedReply,
+  forkedReply,
+  headerText,
+  modelFailureText,
+  noticeText,
+  refusalText,
+  resumedReply,
+  startedReply,
+  statusText,
+  UNEXPECTED_FAILURE_REPLY,
+  warning,
+} from '../../src/wording/index.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([
@@ -179,5 +192,25 @@ describe('headerText', () => {
       value: '<#77>, after round 1: 0 turns carried over as history (not posted again here).',
     });
     expect(headerText(fork).fields[2]!.value).toBe('3 (no pause between turns)');
+  });
+});
+
+describe('command replies', () => {
+  it.each<[string, string]>([
+    [extendedReply({ by: '<@42>', added: 1, total: 4 }), '➕ <@42> added 1 round: the salon now has 4.'],
+    [extendedReply({ by: '<@42>', added: 2, total: 5, nextSpeaker: 'GLM 4.7' }), '➕ <@42> added 2 rounds: the salon now has 5. GLM 4.7 speaks next.'],
+    [budgetSetReply('<@42>', 2.5), '💰 <@42> set the budget to $2.50.'],
+    [resumedReply({ by: '<@42>', budgetUSD: 3, nextSpeaker: 'GLM 4.7' }), '▶️ Resumed by <@42>. The budget is now $3.00. GLM 4.7 speaks next.'],
+    [
+      forkedReply({ fromRound: 2, thread: '<#77>', a: 'Claude Opus 4.5', b: 'GLM 4.7', rounds: 1, direction: 'What about memory?' }),
+      '🍴 Forked after round 2 into <#77>: **Claude Opus 4.5** and **GLM 4.7**, 1 more round. Direction: “What about memory?”',
+    ],
+    [
+      startedReply({ a: 'Claude Opus 4.5', b: 'GLM 4.7', thread: '<#77>', rounds: 3, budgetUSD: 0.5 }),
+      '🎙️ A salon between **Claude Opus 4.5** and **GLM 4.7** has begun in <#77>: 3 rounds, a budget of $0.50. Join the thread to watch and ask questions.',
+    ],
+    [warning(UNEXPECTED_FAILURE_REPLY), '⚠️ Something went wrong on our side; nothing was changed. Try again in a moment.'],
+  ])('%s', (reply, text) => {
+    expect(reply).toBe(text);
   });
 });
