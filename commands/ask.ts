@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import type { SalonRecord, Seat } from '../src/domain/salon.js';
-import { askedReply } from '../src/wording/index.js';
+import { askedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -30,11 +30,9 @@ const ask: Subcommand = {
   name: 'ask',
   define: (b) =>
     b
-      .setDescription('Put a question to the salon; the next speaker (or the one you pick) answers it')
-      .addStringOption((o) => o.setName(Option.Question).setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
-      .addStringOption((o) =>
-        o.setName(Option.To).setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100),
-      ),
+      .setDescription(descriptions.ask.summary)
+      .addStringOption((o) => o.setName(Option.Question).setDescription(descriptions.ask.question).setRequired(true).setMaxLength(LIMITS.question))
+      .addStringOption((o) => o.setName(Option.To).setDescription(descriptions.ask.to).setAutocomplete(true).setMaxLength(100)),
 
   async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
     const salon = await engine.get(interaction.channelId).catch(() => undefined);

@@ -3,7 +3,7 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { closedReply } from '../src/wording/index.js';
+import { closedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -13,10 +13,7 @@ const Option = {
 
 const close: Subcommand = {
   name: 'close',
-  define: (b) =>
-    b
-      .setDescription('Close this salon: post its transcript as a file and archive the thread')
-      .addBooleanOption((o) => o.setName(Option.Synthesis).setDescription('Have a model write a synthesis first (default: as configured)')),
+  define: (b) => b.setDescription(descriptions.close.summary).addBooleanOption((o) => o.setName(Option.Synthesis).setDescription(descriptions.close.synthesis)),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'close');

@@ -6,7 +6,7 @@ import { checkCaps } from '../src/discord/access.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
-import { extendedReply } from '../src/wording/index.js';
+import { descriptions, extendedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -18,9 +18,9 @@ const extend: Subcommand = {
   name: 'extend',
   define: (b) =>
     b
-      .setDescription('Add rounds to this salon; a finished salon carries on')
+      .setDescription(descriptions.extend.summary)
       .addIntegerOption((o) =>
-        o.setName(Option.Rounds).setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
+        o.setName(Option.Rounds).setDescription(descriptions.extend.rounds).setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
       ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {

@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
-import { forkedReply } from '../src/wording/index.js';
+import { descriptions, forkedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
@@ -23,26 +23,12 @@ const fork: Subcommand = {
   name: 'fork',
   define: (b) =>
     b
-      .setDescription('Branch this salon into a new thread from a round of your choice, with other models if you like')
-      .addIntegerOption((o) =>
-        o
-          .setName(Option.FromRound)
-          .setDescription('Carry over the rounds up to this one (default: every round done)')
-          .setMinValue(0)
-          .setMaxValue(LIMITS.totalRounds),
-      )
-      .addIntegerOption((o) =>
-        o
-          .setName(Option.Rounds)
-          .setDescription('Rounds to run in the fork (default: as many as the parent)')
-          .setMinValue(LIMITS.rounds.min)
-          .setMaxValue(LIMITS.rounds.max),
-      )
-      .addStringOption((o) =>
-        o.setName(Option.ModelA).setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100),
-      )
-      .addStringOption((o) => o.setName(Option.ModelB).setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.Direction).setDescription('An opening question that steers the fork').setMaxLength(LIMITS.question)),
+      .setDescription(descriptions.fork.summary)
+      .addIntegerOption((o) => o.setName(Option.FromRound).setDescription(descriptions.fork.from_round).setMinValue(0).setMaxValue(LIMITS.totalRounds))
+      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.fork.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
+      .addStringOption((o) => o.setName(Option.ModelA).setDescription(descriptions.fork.model_a).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.ModelB).setDescription(descriptions.fork.model_b).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.Direction).setDescription(descriptions.fork.direction).setMaxLength(LIMITS.question)),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));

@@ -2,12 +2,12 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
-import { pausedReply } from '../src/wording/index.js';
+import { descriptions, pausedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 const pause: Subcommand = {
   name: 'pause',
-  define: (b) => b.setDescription('Pause this salon: no model speaks until it is resumed'),
+  define: (b) => b.setDescription(descriptions.pause.summary),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'pause');

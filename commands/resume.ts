@@ -4,7 +4,7 @@ import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
 import { LIMITS } from '../src/domain/limits.js';
-import { budgetSetReply, resumedReply } from '../src/wording/index.js';
+import { budgetSetReply, descriptions, resumedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { checkBudget } from './salon-setup.js';
 
@@ -17,13 +17,9 @@ const resume: Subcommand = {
   name: 'resume',
   define: (b) =>
     b
-      .setDescription('Resume a paused salon')
+      .setDescription(descriptions.resume.summary)
       .addNumberOption((o) =>
-        o
-          .setName(Option.Budget)
-          .setDescription('A new spending cap in US dollars, for a salon that reached its budget')
-          .setMinValue(LIMITS.budget.min)
-          .setMaxValue(LIMITS.budget.max),
+        o.setName(Option.Budget).setDescription(descriptions.resume.budget).setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
       ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {

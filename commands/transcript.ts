@@ -3,13 +3,13 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { respond } from '../src/discord/reply.js';
 import { roundsDone } from '../src/domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../src/domain/transcript.js';
-import { TRANSCRIPT_SO_FAR_FILE, transcriptReply } from '../src/wording/index.js';
+import { descriptions, TRANSCRIPT_SO_FAR_FILE, transcriptReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 const transcript: Subcommand = {
   name: 'transcript',
   ephemeral: true,
-  define: (b) => b.setDescription('Get the transcript so far as a file, just for you; nothing changes'),
+  define: (b) => b.setDescription(descriptions.transcript.summary),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'transcript');

@@ -12,3 +12,4 @@ export * from './posts.js';
 export * from './refusals.js';
 export * from './status.js';
 export * from './replies.js';
+export * from './commands.js';
