@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
-import { descriptions, forkedReply } from '../src/wording/index.js';
+import { auditLogReasons, descriptions, forkedReply, forkThreadName } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
@@ -55,9 +55,9 @@ const fork: Subcommand = {
 
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const forked = await channel.threads.create({
-      name: threadName(`Fork: ${parent.topic}`),
+      name: threadName(forkThreadName(parent.topic)),
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
-      reason: `salon forked by ${interaction.user.tag}`,
+      reason: auditLogReasons.forked(interaction.user.tag),
     });
     const starter = { id: interaction.user.id, name: displayName(interaction) };
     const salon = await createOrDropThread(forked, () =>

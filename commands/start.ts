@@ -5,7 +5,7 @@ import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { descriptions, startedReply } from '../src/wording/index.js';
+import { auditLogReasons, descriptions, startedReply } from '../src/wording/index.js';
 import { admission, assertBotCanHost, checkBudget, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -56,7 +56,7 @@ const start: Subcommand = {
       name: threadName(topic),
       // Slow salons run for days; a week keeps the thread open between turns.
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
-      reason: `salon started by ${interaction.user.tag}`,
+      reason: auditLogReasons.started(interaction.user.tag),
     });
     const salon = await createOrDropThread(thread, () =>
       engine.create(

@@ -62,3 +62,32 @@ export function modelFailureText(failure: ModelFailure): string {
       return `no model "${failure.modelKey}" in the config`;
   }
 }
+
+/** Why a post could not be made in a salon's thread, as data: the Discord adapter says what happened. */
+export type PostFailure =
+  /** Discord answered that the thread is unknown; `message` is its own account. */
+  | { code: 'thread_gone'; message: string }
+  /** The thread could not be found at all. */
+  | { code: 'thread_not_found'; threadId: string }
+  /** Discord refused the post; `message` and `discordCode` are its own. */
+  | { code: 'refused'; message: string; discordCode: number | string }
+  /** Anything else that kept the post from going out. */
+  | { code: 'failed'; message: string }
+  /** The record has no turn for the post to show. */
+  | { code: 'turn_missing'; turnIndex: number };
+
+/** Why a post could not be made, as `/salon status` shows it when the salon paused for it. */
+export function postFailureText(failure: PostFailure): string {
+  switch (failure.code) {
+    case 'thread_gone':
+      return `the salon's thread is gone: ${failure.message}`;
+    case 'thread_not_found':
+      return `the salon's thread ${failure.threadId} is gone`;
+    case 'refused':
+      return `Discord refused the post: ${failure.message} (code ${failure.discordCode})`;
+    case 'failed':
+      return `posting failed: ${failure.message}`;
+    case 'turn_missing':
+      return `turn ${failure.turnIndex} is missing from the record`;
+  }
+}

@@ -114,3 +114,14 @@ export function refusalText(refusal: Refusal): string {
       return `A salon has at most ${refusal.max} rounds; ${refusal.carried} carried over plus ${refusal.rounds} is too many.`;
   }
 }
+
+/** The permissions a salon may need, as Discord's settings name them; the keys are discord.js's PermissionFlagsBits. */
+export const PERMISSION_NAMES = {
+  ViewChannel: 'View Channel',
+  CreatePublicThreads: 'Create Public Threads',
+  SendMessagesInThreads: 'Send Messages in Threads',
+  EmbedLinks: 'Embed Links',
+  AttachFiles: 'Attach Files',
+  ReadMessageHistory: 'Read Message History',
+  ManageThreads: 'Manage Threads',
+} as const;

@@ -9,12 +9,17 @@ import {
   headerText,
   modelFailureText,
   noticeText,
+  postFailureText,
   refusalText,
   resumedReply,
+  seatName,
   startedReply,
   statusText,
+  synthesisHeader,
+  turnHeader,
   UNEXPECTED_FAILURE_REPLY,
   warning,
+  type PostFailure,
 } from '../../src/wording/index.js';
 
 describe('noticeText', () => {
@@ -212,5 +217,26 @@ describe('command replies', () => {
     [warning(UNEXPECTED_FAILURE_REPLY), '⚠️ Something went wrong on our side; nothing was changed. Try again in a moment.'],
   ])('%s', (reply, text) => {
     expect(reply).toBe(text);
+  });
+});
+
+describe('postFailureText', () => {
+  it.each<[PostFailure, string]>([
+    [{ code: 'thread_gone', message: 'Unknown Channel' }, "the salon's thread is gone: Unknown Channel"],
+    [{ code: 'thread_not_found', threadId: '77' }, "the salon's thread 77 is gone"],
+    [{ code: 'refused', message: 'Missing Access', discordCode: 50001 }, 'Discord refused the post: Missing Access (code 50001)'],
+    [{ code: 'failed', message: 'socket hang up' }, 'posting failed: socket hang up'],
+    [{ code: 'turn_missing', turnIndex: 3 }, 'turn 3 is missing from the record'],
+  ])('%j', (failure, text) => {
+    expect(postFailureText(failure)).toBe(text);
+  });
+});
+
+describe('the lines around what the models say', () => {
+  it('names the speaker and the round as the bot posts a turn, and who wrote the synthesis', () => {
+    expect(turnHeader('GLM 4.7', 2, 3)).toBe('**GLM 4.7** · round 2 of 3\n');
+    expect(synthesisHeader('Claude Opus 4.5')).toBe('**Synthesis** · by Claude Opus 4.5\n');
+    expect(synthesisHeader()).toBe('**Synthesis**\n');
+    expect(seatName('GLM 4.7', 'B')).toBe('GLM 4.7 (B)');
   });
 });
