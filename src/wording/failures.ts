@@ -1,5 +1,6 @@
 /** Why something could not be done for a salon: a model request that failed, and a post Discord would not take. */
 import type { ModelFailure } from '../domain/errors.js';
+import { formatUSD } from '../domain/ledger.js';
 
 /** What an HTTP error status means for a model request. */
 function statusWords(status: number): string {
@@ -59,7 +60,13 @@ export function modelFailureText(failure: ModelFailure): string {
       return `${spent} (${failure.maxTokens.toLocaleString('en-US')} tokens) before writing a word of the reply; raise \`${key}\` in the config`;
     }
     case 'not_in_config':
+      if (failure.by === 'seat') return `the model "${failure.modelKey}" is no longer in the config`;
+      if (failure.by === 'synthesizer') return `the model "${failure.modelKey}" is not in the config`;
       return `no model "${failure.modelKey}" in the config`;
+    case 'budget_spent':
+      return `the salon had spent its ${formatUSD(failure.budget)} budget`;
+    case 'unexpected':
+      return 'an unexpected error on our side';
   }
 }
 

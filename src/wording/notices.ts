@@ -3,6 +3,11 @@ import { formatUSD } from '../domain/ledger.js';
 import type { Notice } from '../domain/salon.js';
 import { warning } from './refusals.js';
 
+/** Why a salon ended before its last round: its last `turns` turns kept saying what had been said (the notice and the transcript quote it). */
+export function repetitionText(turns: number): string {
+  return `the last ${turns} turns mostly repeated what had already been said`;
+}
+
 /** A notice as posted in the thread. */
 export function noticeText(notice: Notice): string {
   switch (notice.code) {

@@ -124,6 +124,11 @@ describe('modelFailureText', () => {
       'it reached maxTokens (16 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
     ],
     [{ code: 'empty_reply', name: 'GLM 4.7', finishReason: 'stop' }, 'GLM 4.7 returned an empty reply (finish reason: stop)'],
+    [{ code: 'not_in_config', modelKey: 'glm' }, 'no model "glm" in the config'],
+    [{ code: 'not_in_config', modelKey: 'glm', by: 'seat' }, 'the model "glm" is no longer in the config'],
+    [{ code: 'not_in_config', modelKey: 'glm', by: 'synthesizer' }, 'the model "glm" is not in the config'],
+    [{ code: 'budget_spent', budget: 0.05 }, 'the salon had spent its $0.05 budget'],
+    [{ code: 'unexpected' }, 'an unexpected error on our side'],
   ])('%j', (failure, text) => {
     expect(modelFailureText(failure)).toBe(text);
   });
