@@ -6,6 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import type { SalonRecord, Seat } from '../src/domain/salon.js';
+import { askedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -25,22 +26,13 @@ function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined
   throw new SalonError({ code: 'unknown_speaker', wanted: value ?? '', names: [salon.seats.A.name, salon.seats.B.name] });
 }
 
-/** "in round 3" when the answer is a while off; "next" when it is the coming turn. */
-function whenAnswered(salon: SalonRecord, answeredIn: { index: number; round: number; seat: Seat }): string {
-  const who = salon.seats[answeredIn.seat].name;
-  const soon = answeredIn.index === salon.turns.length ? 'next' : `in round ${answeredIn.round}`;
-  return `${who} will answer it ${soon}${salon.status === 'paused' ? ', once the salon is resumed' : ''}`;
-}
-
 const ask: Subcommand = {
   name: 'ask',
   define: (b) =>
     b
-      .setDescription('Put a question to the salon; the next speaker (or the one you pick) answers it')
-      .addStringOption((o) => o.setName(Option.Question).setDescription('Your question').setRequired(true).setMaxLength(LIMITS.question))
-      .addStringOption((o) =>
-        o.setName(Option.To).setDescription('Which model should answer (default: whoever speaks next)').setAutocomplete(true).setMaxLength(100),
-      ),
+      .setDescription(descriptions.ask.summary)
+      .addStringOption((o) => o.setName(Option.Question).setDescription(descriptions.ask.question).setRequired(true).setMaxLength(LIMITS.question))
+      .addStringOption((o) => o.setName(Option.To).setDescription(descriptions.ask.to).setAutocomplete(true).setMaxLength(100)),
 
   async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
     const salon = await engine.get(interaction.channelId).catch(() => undefined);
@@ -58,9 +50,8 @@ const ask: Subcommand = {
     const to = resolveSeat(salon, interaction.options.getString(Option.To));
     const name = displayName(interaction);
     const { salon: after, answeredIn } = await ctx.engine.ask(salon.id, { id: interaction.id, author: { id: interaction.user.id, name }, text, to });
-    const aimed = to ? ` (for ${after.seats[to].name})` : '';
     // The question is shown in the thread so everyone watching knows what is coming.
-    await respond(interaction, { content: `❓ **${name}** asks${aimed}: ${text}\n-# ${whenAnswered(after, answeredIn)}.` }, ctx.log);
+    await respond(interaction, { content: askedReply(after, { name, text, to }, answeredIn) }, ctx.log);
   },
 };
 

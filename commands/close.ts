@@ -3,6 +3,7 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
+import { closedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -12,10 +13,7 @@ const Option = {
 
 const close: Subcommand = {
   name: 'close',
-  define: (b) =>
-    b
-      .setDescription('Close this salon: post its transcript as a file and archive the thread')
-      .addBooleanOption((o) => o.setName(Option.Synthesis).setDescription('Have a model write a synthesis first (default: as configured)')),
+  define: (b) => b.setDescription(descriptions.close.summary).addBooleanOption((o) => o.setName(Option.Synthesis).setDescription(descriptions.close.synthesis)),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'close');
@@ -27,13 +25,7 @@ const close: Subcommand = {
     const synthesis = interaction.options.getBoolean(Option.Synthesis) ?? undefined;
     const closed = await ctx.engine.close(salon.id, { synthesis });
     // The archive may lock the thread before this edit lands; the transcript itself says the salon is closed.
-    const next =
-      closed.synthesis?.status === 'pending'
-        ? 'A synthesis is being written; the transcript follows it'
-        : closed.synthesis?.status === 'failed'
-          ? `There will be no synthesis: ${closed.synthesis.reason}; the transcript follows`
-          : 'The transcript follows';
-    await respond(interaction, { content: `📦 Closed by ${interaction.user}. ${next}, then the thread is archived.` }, ctx.log).catch((err: unknown) =>
+    await respond(interaction, { content: closedReply(interaction.user.toString(), closed.synthesis) }, ctx.log).catch((err: unknown) =>
       ctx.log.debug({ err }, 'could not confirm the close'),
     );
   },

@@ -6,6 +6,7 @@ import { checkCaps } from '../src/discord/access.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
+import { descriptions, extendedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -17,9 +18,9 @@ const extend: Subcommand = {
   name: 'extend',
   define: (b) =>
     b
-      .setDescription('Add rounds to this salon; a finished salon carries on')
+      .setDescription(descriptions.extend.summary)
       .addIntegerOption((o) =>
-        o.setName(Option.Rounds).setDescription('Rounds to add').setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
+        o.setName(Option.Rounds).setDescription(descriptions.extend.rounds).setRequired(true).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
       ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
@@ -30,12 +31,8 @@ const extend: Subcommand = {
     if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, await ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);
     const next = nextTurn(after);
-    const carryOn = salon.status === 'finished' && next ? ` ${after.seats[next.seat].name} speaks next.` : '';
-    await respond(
-      interaction,
-      { content: `➕ ${interaction.user} added ${rounds} ${rounds === 1 ? 'round' : 'rounds'}: the salon now has ${after.rounds}.${carryOn}` },
-      ctx.log,
-    );
+    const nextSpeaker = salon.status === 'finished' && next ? after.seats[next.seat].name : undefined;
+    await respond(interaction, { content: extendedReply({ by: interaction.user.toString(), added: rounds, total: after.rounds, nextSpeaker }) }, ctx.log);
   },
 };
 

@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
-import { cutOnWord } from '../src/domain/text.js';
+import { auditLogReasons, descriptions, forkedReply, forkThreadName } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
@@ -23,26 +23,12 @@ const fork: Subcommand = {
   name: 'fork',
   define: (b) =>
     b
-      .setDescription('Branch this salon into a new thread from a round of your choice, with other models if you like')
-      .addIntegerOption((o) =>
-        o
-          .setName(Option.FromRound)
-          .setDescription('Carry over the rounds up to this one (default: every round done)')
-          .setMinValue(0)
-          .setMaxValue(LIMITS.totalRounds),
-      )
-      .addIntegerOption((o) =>
-        o
-          .setName(Option.Rounds)
-          .setDescription('Rounds to run in the fork (default: as many as the parent)')
-          .setMinValue(LIMITS.rounds.min)
-          .setMaxValue(LIMITS.rounds.max),
-      )
-      .addStringOption((o) =>
-        o.setName(Option.ModelA).setDescription('The model that speaks first (default: the parent’s)').setAutocomplete(true).setMaxLength(100),
-      )
-      .addStringOption((o) => o.setName(Option.ModelB).setDescription('The model that answers (default: the parent’s)').setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.Direction).setDescription('An opening question that steers the fork').setMaxLength(LIMITS.question)),
+      .setDescription(descriptions.fork.summary)
+      .addIntegerOption((o) => o.setName(Option.FromRound).setDescription(descriptions.fork.from_round).setMinValue(0).setMaxValue(LIMITS.totalRounds))
+      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.fork.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
+      .addStringOption((o) => o.setName(Option.ModelA).setDescription(descriptions.fork.model_a).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.ModelB).setDescription(descriptions.fork.model_b).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.Direction).setDescription(descriptions.fork.direction).setMaxLength(LIMITS.question)),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
@@ -69,9 +55,9 @@ const fork: Subcommand = {
 
     if (!interaction.deferred) await interaction.deferReply(); // the start-up gate may have deferred it already
     const forked = await channel.threads.create({
-      name: threadName(`Fork: ${parent.topic}`),
+      name: threadName(forkThreadName(parent.topic)),
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
-      reason: `salon forked by ${interaction.user.tag}`,
+      reason: auditLogReasons.forked(interaction.user.tag),
     });
     const starter = { id: interaction.user.id, name: displayName(interaction) };
     const salon = await createOrDropThread(forked, () =>
@@ -98,15 +84,7 @@ const fork: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
-    await respond(
-      interaction,
-      {
-        content:
-          `🍴 Forked after round ${fromRound} into ${forked}: **${seatA.name}** and **${seatB.name}**, ` +
-          `${rounds} more ${rounds === 1 ? 'round' : 'rounds'}.${direction ? ` Direction: “${cutOnWord(direction, 200)}”` : ''}`,
-      },
-      log,
-    );
+    await respond(interaction, { content: forkedReply({ fromRound, thread: forked.toString(), a: seatA.name, b: seatB.name, rounds, direction }) }, log);
   },
 };
 

@@ -4,7 +4,7 @@ import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { nextTurn } from '../src/domain/salon.js';
 import { LIMITS } from '../src/domain/limits.js';
-import { formatUSD } from '../src/domain/ledger.js';
+import { budgetSetReply, descriptions, resumedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 import { checkBudget } from './salon-setup.js';
 
@@ -17,13 +17,9 @@ const resume: Subcommand = {
   name: 'resume',
   define: (b) =>
     b
-      .setDescription('Resume a paused salon')
+      .setDescription(descriptions.resume.summary)
       .addNumberOption((o) =>
-        o
-          .setName(Option.Budget)
-          .setDescription('A new spending cap in US dollars, for a salon that reached its budget')
-          .setMinValue(LIMITS.budget.min)
-          .setMaxValue(LIMITS.budget.max),
+        o.setName(Option.Budget).setDescription(descriptions.resume.budget).setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
       ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
@@ -32,16 +28,12 @@ const resume: Subcommand = {
     const budgetUSD = checkBudget(interaction.options.getNumber(Option.Budget), ctx.config);
     const after = await ctx.engine.resume(salon.id, { budgetUSD });
     if (salon.status === 'running') {
-      await respond(interaction, { content: `💰 ${interaction.user} set the budget to ${formatUSD(budgetUSD!)}.` }, ctx.log);
+      await respond(interaction, { content: budgetSetReply(interaction.user.toString(), budgetUSD!) }, ctx.log);
       return;
     }
     const next = nextTurn(after);
-    const budget = budgetUSD !== undefined ? ` The budget is now ${formatUSD(budgetUSD)}.` : '';
-    await respond(
-      interaction,
-      { content: `▶️ Resumed by ${interaction.user}.${budget}${next ? ` ${after.seats[next.seat].name} speaks next.` : ''}` },
-      ctx.log,
-    );
+    const nextSpeaker = next ? after.seats[next.seat].name : undefined;
+    await respond(interaction, { content: resumedReply({ by: interaction.user.toString(), budgetUSD, nextSpeaker }) }, ctx.log);
   },
 };
 

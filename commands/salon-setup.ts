@@ -12,6 +12,7 @@ import { SalonError } from '../src/domain/errors.js';
 import type { Participant, SalonHead } from '../src/domain/salon.js';
 import { checkAccess, roleIdsOf } from '../src/discord/access.js';
 import { cutOnWord } from '../src/domain/text.js';
+import { auditLogReasons, PERMISSION_NAMES, seatName, STAND_IN_NAME } from '../src/wording/index.js';
 
 /** Autocomplete choices for a model option: the configured models whose key or name matches what was typed. */
 export function modelChoices(config: Config, typed: string): { name: string; value: string }[] {
@@ -42,20 +43,20 @@ export function threadName(topic: string): string {
   // Keep invisible characters where they belong to what shows (emoji sequences, direction marks), but not when
   // they would leave a name that looks blank.
   if (visibleText(name).replace(/…$/, '').trim()) return name;
-  return cutOnWord(visibleText(topic), DISCORD_LIMITS.threadName) || 'Salon';
+  return cutOnWord(visibleText(topic), DISCORD_LIMITS.threadName) || STAND_IN_NAME;
 }
 
 /** Two copies of one model must still be told apart, by the readers and by the models themselves. */
 export function distinctNames(seatA: Participant, seatB: Participant): void {
   if (seatA.name !== seatB.name) return;
-  seatA.name = `${seatA.name} (A)`;
-  seatB.name = `${seatB.name} (B)`;
+  seatA.name = seatName(seatA.name, 'A');
+  seatB.name = seatName(seatB.name, 'B');
 }
 
 /** Refuses, naming them, when the bot lacks what it needs to host a salon in `channel`. */
 export function assertBotCanHost(channel: TextChannel): void {
   const me = channel.guild.members.me;
-  const missing = me ? REQUIRED.filter(([bit]) => !channel.permissionsFor(me).has(bit)).map(([, name]) => name) : [];
+  const missing = me ? REQUIRED.filter((flag) => !channel.permissionsFor(me).has(PermissionFlagsBits[flag])).map((flag) => PERMISSION_NAMES[flag]) : [];
   if (missing.length > 0) {
     throw new SalonError({ code: 'bot_lacks_permissions', channelId: channel.id, missing });
   }
@@ -88,7 +89,7 @@ export async function createOrDropThread<T>(thread: ThreadChannel, create: () =>
   try {
     return await create();
   } catch (err) {
-    await thread.delete('salon refused').catch(() => {});
+    await thread.delete(auditLogReasons.refused).catch(() => {});
     throw err;
   }
 }
@@ -96,11 +97,11 @@ export async function createOrDropThread<T>(thread: ThreadChannel, create: () =>
 // What a salon needs from start to archive: without Attach Files the transcript could not be posted, without
 // Manage Threads the closed thread could not be locked.
 const REQUIRED = [
-  [PermissionFlagsBits.ViewChannel, 'View Channel'],
-  [PermissionFlagsBits.CreatePublicThreads, 'Create Public Threads'],
-  [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'],
-  [PermissionFlagsBits.EmbedLinks, 'Embed Links'],
-  [PermissionFlagsBits.AttachFiles, 'Attach Files'],
-  [PermissionFlagsBits.ReadMessageHistory, 'Read Message History'],
-  [PermissionFlagsBits.ManageThreads, 'Manage Threads'],
-] as const;
+  'ViewChannel',
+  'CreatePublicThreads',
+  'SendMessagesInThreads',
+  'EmbedLinks',
+  'AttachFiles',
+  'ReadMessageHistory',
+  'ManageThreads',
+] as const satisfies readonly (keyof typeof PermissionFlagsBits & keyof typeof PERMISSION_NAMES)[];

@@ -5,6 +5,7 @@
 import { InteractionContextType, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { answerError } from '../src/discord/reply.js';
+import { descriptions } from '../src/wording/index.js';
 import ask from './ask.js';
 import close from './close.js';
 import extend from './extend.js';
@@ -18,10 +19,7 @@ import transcript from './transcript.js';
 const subcommands: Subcommand[] = [start, ask, pause, resume, status, transcript, extend, fork, close];
 const byName = new Map(subcommands.map((s) => [s.name, s]));
 
-export const data = new SlashCommandBuilder()
-  .setName('salon')
-  .setDescription('Host a conversation between two language models in a thread')
-  .setContexts(InteractionContextType.Guild);
+export const data = new SlashCommandBuilder().setName('salon').setDescription(descriptions.salon).setContexts(InteractionContextType.Guild);
 for (const sub of subcommands) data.addSubcommand((b) => sub.define(b.setName(sub.name)));
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

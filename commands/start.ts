@@ -5,7 +5,7 @@ import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
-import { formatUSD } from '../src/domain/ledger.js';
+import { auditLogReasons, descriptions, startedReply } from '../src/wording/index.js';
 import { admission, assertBotCanHost, checkBudget, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
@@ -22,17 +22,13 @@ const start: Subcommand = {
   name: 'start',
   define: (b) =>
     b
-      .setDescription('Start a salon: two models talk about a topic in a new thread')
-      .addStringOption((o) => o.setName(Option.Topic).setDescription('What the models should talk about').setRequired(true).setMaxLength(LIMITS.topic))
-      .addStringOption((o) => o.setName(Option.ModelA).setDescription('The model that speaks first').setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.ModelB).setDescription('The model that answers').setAutocomplete(true).setMaxLength(100))
-      .addIntegerOption((o) =>
-        o.setName(Option.Rounds).setDescription('Rounds (A speaks, then B)').setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max),
-      )
-      .addIntegerOption((o) => o.setName(Option.Delay).setDescription('Seconds between turns').setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
-      .addNumberOption((o) =>
-        o.setName(Option.Budget).setDescription('The most this salon may spend, in US dollars').setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max),
-      ),
+      .setDescription(descriptions.start.summary)
+      .addStringOption((o) => o.setName(Option.Topic).setDescription(descriptions.start.topic).setRequired(true).setMaxLength(LIMITS.topic))
+      .addStringOption((o) => o.setName(Option.ModelA).setDescription(descriptions.start.model_a).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) => o.setName(Option.ModelB).setDescription(descriptions.start.model_b).setAutocomplete(true).setMaxLength(100))
+      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.start.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
+      .addIntegerOption((o) => o.setName(Option.Delay).setDescription(descriptions.start.delay).setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
+      .addNumberOption((o) => o.setName(Option.Budget).setDescription(descriptions.start.budget).setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
     await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
@@ -60,7 +56,7 @@ const start: Subcommand = {
       name: threadName(topic),
       // Slow salons run for days; a week keeps the thread open between turns.
       autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
-      reason: `salon started by ${interaction.user.tag}`,
+      reason: auditLogReasons.started(interaction.user.tag),
     });
     const salon = await createOrDropThread(thread, () =>
       engine.create(
@@ -80,16 +76,7 @@ const start: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
-    const budget = budgetUSD !== undefined ? `, a budget of ${formatUSD(budgetUSD)}` : '';
-    await respond(
-      interaction,
-      {
-        content:
-          `🎙️ A salon between **${seatA.name}** and **${seatB.name}** has begun in ${thread}: ` +
-          `${rounds} ${rounds === 1 ? 'round' : 'rounds'}${budget}. Join the thread to watch and ask questions.`,
-      },
-      log,
-    );
+    await respond(interaction, { content: startedReply({ a: seatA.name, b: seatB.name, thread: thread.toString(), rounds, budgetUSD }) }, log);
   },
 };
 

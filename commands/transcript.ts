@@ -3,12 +3,13 @@ import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { respond } from '../src/discord/reply.js';
 import { roundsDone } from '../src/domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../src/domain/transcript.js';
+import { descriptions, TRANSCRIPT_SO_FAR_FILE, transcriptReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
 
 const transcript: Subcommand = {
   name: 'transcript',
   ephemeral: true,
-  define: (b) => b.setDescription('Get the transcript so far as a file, just for you; nothing changes'),
+  define: (b) => b.setDescription(descriptions.transcript.summary),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'transcript');
@@ -17,11 +18,11 @@ const transcript: Subcommand = {
     const now = new Date();
     const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, now), 'utf8'), {
       name: transcriptFileName(salon, now),
-      description: 'Transcript so far',
+      description: TRANSCRIPT_SO_FAR_FILE,
     });
     await respond(
       interaction,
-      { content: `📜 The transcript so far: ${roundsDone(salon)} of ${salon.rounds} rounds, ${salon.turns.length} turns.`, files: [file], ephemeral: true },
+      { content: transcriptReply({ done: roundsDone(salon), rounds: salon.rounds, turns: salon.turns.length }), files: [file], ephemeral: true },
       ctx.log,
     );
   },

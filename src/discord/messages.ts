@@ -10,7 +10,7 @@ import type { BotContext } from './context.js';
 import { cleanText } from './input.js';
 import { LIMITS } from '../domain/limits.js';
 import { NO_MENTIONS } from './mentions.js';
-import { refusalText } from './wording.js';
+import { refusalText, warning } from '../wording/index.js';
 
 export async function onThreadMessage(message: Message, ctx: BotContext): Promise<void> {
   if (message.author.bot || message.webhookId || message.system || !message.inGuild() || !message.channel.isThread()) return;
@@ -29,7 +29,7 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
   } catch (err) {
     if (!(err instanceof SalonError)) throw err;
     if (err.code === 'question_duplicate') return;
-    await message.reply({ content: `⚠️ ${refusalText(err.refusal)}`, allowedMentions: NO_MENTIONS }).catch(() => {});
+    await message.reply({ content: warning(refusalText(err.refusal)), allowedMentions: NO_MENTIONS }).catch(() => {});
   }
 }
 

@@ -7,7 +7,7 @@ import { DiscordAPIError, MessageFlags, RESTJSONErrorCodes, type ChatInputComman
 import type { Logger } from 'pino';
 import { SalonError } from '../domain/errors.js';
 import { NO_MENTIONS } from './mentions.js';
-import { refusalText } from './wording.js';
+import { refusalText, UNEXPECTED_FAILURE_REPLY, warning } from '../wording/index.js';
 
 export async function respond(
   interaction: ChatInputCommandInteraction,
@@ -41,7 +41,7 @@ export async function respond(
 }
 
 async function refuse(interaction: ChatInputCommandInteraction, message: string, log: Logger): Promise<void> {
-  await respond(interaction, { content: `⚠️ ${message}`, ephemeral: true }, log);
+  await respond(interaction, { content: warning(message), ephemeral: true }, log);
 }
 
 /** Turns a thrown error into an answer: a SalonError in its words, anything else as a generic failure. */
@@ -51,5 +51,5 @@ export async function answerError(interaction: ChatInputCommandInteraction, err:
     return;
   }
   log.error({ err, command: interaction.commandName, subcommand: interaction.options.getSubcommand(false) }, 'command failed');
-  await refuse(interaction, 'Something went wrong on our side; nothing was changed. Try again in a moment.', log).catch(() => {});
+  await refuse(interaction, UNEXPECTED_FAILURE_REPLY, log).catch(() => {});
 }

@@ -20,7 +20,16 @@ import { RestGuilds } from './rest-guilds.js';
 import { nonceFor, TurnChannels, type TurnChannel } from './turn-channel.js';
 import { WebhookSenders } from './webhook-sender.js';
 import { DISCORD_LIMITS } from './limits.js';
-import { noticeText, turnText } from './wording.js';
+import {
+  ARCHIVE_CAPTION,
+  ARCHIVE_FILE_DESCRIPTION,
+  auditLogReasons,
+  noticeText,
+  postFailureText,
+  synthesisHeader,
+  turnHeader,
+  turnText,
+} from '../wording/index.js';
 import { NO_MENTIONS } from './mentions.js';
 
 const CONTENT_LIMIT = DISCORD_LIMITS.message;
@@ -95,20 +104,20 @@ export class DiscordPublisher implements Publisher {
   private classify(err: unknown): unknown {
     if (err instanceof PublishError) return err;
     if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownChannel) {
-      return new PublishError(`the salon's thread is gone: ${err.message}`, true, true);
+      return new PublishError(postFailureText({ code: 'thread_gone', message: err.message }), true, true);
     }
     if (err instanceof DiscordAPIError) {
       const permanent = PERMANENT_CODES.has(Number(err.code)) || (err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 408);
-      return new PublishError(`Discord refused the post: ${err.message} (code ${err.code})`, permanent);
+      return new PublishError(postFailureText({ code: 'refused', message: err.message, discordCode: err.code }), permanent);
     }
-    return new PublishError(`posting failed: ${(err as Error)?.message ?? String(err)}`, false);
+    return new PublishError(postFailureText({ code: 'failed', message: (err as Error)?.message ?? String(err) }), false);
   }
 
   private async thread(salon: SalonRecord): Promise<ThreadChannel> {
     const id = salon.threadId ?? salon.id;
     if (salon.guildId) await this.guilds.prepare(salon.guildId, salon.channelId);
     const channel = await this.guilds.channel(id);
-    if (!channel || !channel.isThread()) throw new PublishError(`the salon's thread ${id} is gone`, true, true);
+    if (!channel || !channel.isThread()) throw new PublishError(postFailureText({ code: 'thread_not_found', threadId: id }), true, true);
     return channel;
   }
 
@@ -141,14 +150,10 @@ export class DiscordPublisher implements Publisher {
     return parts.map((part, i) => (i === 0 ? `${channel.header}${part}` : part));
   }
 
-  private turnHeader(salon: SalonRecord, turn: { name: string; round: number }): string {
-    return `**${turn.name}** · round ${turn.round} of ${salon.rounds}\n`;
-  }
-
   private async postTurn(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'turn' }>, progress: DeliveryProgress): Promise<void> {
     const turn = salon.turns[post.turnIndex];
-    if (!turn) throw new PublishError(`turn ${post.turnIndex} is missing from the record`, true);
-    const channel = await this.channels.open(thread, turn, this.turnHeader(salon, turn));
+    if (!turn) throw new PublishError(postFailureText({ code: 'turn_missing', turnIndex: post.turnIndex }), true);
+    const channel = await this.channels.open(thread, turn, turnHeader(turn.name, turn.round, salon.rounds));
     await this.postSpoken(channel, turnText(turn.text, turn.finishReason), post, post.draftIds ?? [], progress, () =>
       channel.unknownMessages(salon, post.turnIndex),
     );
@@ -157,7 +162,7 @@ export class DiscordPublisher implements Publisher {
   private async postSynthesis(thread: ThreadChannel, salon: SalonRecord, post: Post, progress: DeliveryProgress): Promise<void> {
     const synthesis = salon.synthesis;
     if (synthesis?.status !== 'done') return;
-    const channel = await this.channels.open(thread, synthesis, `**Synthesis** · by ${synthesis.name}\n`, '**Synthesis**\n');
+    const channel = await this.channels.open(thread, synthesis, synthesisHeader(synthesis.name), synthesisHeader());
     await this.postSpoken(channel, synthesis.text, post, [], progress, () => channel.unknownMessages(salon, salon.turns.length));
   }
 
@@ -241,7 +246,7 @@ export class DiscordPublisher implements Publisher {
     const seat = salon.seats[seatOf(update.turnIndex)];
     const turn = { name: seat.name, modelKey: seat.key, round: roundOf(update.turnIndex) };
     const thread = await this.thread(salon);
-    const channel = await this.channels.open(thread, turn, this.turnHeader(salon, turn));
+    const channel = await this.channels.open(thread, turn, turnHeader(turn.name, turn.round, salon.rounds));
     const parts = this.turnParts(channel, update.text);
     const ids = [...update.messageIds];
     if (update.maybePosted) {
@@ -286,11 +291,11 @@ export class DiscordPublisher implements Publisher {
       const closedAt = new Date(salon.closedAt ?? salon.updatedAt);
       const file = new AttachmentBuilder(Buffer.from(renderTranscript(salon, closedAt), 'utf8'), {
         name: transcriptFileName(salon, closedAt),
-        description: 'Transcript of the salon',
+        description: ARCHIVE_FILE_DESCRIPTION,
       });
-      await this.postAsBot(thread, post, 0, { content: '📜 The salon is closed. Here is its transcript.', files: [file] }, progress);
+      await this.postAsBot(thread, post, 0, { content: ARCHIVE_CAPTION, files: [file] }, progress);
     }
-    if (!thread.locked || !thread.archived) await thread.edit({ archived: true, locked: true, reason: 'salon closed' });
+    if (!thread.locked || !thread.archived) await thread.edit({ archived: true, locked: true, reason: auditLogReasons.closed });
   }
 }
 

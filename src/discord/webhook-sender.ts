@@ -18,8 +18,7 @@ import type { Logger } from 'pino';
 import type { RateLimitGauge } from './rate-limit-gauge.js';
 import { NO_MENTIONS } from './mentions.js';
 import { compareIds } from './snowflake.js';
-
-const WEBHOOK_NAME = 'salon';
+import { auditLogReasons, STAND_IN_NAME, WEBHOOK_NAME } from '../wording/index.js';
 
 /** What a webhook post sends: the speaker's name and avatar go with each message. */
 interface WebhookPost {
@@ -45,7 +44,7 @@ export function webhookUsername(name: string): string {
     .replace(/discord/gi, 'Disc\u200Bord')
     .replace(/clyde/gi, 'Cly\u200Bde')
     .trim();
-  return (safe || 'Salon').slice(0, 80);
+  return (safe || STAND_IN_NAME).slice(0, 80);
 }
 
 /** The salon webhook of each parent channel, found or created once and cached. */
@@ -148,9 +147,9 @@ export class WebhookSenders {
         .sort((a, b) => compareIds(a.id, b.id))[0];
     const existing = await oldest();
     if (existing) return existing;
-    const made = await channel.createWebhook({ name: WEBHOOK_NAME, reason: 'salon posts each model under its own name' });
+    const made = await channel.createWebhook({ name: WEBHOOK_NAME, reason: auditLogReasons.webhookMade });
     const kept = (await oldest()) ?? made;
-    if (kept.id !== made.id) await made.delete('another salon process made this channel’s webhook first').catch(() => {});
+    if (kept.id !== made.id) await made.delete(auditLogReasons.webhookDropped).catch(() => {});
     return kept;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Why a request was refused, as data: a code and the values the answer needs. The words for each are in the
- * Discord adapter's wording module, so the rules say what happened and never how to say it.
+ * Why a request was refused, as data: a code and the values the answer needs. The words for each are in
+ * src/wording, so the rules say what happened and never how to say it.
  */
 export type Refusal =
   // The salon's own rules (transitions.ts).
@@ -62,8 +62,9 @@ export class SalonError extends Error {
 }
 
 /**
- * Why a model request failed, as data: the model client says what happened, and the Discord adapter's wording module
- * says it in words. `message` is the endpoint's own account, already cut and cleaned of anything that looks like a key.
+ * Why a model request failed, or was never made, as data: the model client (or the engine, or the rules) says what
+ * happened, and src/wording says it in words.
+ * `message` is the endpoint's own account, already cut and cleaned of anything that looks like a key.
  */
 export type ModelFailure =
   /** Answered with an HTTP error status. */
@@ -78,4 +79,9 @@ export type ModelFailure =
   | { code: 'empty_reply'; name: string; finishReason?: string }
   /** The reply reached `maxTokens` before a word of it was written: spent on reasoning, when `reasoning`. */
   | { code: 'no_room_to_reply'; modelKey: string; maxTokens: number; reasoning: boolean }
-  | { code: 'not_in_config'; modelKey: string };
+  /** No model of that key in the config: asked for by a request, by a seat (it was there when the salon started), or as the synthesizer. */
+  | { code: 'not_in_config'; modelKey: string; by?: 'seat' | 'synthesizer' }
+  /** The salon had spent its budget, so the request was not made (the closing synthesis). */
+  | { code: 'budget_spent'; budget: number }
+  /** Something on salon's own side went wrong; the details are in the log. */
+  | { code: 'unexpected' };

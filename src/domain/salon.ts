@@ -117,7 +117,7 @@ export type Post =
   /** The transcript as a file, then the thread archived. */
   | { key: string; kind: 'archive'; messageIds: string[] };
 
-/** What a notice tells the thread, as data; the adapter that posts it words it. */
+/** What a notice tells the thread, as data; src/wording words it. */
 export type Notice =
   /** `unanswered`: questions asked too late; `closing`: the transcript follows at once. */
   | { code: 'finished'; rounds: number; endedEarly?: string; unanswered: number; closing: boolean }
@@ -127,7 +127,7 @@ export type Notice =
   /** Saved by schema 1, which stored a notice's words: posted as they are. `was` is what it was about. */
   | { code: 'legacy'; was: 'finished' | 'failure' | 'info'; text: string };
 
-/** Why the salon paused itself (or closed, for a deleted thread); the Discord adapter writes the words. */
+/** Why the salon paused itself (or closed, for a deleted thread); src/wording writes the words. */
 export type PauseReason =
   | { code: 'budget_reached'; spent: number; budget: number }
   | { code: 'model_failed'; name: string; reason: string }

@@ -4,7 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { formatUSD, spentUSD } from './ledger.js';
+import { spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
 import {
   isFinishedNotice,
@@ -25,6 +25,8 @@ import {
   type Usage,
   type Cost,
 } from './salon.js';
+// Reasons the record keeps in words (the transcript quotes them) are worded where all the bot's words are.
+import { modelFailureText, repetitionText } from '../wording/index.js';
 
 function iso(now: number): string {
   return new Date(now).toISOString();
@@ -177,7 +179,7 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
   if (synthesizer && salon.turns.length > (salon.carried ?? 0)) {
     if (overBudget(salon)) {
       // Decided here, once: a salon never starts a request its budget has already used up, the synthesis included.
-      const reason = `the salon had spent its ${formatUSD(salon.budgetUSD ?? 0)} budget`;
+      const reason = modelFailureText({ code: 'budget_spent', budget: salon.budgetUSD ?? 0 });
       salon.synthesis = { status: 'failed', modelKey: synthesizer.key, name: synthesizer.name, model: synthesizer.model, reason, at: iso(now) };
     } else {
       salon.synthesis = { status: 'pending', modelKey: synthesizer.key };
@@ -301,7 +303,7 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   const looping = salon.repetitive >= maxNudges;
   if ((next.last && next.seat === 'B') || looping) {
     if (looping && !(next.last && next.seat === 'B')) {
-      salon.endedEarly = `the last ${salon.repetitive} turns mostly repeated what had already been said`;
+      salon.endedEarly = repetitionText(salon.repetitive);
     }
     finish(salon, now, options.autoClose ?? false);
     if (options.autoClose) close(salon, now, { synthesizer: options.synthesizer });

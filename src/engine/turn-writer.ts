@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { modelFailureText } from '../wording/index.js';
 import { costOf } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
@@ -155,7 +156,7 @@ export class TurnWriter {
       } else {
         // Anything unforeseen counts as a transient failure: retried, then shown in the thread, never a silent stall.
         // The details go to the log; the thread gets a plain reason.
-        const failure = err instanceof ModelError ? err : new ModelError('an unexpected error on our side', false);
+        const failure = err instanceof ModelError ? err : new ModelError(modelFailureText({ code: 'unexpected' }), false);
         if (err instanceof ModelError) log.warn({ reason: failure.reason, permanent: failure.permanent, status: failure.status }, 'turn failed');
         else log.error({ err }, 'turn failed unexpectedly');
         await deps.exclusive(room, () => this.failTurn(room, next.seat, failure));
@@ -187,7 +188,7 @@ export class TurnWriter {
     try {
       let result: transitions.SynthesisResult;
       if (!model) {
-        result = { ok: false, name, model: modelId, reason: `the model "${key}" is not in the config` };
+        result = { ok: false, name, model: modelId, reason: modelFailureText({ code: 'not_in_config', modelKey: key, by: 'synthesizer' }) };
       } else {
         const prompt = buildSynthesisPrompt(salon, model.name, { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens });
         try {
@@ -197,7 +198,7 @@ export class TurnWriter {
         } catch (err) {
           if (err instanceof ModelAbortedError) return; // shutting down: the next start writes it
           if (!(err instanceof ModelError)) log.error({ err }, 'synthesis failed unexpectedly');
-          result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : 'an unexpected error on our side' };
+          result = { ok: false, name, model: modelId, reason: err instanceof ModelError ? err.reason : modelFailureText({ code: 'unexpected' }) };
         }
       }
       if (result.ok) log.info({ usage: result.usage }, 'synthesis written');
@@ -210,7 +211,7 @@ export class TurnWriter {
 
   private seatSettings(salon: SalonRecord, seat: Seat) {
     const model = this.deps.config.models[salon.seats[seat].key];
-    if (!model) throw new ModelError(`the model "${salon.seats[seat].key}" is no longer in the config`, true);
+    if (!model) throw new ModelError(modelFailureText({ code: 'not_in_config', modelKey: salon.seats[seat].key, by: 'seat' }), true);
     return { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens };
   }
 

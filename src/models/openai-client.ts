@@ -13,14 +13,14 @@
  *   The endpoint's own message is what the thread is told.
  * - Reasoning (`delta.reasoning`, `reasoning_details`, vLLM's `reasoning_content`) is never part of the reply; a reply
  *   that reached max_tokens before any text says the limit was spent, and which config key raises it.
- * Every reason is put in words by the Discord adapter's wording module (modelFailureText), from data made here.
+ * Every reason is put in words by src/wording (modelFailureText), from data made here.
  */
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/index.js';
 import type { ModelFailure } from '../domain/errors.js';
 import type { Usage } from '../domain/salon.js';
-import { modelFailureText } from '../discord/wording.js';
+import { modelFailureText } from '../wording/index.js';
 import { takesCacheBreakpoints, withCacheBreakpoints } from './prompt-cache.js';
 import { ModelAbortedError, ModelError, type CompletionRequest, type CompletionResult, type ModelClient } from '../engine/ports.js';
 
@@ -57,7 +57,7 @@ class CutShort extends Error {
   }
 }
 
-/** A ModelError carrying its failure as data, in the wording module's words. */
+/** A ModelError carrying its failure as data, in src/wording's words. */
 function modelError(failure: ModelFailure, permanent: boolean): ModelError {
   return new ModelError(modelFailureText(failure), permanent, failure.code === 'http_status' ? failure.status : undefined, failure);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SalonError } from '../../src/domain/errors.js';
-import { noticeText, refusalText, pauseText } from '../../src/discord/wording.js';
+import { noticeText, refusalText, pauseText } from '../../src/wording/index.js';
 import {
   SCHEMA_VERSION,
   createSalon,

@@ -1,4 +1,4 @@
-import { pauseText } from '../../src/discord/wording.js';
+import { pauseText } from '../../src/wording/index.js';
 /**
  * What Discord can do to a running salon, injected through the fake's protocol: refused intents, deleted
  * threads and webhooks, lost permissions, 5xx and 429 on posts, gateway disconnects, expired tokens.

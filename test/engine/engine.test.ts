@@ -1,4 +1,4 @@
-import { pauseText } from '../../src/discord/wording.js';
+import { pauseText } from '../../src/wording/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTranscript } from '../../src/domain/transcript.js';
 import { PublishError } from '../../src/engine/ports.js';

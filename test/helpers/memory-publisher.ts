@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { renderTranscript } from '../../src/domain/transcript.js';
-import { noticeText } from '../../src/discord/wording.js';
+import { noticeText } from '../../src/wording/index.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
 import { PublishError, type DeliveryProgress, type Pacing, type Publisher } from '../../src/engine/ports.js';
 

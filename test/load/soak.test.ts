@@ -27,7 +27,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
-import { noticeText } from '../../src/discord/wording.js';
+import { noticeText } from '../../src/wording/index.js';
 import type { Post, SalonRecord, Seat } from '../../src/domain/salon.js';
 import { SalonEngine } from '../../src/engine/engine.js';
 import type { DeliveryProgress, DraftUpdate, Publisher } from '../../src/engine/ports.js';

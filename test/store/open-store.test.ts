@@ -2,7 +2,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, createSalon, isFinishedNotice, type SalonRecord } from '../../src/domain/salon.js';
-import { noticeText, pauseText } from '../../src/discord/wording.js';
+import { noticeText, pauseText } from '../../src/wording/index.js';
 import { openKeyv } from '../../src/store/keyv-factory.js';
 import { redactStoreUrl, StoreError } from '../../src/store/store-error.js';
 import { RecordError } from '../../src/engine/ports.js';

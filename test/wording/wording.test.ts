@@ -2,8 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { SalonError, type ModelFailure, type Refusal } from '../../src/domain/errors.js';
 import { createSalon, type Notice } from '../../src/domain/salon.js';
 import { recordFailure } from '../../src/domain/transitions.js';
-import { statusText } from '../../src/discord/format.js';
-import { modelFailureText, noticeText, refusalText } from '../../src/discord/wording.js';
+import {
+  budgetSetReply,
+  extendedReply,
+  forkedReply,
+  headerText,
+  modelFailureText,
+  noticeText,
+  postFailureText,
+  refusalText,
+  resumedReply,
+  seatName,
+  startedReply,
+  statusText,
+  synthesisHeader,
+  turnHeader,
+  UNEXPECTED_FAILURE_REPLY,
+  warning,
+  type PostFailure,
+} from '../../src/wording/index.js';
 
 describe('noticeText', () => {
   it.each<[Notice, string]>([
@@ -107,6 +124,11 @@ describe('modelFailureText', () => {
       'it reached maxTokens (16 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
     ],
     [{ code: 'empty_reply', name: 'GLM 4.7', finishReason: 'stop' }, 'GLM 4.7 returned an empty reply (finish reason: stop)'],
+    [{ code: 'not_in_config', modelKey: 'glm' }, 'no model "glm" in the config'],
+    [{ code: 'not_in_config', modelKey: 'glm', by: 'seat' }, 'the model "glm" is no longer in the config'],
+    [{ code: 'not_in_config', modelKey: 'glm', by: 'synthesizer' }, 'the model "glm" is not in the config'],
+    [{ code: 'budget_spent', budget: 0.05 }, 'the salon had spent its $0.05 budget'],
+    [{ code: 'unexpected' }, 'an unexpected error on our side'],
   ])('%j', (failure, text) => {
     expect(modelFailureText(failure)).toBe(text);
   });
@@ -148,5 +170,78 @@ describe('statusText while a turn is retried', () => {
 
   it('shows the next turn plainly when nothing failed', () => {
     expect(statusText(salon(), T0)).toContain('**Next turn:** Claude Opus 4.5, now');
+  });
+});
+
+describe('headerText', () => {
+  const T0 = Date.parse('2026-12-01T12:00:00Z');
+  const seats = { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'a' }, B: { key: 'glm', name: 'GLM 4.7', model: 'b' } };
+
+  it('names the topic, who speaks first and who answers, the rounds and the pace, and who started it', () => {
+    const salon = createSalon({ id: '1', starter: { id: '2', name: 'Ada' }, topic: 'Persistence', seats, rounds: 3, delaySeconds: 90 }, T0);
+    expect(headerText(salon)).toEqual({
+      title: 'Salon: Persistence',
+      description: 'Persistence',
+      fields: [
+        { name: 'Speaks first', value: '**Claude Opus 4.5**\n`a`', inline: true },
+        { name: 'Answers', value: '**GLM 4.7**\n`b`', inline: true },
+        { name: 'Rounds', value: '3 (1 minute 30 seconds between turns)', inline: false },
+      ],
+      footer: 'Started by Ada · write in this thread (or use /salon ask) to put a question to the next speaker',
+    });
+  });
+
+  it('says where a fork comes from and how many turns it carried over', () => {
+    const origin = { salonId: 'p', threadId: '77', fromRound: 1, topic: 'Persistence' };
+    const fork = createSalon(
+      { id: '1', starter: { id: '2', name: 'Ada' }, topic: 'Persistence', seats, rounds: 3, delaySeconds: 0, fork: { origin, turns: [] } },
+      T0,
+    );
+    expect(headerText(fork).fields.at(-1)).toEqual({
+      name: 'Forked from',
+      value: '<#77>, after round 1: 0 turns carried over as history (not posted again here).',
+    });
+    expect(headerText(fork).fields[2]!.value).toBe('3 (no pause between turns)');
+  });
+});
+
+describe('command replies', () => {
+  it.each<[string, string]>([
+    [extendedReply({ by: '<@42>', added: 1, total: 4 }), '➕ <@42> added 1 round: the salon now has 4.'],
+    [extendedReply({ by: '<@42>', added: 2, total: 5, nextSpeaker: 'GLM 4.7' }), '➕ <@42> added 2 rounds: the salon now has 5. GLM 4.7 speaks next.'],
+    [budgetSetReply('<@42>', 2.5), '💰 <@42> set the budget to $2.50.'],
+    [resumedReply({ by: '<@42>', budgetUSD: 3, nextSpeaker: 'GLM 4.7' }), '▶️ Resumed by <@42>. The budget is now $3.00. GLM 4.7 speaks next.'],
+    [
+      forkedReply({ fromRound: 2, thread: '<#77>', a: 'Claude Opus 4.5', b: 'GLM 4.7', rounds: 1, direction: 'What about memory?' }),
+      '🍴 Forked after round 2 into <#77>: **Claude Opus 4.5** and **GLM 4.7**, 1 more round. Direction: “What about memory?”',
+    ],
+    [
+      startedReply({ a: 'Claude Opus 4.5', b: 'GLM 4.7', thread: '<#77>', rounds: 3, budgetUSD: 0.5 }),
+      '🎙️ A salon between **Claude Opus 4.5** and **GLM 4.7** has begun in <#77>: 3 rounds, a budget of $0.50. Join the thread to watch and ask questions.',
+    ],
+    [warning(UNEXPECTED_FAILURE_REPLY), '⚠️ Something went wrong on our side; nothing was changed. Try again in a moment.'],
+  ])('%s', (reply, text) => {
+    expect(reply).toBe(text);
+  });
+});
+
+describe('postFailureText', () => {
+  it.each<[PostFailure, string]>([
+    [{ code: 'thread_gone', message: 'Unknown Channel' }, "the salon's thread is gone: Unknown Channel"],
+    [{ code: 'thread_not_found', threadId: '77' }, "the salon's thread 77 is gone"],
+    [{ code: 'refused', message: 'Missing Access', discordCode: 50001 }, 'Discord refused the post: Missing Access (code 50001)'],
+    [{ code: 'failed', message: 'socket hang up' }, 'posting failed: socket hang up'],
+    [{ code: 'turn_missing', turnIndex: 3 }, 'turn 3 is missing from the record'],
+  ])('%j', (failure, text) => {
+    expect(postFailureText(failure)).toBe(text);
+  });
+});
+
+describe('the lines around what the models say', () => {
+  it('names the speaker and the round as the bot posts a turn, and who wrote the synthesis', () => {
+    expect(turnHeader('GLM 4.7', 2, 3)).toBe('**GLM 4.7** · round 2 of 3\n');
+    expect(synthesisHeader('Claude Opus 4.5')).toBe('**Synthesis** · by Claude Opus 4.5\n');
+    expect(synthesisHeader()).toBe('**Synthesis**\n');
+    expect(seatName('GLM 4.7', 'B')).toBe('GLM 4.7 (B)');
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * What the `/salon` subcommands answer when they succeed. `by` is the member's mention and `thread` the thread's
+ * (`<@id>`, `<#id>`), as Discord renders them.
+ */
+import { formatUSD } from '../domain/ledger.js';
+import type { SalonRecord, Seat } from '../domain/salon.js';
+import { cutOnWord } from '../domain/text.js';
+
+/** Said, without detail, when a command failed for a reason of our own (the log has the detail). */
+export const UNEXPECTED_FAILURE_REPLY = 'Something went wrong on our side; nothing was changed. Try again in a moment.';
+
+function roundsWord(n: number): string {
+  return n === 1 ? 'round' : 'rounds';
+}
+
+/**
+ * `/salon ask`: the question, shown in the thread so everyone watching knows what is coming, and who answers it
+ * when: "next" when it is the coming turn, "in round 3" when the answer is a while off.
+ */
+export function askedReply(
+  salon: SalonRecord,
+  question: { name: string; text: string; to?: Seat },
+  answeredIn: { index: number; round: number; seat: Seat },
+): string {
+  const aimed = question.to ? ` (for ${salon.seats[question.to].name})` : '';
+  const who = salon.seats[answeredIn.seat].name;
+  const soon = answeredIn.index === salon.turns.length ? 'next' : `in round ${answeredIn.round}`;
+  const when = `${who} will answer it ${soon}${salon.status === 'paused' ? ', once the salon is resumed' : ''}`;
+  return `❓ **${question.name}** asks${aimed}: ${question.text}\n-# ${when}.`;
+}
+
+/** `/salon close`: what comes before the archive (a synthesis, or why there is none). */
+export function closedReply(by: string, synthesis: SalonRecord['synthesis']): string {
+  const next =
+    synthesis?.status === 'pending'
+      ? 'A synthesis is being written; the transcript follows it'
+      : synthesis?.status === 'failed'
+        ? `There will be no synthesis: ${synthesis.reason}; the transcript follows`
+        : 'The transcript follows';
+  return `📦 Closed by ${by}. ${next}, then the thread is archived.`;
+}
+
+/** `/salon extend`: `nextSpeaker` when a finished salon carries on. */
+export function extendedReply(reply: { by: string; added: number; total: number; nextSpeaker?: string }): string {
+  const carryOn = reply.nextSpeaker !== undefined ? ` ${reply.nextSpeaker} speaks next.` : '';
+  return `➕ ${reply.by} added ${reply.added} ${roundsWord(reply.added)}: the salon now has ${reply.total}.${carryOn}`;
+}
+
+/** `/salon fork`: where the fork went, who speaks in it, and the direction it was given. */
+export function forkedReply(reply: { fromRound: number; thread: string; a: string; b: string; rounds: number; direction?: string }): string {
+  return (
+    `🍴 Forked after round ${reply.fromRound} into ${reply.thread}: **${reply.a}** and **${reply.b}**, ` +
+    `${reply.rounds} more ${roundsWord(reply.rounds)}.${reply.direction ? ` Direction: “${cutOnWord(reply.direction, 200)}”` : ''}`
+  );
+}
+
+/** `/salon pause`. */
+export function pausedReply(by: string): string {
+  return `⏸️ Paused by ${by}. A turn already being written will still appear. Use \`/salon resume\` to carry on.`;
+}
+
+/** `/salon resume budget:` on a salon that is running: only the budget changed. */
+export function budgetSetReply(by: string, budgetUSD: number): string {
+  return `💰 ${by} set the budget to ${formatUSD(budgetUSD)}.`;
+}
+
+/** `/salon resume`: the new budget, if one was given, and who speaks next. */
+export function resumedReply(reply: { by: string; budgetUSD?: number; nextSpeaker?: string }): string {
+  const budget = reply.budgetUSD !== undefined ? ` The budget is now ${formatUSD(reply.budgetUSD)}.` : '';
+  return `▶️ Resumed by ${reply.by}.${budget}${reply.nextSpeaker !== undefined ? ` ${reply.nextSpeaker} speaks next.` : ''}`;
+}
+
+/** `/salon start`: who talks, where, for how long and at what cost at most. */
+export function startedReply(reply: { a: string; b: string; thread: string; rounds: number; budgetUSD?: number }): string {
+  const budget = reply.budgetUSD !== undefined ? `, a budget of ${formatUSD(reply.budgetUSD)}` : '';
+  return (
+    `🎙️ A salon between **${reply.a}** and **${reply.b}** has begun in ${reply.thread}: ` +
+    `${reply.rounds} ${roundsWord(reply.rounds)}${budget}. Join the thread to watch and ask questions.`
+  );
+}
+
+/** `/salon transcript`: how far the salon has got. */
+export function transcriptReply(salon: { done: number; rounds: number; turns: number }): string {
+  return `📜 The transcript so far: ${salon.done} of ${salon.rounds} rounds, ${salon.turns} turns.`;
+}
+
+/** The description of the file `/salon transcript` sends. */
+export const TRANSCRIPT_SO_FAR_FILE = 'Transcript so far';
