@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     notes.push(
       `1 (store): one saved change of a salon (the engine's head copy + a conditional save that writes the head and the turn it touched, medians, in the bench process): ` +
         costs.map((c) => `${c.store} at ${c.turns} turns (${fmtBytes(c.recordBytes)}): copy ${ms(c.cloneMs)} + save ${ms(c.saveMs)}`).join('; ') +
-        '. A turn makes at least three such changes (commit, each posted part, delivered), plus one per new draft message when streaming.',
+        '. A turn makes at least four such changes (started, commit, each posted part, delivered), plus one per new draft message when streaming.',
     );
   });
 

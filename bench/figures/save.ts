@@ -1,7 +1,7 @@
 /**
  * A diagnostic beside figures 1 and 2: what one saved change costs the engine as a salon's history grows, on
  * each store. The engine copies the record's head (turns are shared) and the store writes the head and the turns
- * the change touched; a turn makes at least three such changes (commit, each posted part, delivered). Measured in
+ * the change touched; a turn makes at least four such changes (started, commit, each posted part, delivered). Measured in
  * the bench process with the project's store code: a temporary SQLite file, and the machine's PostgreSQL and
  * Redis when they answer (a schema / key prefix of its own, removed after).
  */
