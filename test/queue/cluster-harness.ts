@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config/index.js';
 import { SalonEngine } from '../../src/engine/engine.js';
 import type { SalonStore } from '../../src/engine/ports.js';
-import type { SalonRecord } from '../../src/domain/salon.js';
 import { OpenAIModelClient } from '../../src/models/openai-client.js';
 import { openJobQueue, type JobQueue } from '../../src/queue/job-queue.js';
 import { startSalonWorker, type RunningWorker } from '../../src/queue/salon-worker.js';
@@ -115,25 +114,6 @@ export class Cluster {
   }
 }
 
-/** Resolves when the salon satisfies `predicate` after a change saved by any member (or already does). */
-export function whenSalon(cluster: Cluster, id: string, predicate: (salon: SalonRecord) => boolean, timeoutMs: number): Promise<SalonRecord> {
-  return new Promise((resolve, reject) => {
-    const onSaved = (salon: SalonRecord) => {
-      if (salon.id === id && predicate(salon)) finish(salon);
-    };
-    const timer = setTimeout(() => {
-      for (const m of cluster.members) m.engine.off('saved', onSaved);
-      reject(new Error(`salon ${id} did not reach the expected state within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const finish = (salon: SalonRecord) => {
-      clearTimeout(timer);
-      for (const m of cluster.members) m.engine.off('saved', onSaved);
-      resolve(salon);
-    };
-    for (const m of cluster.members) m.engine.on('saved', onSaved);
-    void cluster.members[0]?.engine.get(id).then(
-      (salon) => salon && predicate(salon) && finish(salon),
-      () => {},
-    );
-  });
-}
+// The one `whenSalon`, which waits on every member of a cluster as well as on one engine; re-exported for the
+// leased-engine tests, which import it from here.
+export { whenSalon } from '../helpers/engine-events.js';
