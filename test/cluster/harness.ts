@@ -13,11 +13,10 @@ import { ChildBot } from '../e2e/child-bot.js';
 import { FakeDiscord, type AddedGuild, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { dropSchema, freePort, PrivatePostgres, startRedis } from '../helpers/servers.js';
+import { POSTGRES_URL } from '../helpers/server-urls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
 import { deriveRandom } from '../fakes/random.js';
-
-export const MACHINE_POSTGRES = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface ClusterOptions {
   /** Seeds the models' replies and timing (see `replies`). */
@@ -111,7 +110,7 @@ export class Cluster {
   }
 
   get storeUrl(): string {
-    return `${this.privatePg?.url ?? MACHINE_POSTGRES}?schema=${this.schema}`;
+    return `${this.privatePg?.url ?? POSTGRES_URL}?schema=${this.schema}`;
   }
 
   /** Starts a process of `role` and waits until it is at work; `stream` overrides the cluster's setting for it. */
@@ -198,7 +197,7 @@ export class Cluster {
   }
 
   async record(id: string): Promise<SalonRecord | undefined> {
-    this.reader ??= await PostgresSalonStore.open(this.privatePg?.url ?? MACHINE_POSTGRES, { schema: this.schema, maxConnections: 4 });
+    this.reader ??= await PostgresSalonStore.open(this.privatePg?.url ?? POSTGRES_URL, { schema: this.schema, maxConnections: 4 });
     return this.reader.get(id);
   }
 
@@ -314,7 +313,7 @@ export class Cluster {
     if (this.privatePg) {
       this.privatePg.stop(true);
     } else {
-      await dropSchema(MACHINE_POSTGRES, this.schema);
+      await dropSchema(POSTGRES_URL, this.schema);
     }
     this.dir.cleanup();
   }

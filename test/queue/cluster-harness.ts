@@ -13,10 +13,8 @@ import { startSalonWorker, type RunningWorker } from '../../src/queue/salon-work
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { memoryLogger } from '../helpers/log.js';
 import { dropSchema } from '../helpers/servers.js';
+import { POSTGRES_URL, REDIS_URL } from '../helpers/server-urls.js';
 import { MemoryPublisher, MemoryThreads } from '../helpers/memory-publisher.js';
-
-export const REDIS_URL = process.env.SALON_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const POSTGRES_URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Member {
   engine: SalonEngine;

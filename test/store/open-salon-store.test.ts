@@ -8,6 +8,7 @@ import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { openSalonStore } from '../../src/store/open-store.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
+import { REDIS_URL } from '../helpers/server-urls.js';
 import { newSalon } from '../domain/fixtures.js';
 
 /** Opens the store in a process of its own: 'refused: <message>' or 'open', then waits to be killed when `hold`. */
@@ -75,17 +76,17 @@ describe('opening the store SALON_STORE_URL names', () => {
   });
 
   it('opens Redis URLs on the Redis store', async () => {
-    const { store, description } = await openSalonStore('redis://127.0.0.1:6379');
+    const { store, description } = await openSalonStore(REDIS_URL);
     // Under the default prefix, so only a salon this test makes and removes.
     const id = `open-store-test-${process.pid}-${Date.now()}`;
     try {
       expect(store).toBeInstanceOf(RedisSalonStore);
-      expect(description).toBe('redis redis://127.0.0.1:6379');
+      expect(description).toBe(`redis ${REDIS_URL}`);
       await store.save(newSalon({ id }));
       expect((await store.get(id))?.id).toBe(id);
     } finally {
       await store.close();
-      const raw = new Redis('redis://127.0.0.1:6379');
+      const raw = new Redis(REDIS_URL);
       const keys = redisKeys('salon:', id);
       await raw.del(keys.head, keys.turns);
       await raw.srem(keys.live, id);
