@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster } from './harness.js';
+import { command } from '../helpers/command.js';
 
 const SEED = Number(process.env.SALON_CLUSTER_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const LEASE_MS = 4_000;
@@ -95,14 +96,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
     const asked = threads.flatMap((thread, g) =>
       [1, 2, 3].map((n) => {
         const guild = c.guilds[g]!;
-        const ix = c.discord.interact({
-          user: c.members[g]!,
-          guildId: guild.guildId,
-          channelId: thread,
-          name: 'salon',
-          subcommand: 'ask',
-          options: { question: `Question ${n} in ${g}?` },
-        });
+        const ix = command(c.discord, c.members[g]!, { guildId: guild.guildId, channelId: thread }, 'ask', { question: `Question ${n} in ${g}?` });
         return { thread, ix, shard: guild.shard };
       }),
     );
@@ -113,14 +107,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
     await c.gateway(0);
     const later = threads.map((thread, g) => {
       const guild = c.guilds[g]!;
-      return c.discord.interact({
-        user: c.members[g]!,
-        guildId: guild.guildId,
-        channelId: thread,
-        name: 'salon',
-        subcommand: 'ask',
-        options: { question: `Afterwards in ${g}?` },
-      });
+      return command(c.discord, c.members[g]!, { guildId: guild.guildId, channelId: thread }, 'ask', { question: `Afterwards in ${g}?` });
     });
     for (const reply of await Promise.all(later.map((ix) => ix.response(15_000)))) expect(reply.content).toMatch(/Afterwards in \d\?/);
     await c.whenFinished(threads, 90_000);

@@ -17,6 +17,7 @@ import { POSTGRES_URL } from '../helpers/server-urls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
 import { deriveRandom } from '../fakes/random.js';
+import { command } from '../helpers/command.js';
 
 export interface ClusterOptions {
   /** Seeds the models' replies and timing (see `replies`). */
@@ -151,14 +152,7 @@ export class Cluster {
   /** Starts a salon in guild `guild` and resolves with its thread id once the reply links to it. */
   async startSalon(guild: number, options: Record<string, string | number> = {}, timeoutMs = 30_000): Promise<string> {
     const { channelId, guildId } = this.guilds[guild]!;
-    const ix = this.discord.interact({
-      user: this.members[guild]!,
-      guildId,
-      channelId,
-      name: 'salon',
-      subcommand: 'start',
-      options: { topic: `Salon in guild ${guild}`, ...options },
-    });
+    const ix = command(this.discord, this.members[guild]!, { guildId, channelId }, 'start', { topic: `Salon in guild ${guild}`, ...options });
     const reply = await ix.response(timeoutMs);
     const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
     if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}\n${this.errors().join('\n')}`);

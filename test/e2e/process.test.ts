@@ -8,6 +8,8 @@ import { FakeOpenAI, type Reply } from '../fakes/openai-server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ChildBot } from './child-bot.js';
 import { deployCommands } from '../../src/deploy-commands.js';
+import { command } from '../helpers/command.js';
+import { transcriptOf } from '../helpers/transcript.js';
 
 const ROUNDS = 2;
 
@@ -76,7 +78,7 @@ describe('the bot process', () => {
   });
 
   async function startSalon(): Promise<string> {
-    const reply = await discord.interact({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'Crash-proof salons' } }).response(15_000);
+    const reply = await command(discord, ada, undefined, 'start', { topic: 'Crash-proof salons' }).response(15_000);
     return /<#(\d+)>/.exec(reply.content)![1]!;
   }
 
@@ -94,15 +96,8 @@ describe('the bot process', () => {
     const texts = turns.map((m) => m.content.replace(/^\*\*.*\n/, ''));
     expect(new Set(texts).size).toBe(2 * ROUNDS);
     // The transcript agrees with the thread.
-    discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'close' });
-    const file = await discord.waitFor(
-      () =>
-        discord
-          .messages(threadId)
-          .flatMap((m) => m.attachments)
-          .find((a) => a.filename.endsWith('.md')),
-      { timeoutMs: 10_000, description: 'the transcript' },
-    );
+    command(discord, ada, threadId, 'close');
+    const file = await transcriptOf(discord, threadId);
     expect(file.text.match(/^## Round \d: /gm)).toHaveLength(2 * ROUNDS);
     for (const text of texts) expect(file.text).toContain(text);
     expect(discord.violations).toEqual([]);

@@ -5,6 +5,7 @@ import type { InteractionHandle } from '../fakes/discord/index.js';
 import { turnMessages, type World } from '../e2e/harness.js';
 import { onFinished } from '../helpers/engine-events.js';
 import { waitUntil } from '../helpers/wait.js';
+import { command } from '../helpers/command.js';
 
 export const NAMES = ['Claude Opus 4.5', 'GLM 4.7'];
 /** A channel webhook's execution (not an interaction's follow-up, which goes to the application's id). */
@@ -37,7 +38,7 @@ export async function startSalons(
   const interactions: InteractionHandle[] = [];
   for (let i = 0; i < count; i += batch) {
     const group = Array.from({ length: Math.min(batch, count - i) }, (_, j) =>
-      discord.interact({ user: (i + j) % 2 ? world.ada : world.bob, name: 'salon', subcommand: 'start', options: { topic: topic(i + j) } }),
+      command(discord, (i + j) % 2 ? world.ada : world.bob, undefined, 'start', { topic: topic(i + j) }),
     );
     interactions.push(...group);
     await discord.waitFor(() => group.every((ix) => ix.ackedAt !== null), {
