@@ -19,7 +19,7 @@ import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
 import { deriveRandom } from '../fakes/random.js';
 import { command } from '../helpers/command.js';
 
-export interface ClusterOptions {
+export interface ProcessClusterOptions {
   /** Seeds the models' replies and timing (see `replies`). */
   seed?: number;
   guilds?: number;
@@ -36,7 +36,7 @@ export interface ClusterOptions {
 
 type Role = 'gateway' | 'worker' | 'proxy';
 
-export class Cluster {
+export class ProcessCluster {
   readonly guilds: AddedGuild[] = [];
   /** One user, a member of every guild. */
   readonly members: Member[] = [];
@@ -51,16 +51,16 @@ export class Cluster {
   private reader?: PostgresSalonStore;
 
   private constructor(
-    readonly options: Required<Pick<ClusterOptions, 'guilds' | 'shards' | 'rounds' | 'stream' | 'leaseMs'>> & ClusterOptions,
+    readonly options: Required<Pick<ProcessClusterOptions, 'guilds' | 'shards' | 'rounds' | 'stream' | 'leaseMs'>> & ProcessClusterOptions,
     readonly discord: FakeDiscord,
     readonly models: FakeOpenAI,
   ) {}
 
-  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+  static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const settings = { guilds: 10, shards: 2, rounds: 2, stream: false, leaseMs: 8_000, seed: 1, ...options };
     const discord = await FakeDiscord.start({ shards: settings.shards, seed: settings.seed, ...settings.discord });
     const models = await FakeOpenAI.start(undefined, { seed: settings.seed });
-    const cluster = new Cluster(settings, discord, models);
+    const cluster = new ProcessCluster(settings, discord, models);
     try {
       await cluster.setUp();
     } catch (err) {

@@ -16,7 +16,7 @@ import { dropSchema } from '../helpers/servers.js';
 import { POSTGRES_URL, REDIS_URL } from '../helpers/server-urls.js';
 import { MemoryPublisher, MemoryThreads } from '../helpers/memory-publisher.js';
 
-export interface Member {
+export interface ClusterMember {
   engine: SalonEngine;
   publisher: MemoryPublisher;
   worker?: RunningWorker;
@@ -28,7 +28,7 @@ export interface Member {
 
 export class Cluster {
   readonly threads = new MemoryThreads();
-  readonly members: Member[] = [];
+  readonly members: ClusterMember[] = [];
   private readonly schema = `salon_cluster_${process.pid}_${randomUUID().slice(0, 8)}`;
   readonly prefix = `salon-test-${randomUUID().slice(0, 8)}`;
   private readonly closers: Array<() => Promise<unknown>> = [];
@@ -39,7 +39,7 @@ export class Cluster {
   ) {}
 
   /** A process: its own store connections, queue connections, model client and publisher. */
-  async join(role: 'gateway' | 'worker'): Promise<Member> {
+  async join(role: 'gateway' | 'worker'): Promise<ClusterMember> {
     const { log, lines } = memoryLogger(['sk-test-0123456789abcdef']);
     const store: SalonStore = await PostgresSalonStore.open(POSTGRES_URL, { schema: this.schema, maxConnections: 4 });
     const queue: JobQueue = await openJobQueue(REDIS_URL, this.prefix, log);
@@ -78,7 +78,7 @@ export class Cluster {
     engine.on('saved', (salon) => {
       if (salon.lease?.owner.startsWith(`${workerId}:`)) drove.add(salon.id);
     });
-    const member: Member = {
+    const member: ClusterMember = {
       engine,
       publisher,
       worker,
