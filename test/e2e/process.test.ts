@@ -21,7 +21,11 @@ describe('the bot process', () => {
   const children: ChildBot[] = [];
 
   async function setup(botPermissions = DEFAULT_BOT_PERMISSIONS) {
-    discord = await FakeDiscord.start({ botPermissions });
+    // Discord lets a channel have about 5 posts in 5 s. As the bot, each turn is a post to the thread, so a salon fills
+    // that window and the restarted bot waited out the rest of it (2 to 4 s a test) before its last posts, where through
+    // the webhook its turns spend the webhook's bucket instead. The same limit at a faster pace keeps these tests about
+    // the crash, not about the clock.
+    discord = await FakeDiscord.start({ botPermissions, rateLimits: { perChannel: { count: 5, windowMs: 1_000 } } });
     models = await FakeOpenAI.start();
     await deployCommands({ token: discord.token, apiBase: discord.apiBase, guildId: discord.guildId });
     ada = discord.addMember({ username: 'ada', globalName: 'Ada' });
