@@ -1,26 +1,13 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, createSalon, isFinishedNotice, type SalonRecord } from '../../src/domain/salon.js';
+import { SCHEMA_VERSION, isFinishedNotice } from '../../src/domain/salon.js';
 import { noticeText, pauseText } from '../../src/discord/wording.js';
 import { openKeyv, redactStoreUrl, StoreError } from '../../src/store/keyv-factory.js';
 import { RecordError } from '../../src/engine/ports.js';
 import { migrate } from '../../src/store/migrate.js';
 import { tempDir } from '../helpers/tmp.js';
-
-function salon(id: string): SalonRecord {
-  return createSalon(
-    {
-      id,
-      starter: { id: 'u', name: 'Ada' },
-      topic: 'A topic',
-      seats: { A: { key: 'a', name: 'A', model: 'a/a' }, B: { key: 'b', name: 'B', model: 'b/b' } },
-      rounds: 1,
-      delaySeconds: 0,
-    },
-    0,
-  );
-}
+import { newSalon } from '../domain/fixtures.js';
 
 describe('opening a store and reading its records', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -33,7 +20,7 @@ describe('opening a store and reading its records', () => {
     const finished = 'The salon has finished after 1 round. Use `/salon close` to post the transcript and archive the thread.';
     const failed = '⚠️ A could not take its turn: HTTP 401. The salon is paused; use `/salon resume` to try again.';
     const old = {
-      ...salon('old'),
+      ...newSalon({ id: 'old' }),
       schema: 1,
       status: 'paused',
       pausedReason: 'budget reached: $0.50 spent of $0.50',
@@ -63,8 +50,8 @@ describe('opening a store and reading its records', () => {
     expect(() => migrate('garbage')).toThrow(RecordError);
     expect(() => migrate({ schema: 99, id: 'x' })).toThrow(/newer than this version/);
     expect(() => migrate({ id: 'x' })).toThrow(/no schema version/);
-    expect(() => migrate({ ...salon('x'), turns: 'no' })).toThrow(/turns/);
-    expect(migrate(JSON.parse(JSON.stringify(salon('ok')))).id).toBe('ok');
+    expect(() => migrate({ ...newSalon({ id: 'x' }), turns: 'no' })).toThrow(/turns/);
+    expect(migrate(JSON.parse(JSON.stringify(newSalon({ id: 'ok' })))).id).toBe('ok');
   });
 
   it('stops with a clear message when the SQLite file cannot be written', async () => {
