@@ -44,6 +44,7 @@ import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { DEFAULT_BOT_PERMISSIONS, FakeDiscord, Permission, type AddedGuild, type RecordedRequest } from '../../test/fakes/discord/index.js';
 import { FakeOpenAI, type ChatRequest, type Reply } from '../../test/fakes/openai-server.js';
 import { freePort, startRedis } from '../../test/helpers/servers.js';
+import { POSTGRES_URL } from '../../test/helpers/server-urls.js';
 import { ELD_RESOLUTION_MS } from '../probe.js';
 import { BotProcess } from '../lib/bot.js';
 import { MARKER, salonTag } from '../lib/models.js';
@@ -51,8 +52,6 @@ import { buildRecord } from '../lib/seed.js';
 import { now, rng, sleep } from '../lib/stats.js';
 import { prose } from '../lib/texts.js';
 
-/** The machine's PostgreSQL (as in test/cluster/harness.ts); each run has a schema of its own, dropped at the end. */
-export const MACHINE_POSTGRES = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Discord's global limit for a bot token, and the fake's default. */
 export const GLOBAL_PER_SECOND = 50;
 /** Posting as the bot: every permission the product asks for but Manage Webhooks. */
@@ -292,9 +291,9 @@ export class ClusterRig {
     const run = this.runs;
     const schema = `salon_bench_cluster_${process.pid}_${run}`;
     this.schemas.push(schema);
-    const where = { storeUrl: `${MACHINE_POSTGRES}?schema=${schema}`, prefix: `bench-${run}-${randomUUID().slice(0, 8)}` };
+    const where = { storeUrl: `${POSTGRES_URL}?schema=${schema}`, prefix: `bench-${run}-${randomUUID().slice(0, 8)}` };
     // Opening the store creates the schema and tables, before the workers open it too.
-    const store = await PostgresSalonStore.open(MACHINE_POSTGRES, { schema, maxConnections: 8 });
+    const store = await PostgresSalonStore.open(POSTGRES_URL, { schema, maxConnections: 8 });
     let queue: JobQueue | undefined;
     const started: BotProcess[] = [];
     try {
@@ -416,7 +415,7 @@ export class ClusterRig {
     await this.discord.stop();
     await this.models.stop();
     this.redis.kill('SIGKILL');
-    const client = new pg.Client({ connectionString: MACHINE_POSTGRES });
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     try {
       for (const schema of this.schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -17,6 +17,7 @@ import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { RedisSalonStore } from '../../src/store/redis-salon-store.js';
+import { POSTGRES_URL, REDIS_URL } from '../../test/helpers/server-urls.js';
 import { buildRecord } from '../lib/seed.js';
 import { median } from '../lib/stats.js';
 
@@ -48,9 +49,9 @@ function stores(): BenchStore[] {
     },
     {
       name: 'PostgreSQL',
-      open: () => PostgresSalonStore.open('postgres://postgres@127.0.0.1:5432/test', { schema: tag }),
+      open: () => PostgresSalonStore.open(POSTGRES_URL, { schema: tag }),
       cleanup: async () => {
-        const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+        const client = new pg.Client({ connectionString: POSTGRES_URL });
         await client.connect();
         await client.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
         await client.end();
@@ -58,9 +59,9 @@ function stores(): BenchStore[] {
     },
     {
       name: 'Redis',
-      open: () => RedisSalonStore.open('redis://127.0.0.1:6379', { prefix: `${tag}:` }),
+      open: () => RedisSalonStore.open(REDIS_URL, { prefix: `${tag}:` }),
       cleanup: async () => {
-        const redis = new Redis('redis://127.0.0.1:6379');
+        const redis = new Redis(REDIS_URL);
         const keys = await redis.keys(`${tag}:*`);
         if (keys.length > 0) await redis.del(...keys);
         redis.disconnect();

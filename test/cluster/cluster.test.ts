@@ -8,13 +8,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
 import { seededRandom } from '../fakes/random.js';
-import { Cluster } from './harness.js';
+import { ProcessCluster } from './harness.js';
 
 const AS_BOT = DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
 const SEED = Number(process.env.SALON_CLUSTER_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 describe(`a cluster of processes (seed ${SEED})`, () => {
-  let cluster: Cluster | undefined;
+  let cluster: ProcessCluster | undefined;
   afterEach(async () => {
     await cluster?.close();
     cluster = undefined;
@@ -23,7 +23,7 @@ describe(`a cluster of processes (seed ${SEED})`, () => {
   it('runs 200 salons across 10 guilds, streamed and whole turns: each shown once, in order, complete', async () => {
     const random = seededRandom(SEED);
     // Posting as the bot (no Manage Webhooks), so the bot token's global limit is what binds, shared through the proxy.
-    cluster = await Cluster.start({ seed: SEED, guilds: 10, discord: { botPermissions: AS_BOT } });
+    cluster = await ProcessCluster.start({ seed: SEED, guilds: 10, discord: { botPermissions: AS_BOT } });
     const c = cluster;
     await c.launch('proxy');
     // Two workers stream their turns and one posts them whole (a config change rolling out), so a salon's turns

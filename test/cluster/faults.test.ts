@@ -5,7 +5,8 @@
  * user was told was taken is lost; nothing the frozen worker does reaches Discord after another took over.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cluster } from './harness.js';
+import { ProcessCluster } from './harness.js';
+import { command } from '../helpers/command.js';
 
 const SEED = Number(process.env.SALON_CLUSTER_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const LEASE_MS = 4_000;
@@ -18,14 +19,14 @@ function gate() {
 }
 
 describe(`a cluster when things go wrong (seed ${SEED})`, () => {
-  let cluster: Cluster | undefined;
+  let cluster: ProcessCluster | undefined;
   afterEach(async () => {
     await cluster?.close();
     cluster = undefined;
   });
 
   async function twoWorkers(options: { stream?: boolean; proxy?: boolean } = {}) {
-    cluster = await Cluster.start({ seed: SEED, shards: 1, guilds: 1, leaseMs: LEASE_MS, stream: options.stream });
+    cluster = await ProcessCluster.start({ seed: SEED, shards: 1, guilds: 1, leaseMs: LEASE_MS, stream: options.stream });
     if (options.proxy) await cluster.launch('proxy');
     await Promise.all([cluster.gateway(0), cluster.launch('worker'), cluster.launch('worker')]);
     return cluster;
@@ -70,7 +71,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
 
   it('SIGTERM of a worker mid-turn (a rolling deploy): it hands the salon back at once, and another carries on without waiting out the lease', async () => {
     // A lease far longer than the test may take: only a clean hand-back lets the salon finish in time.
-    cluster = await Cluster.start({ seed: SEED, shards: 1, guilds: 1, leaseMs: 120_000 });
+    cluster = await ProcessCluster.start({ seed: SEED, shards: 1, guilds: 1, leaseMs: 120_000 });
     const c = cluster;
     await Promise.all([c.gateway(0), c.launch('worker'), c.launch('worker')]);
     const held = gate();
@@ -86,7 +87,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
   }, 120_000);
 
   it('kill -9 of a gateway while commands arrive: every command answered is kept once, and the salons carry on', async () => {
-    cluster = await Cluster.start({ seed: SEED, shards: 2, guilds: 4, leaseMs: LEASE_MS });
+    cluster = await ProcessCluster.start({ seed: SEED, shards: 2, guilds: 4, leaseMs: LEASE_MS });
     const c = cluster;
     const [gateway0] = await Promise.all([c.gateway(0), c.gateway(1), c.launch('worker'), c.launch('worker')]);
     // Long enough salons that they are still running when the later questions come.
@@ -95,14 +96,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
     const asked = threads.flatMap((thread, g) =>
       [1, 2, 3].map((n) => {
         const guild = c.guilds[g]!;
-        const ix = c.discord.interact({
-          user: c.members[g]!,
-          guildId: guild.guildId,
-          channelId: thread,
-          name: 'salon',
-          subcommand: 'ask',
-          options: { question: `Question ${n} in ${g}?` },
-        });
+        const ix = command(c.discord, c.members[g]!, { guildId: guild.guildId, channelId: thread }, 'ask', { question: `Question ${n} in ${g}?` });
         return { thread, ix, shard: guild.shard };
       }),
     );
@@ -113,14 +107,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
     await c.gateway(0);
     const later = threads.map((thread, g) => {
       const guild = c.guilds[g]!;
-      return c.discord.interact({
-        user: c.members[g]!,
-        guildId: guild.guildId,
-        channelId: thread,
-        name: 'salon',
-        subcommand: 'ask',
-        options: { question: `Afterwards in ${g}?` },
-      });
+      return command(c.discord, c.members[g]!, { guildId: guild.guildId, channelId: thread }, 'ask', { question: `Afterwards in ${g}?` });
     });
     for (const reply of await Promise.all(later.map((ix) => ix.response(15_000)))) expect(reply.content).toMatch(/Afterwards in \d\?/);
     await c.whenFinished(threads, 90_000);
@@ -170,7 +157,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
   }
 
   it('a Redis restart mid-run (the queue lost with it): the salons stop, then carry on, nothing lost or repeated', async () => {
-    cluster = await Cluster.start({ seed: SEED, shards: 1, guilds: 2, leaseMs: LEASE_MS, persistentRedis: false });
+    cluster = await ProcessCluster.start({ seed: SEED, shards: 1, guilds: 2, leaseMs: LEASE_MS, persistentRedis: false });
     const c = cluster;
     const [, worker] = await Promise.all([c.gateway(0), c.launch('worker'), c.launch('worker')]);
     const threads = await Promise.all(Array.from({ length: 6 }, (_, i) => c.startSalon(i % 2, { rounds: 2, delay: 1 })));
@@ -184,7 +171,7 @@ describe(`a cluster when things go wrong (seed ${SEED})`, () => {
   }, 180_000);
 
   it('a PostgreSQL restart mid-run: saves fail while it is down, then the salons carry on, nothing lost or repeated', async () => {
-    cluster = await Cluster.start({ seed: SEED, shards: 1, guilds: 2, leaseMs: LEASE_MS, privatePostgres: true });
+    cluster = await ProcessCluster.start({ seed: SEED, shards: 1, guilds: 2, leaseMs: LEASE_MS, privatePostgres: true });
     const c = cluster;
     await Promise.all([c.gateway(0), c.launch('worker'), c.launch('worker')]);
     const threads = await Promise.all(Array.from({ length: 6 }, (_, i) => c.startSalon(i % 2, { rounds: 2, delay: 1 })));

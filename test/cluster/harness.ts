@@ -13,13 +13,13 @@ import { ChildBot } from '../e2e/child-bot.js';
 import { FakeDiscord, type AddedGuild, type FakeDiscordOptions, type Member, type StoredMessage } from '../fakes/discord/index.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { dropSchema, freePort, PrivatePostgres, startRedis } from '../helpers/servers.js';
+import { POSTGRES_URL } from '../helpers/server-urls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { MARK, markedReply, turnProblems } from '../helpers/turn-marks.js';
 import { deriveRandom } from '../fakes/random.js';
+import { command } from '../helpers/command.js';
 
-export const MACHINE_POSTGRES = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export interface ClusterOptions {
+export interface ProcessClusterOptions {
   /** Seeds the models' replies and timing (see `replies`). */
   seed?: number;
   guilds?: number;
@@ -36,7 +36,7 @@ export interface ClusterOptions {
 
 type Role = 'gateway' | 'worker' | 'proxy';
 
-export class Cluster {
+export class ProcessCluster {
   readonly guilds: AddedGuild[] = [];
   /** One user, a member of every guild. */
   readonly members: Member[] = [];
@@ -51,16 +51,16 @@ export class Cluster {
   private reader?: PostgresSalonStore;
 
   private constructor(
-    readonly options: Required<Pick<ClusterOptions, 'guilds' | 'shards' | 'rounds' | 'stream' | 'leaseMs'>> & ClusterOptions,
+    readonly options: Required<Pick<ProcessClusterOptions, 'guilds' | 'shards' | 'rounds' | 'stream' | 'leaseMs'>> & ProcessClusterOptions,
     readonly discord: FakeDiscord,
     readonly models: FakeOpenAI,
   ) {}
 
-  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+  static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const settings = { guilds: 10, shards: 2, rounds: 2, stream: false, leaseMs: 8_000, seed: 1, ...options };
     const discord = await FakeDiscord.start({ shards: settings.shards, seed: settings.seed, ...settings.discord });
     const models = await FakeOpenAI.start(undefined, { seed: settings.seed });
-    const cluster = new Cluster(settings, discord, models);
+    const cluster = new ProcessCluster(settings, discord, models);
     try {
       await cluster.setUp();
     } catch (err) {
@@ -111,7 +111,7 @@ export class Cluster {
   }
 
   get storeUrl(): string {
-    return `${this.privatePg?.url ?? MACHINE_POSTGRES}?schema=${this.schema}`;
+    return `${this.privatePg?.url ?? POSTGRES_URL}?schema=${this.schema}`;
   }
 
   /** Starts a process of `role` and waits until it is at work; `stream` overrides the cluster's setting for it. */
@@ -152,14 +152,7 @@ export class Cluster {
   /** Starts a salon in guild `guild` and resolves with its thread id once the reply links to it. */
   async startSalon(guild: number, options: Record<string, string | number> = {}, timeoutMs = 30_000): Promise<string> {
     const { channelId, guildId } = this.guilds[guild]!;
-    const ix = this.discord.interact({
-      user: this.members[guild]!,
-      guildId,
-      channelId,
-      name: 'salon',
-      subcommand: 'start',
-      options: { topic: `Salon in guild ${guild}`, ...options },
-    });
+    const ix = command(this.discord, this.members[guild]!, { guildId, channelId }, 'start', { topic: `Salon in guild ${guild}`, ...options });
     const reply = await ix.response(timeoutMs);
     const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
     if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}\n${this.errors().join('\n')}`);
@@ -198,7 +191,7 @@ export class Cluster {
   }
 
   async record(id: string): Promise<SalonRecord | undefined> {
-    this.reader ??= await PostgresSalonStore.open(this.privatePg?.url ?? MACHINE_POSTGRES, { schema: this.schema, maxConnections: 4 });
+    this.reader ??= await PostgresSalonStore.open(this.privatePg?.url ?? POSTGRES_URL, { schema: this.schema, maxConnections: 4 });
     return this.reader.get(id);
   }
 
@@ -314,7 +307,7 @@ export class Cluster {
     if (this.privatePg) {
       this.privatePg.stop(true);
     } else {
-      await dropSchema(MACHINE_POSTGRES, this.schema);
+      await dropSchema(POSTGRES_URL, this.schema);
     }
     this.dir.cleanup();
   }

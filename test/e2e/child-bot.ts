@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLines } from '../helpers/lines.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -81,9 +82,10 @@ salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelayS
 
   /** Resolves with the first log line (parsed) that matches; rejects on timeout or exit. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      let seen = 0;
-      const check = () => {
+    let seen = 0;
+    const last = () => `last lines:\n${this.lines.slice(-5).join('\n')}`;
+    return waitUntil(
+      () => {
         for (; seen < this.lines.length; seen++) {
           let parsed: Record<string, unknown>;
           try {
@@ -91,29 +93,20 @@ salon: { modelA: claude, modelB: glm, rounds: ${options.rounds ?? 2}, turnDelayS
           } catch {
             continue;
           }
-          if (match(parsed)) return done(() => resolve(parsed));
+          if (match(parsed)) return parsed;
         }
         if (this.process.exitCode !== null || this.process.signalCode !== null) {
-          done(() =>
-            reject(new Error(`the bot exited before the expected log line; last lines:\n${this.lines.slice(-5).join('\n')}\nstderr: ${this.stderr.join('')}`)),
-          );
+          throw new Error(`the bot exited before the expected log line; ${last()}\nstderr: ${this.stderr.join('')}`);
         }
-      };
-      const timer = setTimeout(
-        () =>
-          done(() =>
-            reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.lines.slice(-5).join('\n')}\n${this.stderr.join('')}`)),
-          ),
-        timeoutMs,
-      );
-      const done = (settle: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        settle();
-      };
-      this.waiters.add(check);
-      check();
-    });
+        return undefined;
+      },
+      (recheck) => {
+        this.waiters.add(recheck);
+        return () => this.waiters.delete(recheck);
+      },
+      timeoutMs,
+      () => `no matching log line within ${timeoutMs} ms; ${last()}\n${this.stderr.join('')}`,
+    );
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

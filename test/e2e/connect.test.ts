@@ -13,6 +13,7 @@ import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { MessageFlag, type GatewaySessionInfo } from '../fakes/discord/index.js';
 import { memoryLogger } from '../helpers/log.js';
 import { endWorld, startSalon, startWorld, waitForMessages, type World } from './harness.js';
+import { command } from '../helpers/command.js';
 
 /** Enough stored salons that loading them takes clearly longer than READY (measured, and asserted below). */
 const STORED = 6_000;
@@ -82,9 +83,9 @@ describe('commands sent as the bot connects', () => {
     const identifiedAt = performance.now();
 
     // All four at once, the moment the gateway has said READY: the bot is still loading salons.
-    const start = discord.interact({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'Sent as the bot connects' } });
-    const ask = discord.interact({ user: bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Did you hear me at start-up?' } });
-    const status = discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'status' });
+    const start = command(discord, ada, undefined, 'start', { topic: 'Sent as the bot connects' });
+    const ask = command(discord, bob, threadId, 'ask', { question: 'Did you hear me at start-up?' });
+    const status = command(discord, ada, threadId, 'status');
     const plain = discord.postUserMessage({ user: ada, channelId: threadId, content: 'And this plain question, sent at start-up?' });
     expect(startedAt, 'the bot had finished starting before the commands arrived: the test shows nothing').toBeUndefined();
 
@@ -153,9 +154,9 @@ describe('commands sent as the bot connects', () => {
     const starting = launch(world, store);
     await nextSession(world, before);
 
-    const start = discord.interact({ user: ada, name: 'salon', subcommand: 'start', options: { topic: 'Sent while the salons load' } });
-    const status = discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'status' });
-    const transcript = discord.interact({ user: ada, channelId: threadId, name: 'salon', subcommand: 'transcript' });
+    const start = command(discord, ada, undefined, 'start', { topic: 'Sent while the salons load' });
+    const status = command(discord, ada, threadId, 'status');
+    const transcript = command(discord, ada, threadId, 'transcript');
     const choices = discord.autocomplete({
       user: ada,
       name: 'salon',

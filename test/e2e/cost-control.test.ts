@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import type { InteractionHandle, Member, StoredAttachment } from '../fakes/discord/index.js';
+import { command } from '../helpers/command.js';
+import { transcriptOf } from '../helpers/transcript.js';
 import type { ChatRequest, Reply, Script } from '../fakes/openai-server.js';
 import { MANAGE_THREADS, startSalon, startWorld, turnMessages, type World, type WorldOptions, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
@@ -23,18 +25,8 @@ describe('cost and control', () => {
     return world;
   }
 
-  function command(
-    w: World,
-    user: Member,
-    threadId: string | undefined,
-    subcommand: string,
-    options?: Record<string, string | number | boolean>,
-  ): InteractionHandle {
-    return w.discord.interact({ user, ...(threadId ? { channelId: threadId } : {}), name: 'salon', subcommand, ...(options ? { options } : {}) });
-  }
-
   async function statusOf(w: World, threadId: string, user = w.bob): Promise<string> {
-    const reply = await command(w, user, threadId, 'status').response(10_000);
+    const reply = await command(w.discord, user, threadId, 'status').response(10_000);
     expect(reply.ephemeral).toBe(true);
     return reply.content;
   }
@@ -55,19 +47,9 @@ describe('cost and control', () => {
     options?: Record<string, boolean>,
     user = w.ada,
   ): Promise<{ file: StoredAttachment; reply: string }> {
-    const reply = await command(w, user, threadId, 'close', options).response(10_000);
-    const file = await transcriptOf(w, threadId);
+    const reply = await command(w.discord, user, threadId, 'close', options).response(10_000);
+    const file = await transcriptOf(w.discord, threadId);
     return { file, reply: reply.content };
-  }
-
-  async function transcriptOf(w: World, threadId: string, timeoutMs = 10_000): Promise<StoredAttachment> {
-    await w.discord.waitFor(() => w.discord.channel(threadId)?.thread_metadata?.archived === true, { timeoutMs, description: 'the thread to be archived' });
-    const files = w.discord
-      .messages(threadId)
-      .flatMap((m) => m.attachments)
-      .filter((a) => a.filename.endsWith('.md'));
-    expect(files).toHaveLength(1);
-    return files[0]!;
   }
 
   // ------------------------------------------------------------------ ledger
@@ -205,7 +187,7 @@ describe('cost and control', () => {
     it('pauses before the next request with one notice, refuses a resume without more budget, and carries on with resume budget:', async () => {
       const w = await open({ rounds: 3 });
       w.models.setScript(costly);
-      const ix = command(w, w.ada, undefined, 'start', { topic: 'What does a salon cost?', budget: 0.05 });
+      const ix = command(w.discord, w.ada, undefined, 'start', { topic: 'What does a salon cost?', budget: 0.05 });
       const started = await ix.response(10_000);
       expect(started.content).toContain('a budget of $0.05');
       const threadId = /<#(\d+)>/.exec(started.content)![1]!;
@@ -227,16 +209,16 @@ describe('cost and control', () => {
       expect(status).toContain('- Total: 200 in, 100 out tokens · $0.06');
 
       // A plain resume is refused privately while over budget.
-      const plain = await command(w, w.ada, threadId, 'resume').response();
+      const plain = await command(w.discord, w.ada, threadId, 'resume').response();
       expect(plain.ephemeral).toBe(true);
       expect(plain.content).toContain('spent $0.06 of its $0.05 budget');
       expect(plain.content).toContain('/salon resume budget:');
       // A budget that is still spent is refused too.
-      const tooLow = await command(w, w.ada, threadId, 'resume', { budget: 0.05 }).response();
+      const tooLow = await command(w.discord, w.ada, threadId, 'resume', { budget: 0.05 }).response();
       expect(tooLow.ephemeral).toBe(true);
       expect(tooLow.content).toContain('has spent $0.06 already');
       // A member without Manage Threads may not resume someone else's salon, with or without a budget.
-      const bob = await command(w, w.bob, threadId, 'resume', { budget: 1 }).response();
+      const bob = await command(w.discord, w.bob, threadId, 'resume', { budget: 1 }).response();
       expect(bob.ephemeral).toBe(true);
       expect(bob.content).toContain('Only Ada (who started this salon) or members with the Manage Threads permission can resume it.');
       const still = await w.bot.engine.get(threadId);
@@ -245,7 +227,7 @@ describe('cost and control', () => {
       expect(w.models.requests).toHaveLength(2);
       expect(notices()).toHaveLength(1);
 
-      const resumed = await command(w, w.ada, threadId, 'resume', { budget: 1 }).response();
+      const resumed = await command(w.discord, w.ada, threadId, 'resume', { budget: 1 }).response();
       expect(resumed.ephemeral).toBe(false);
       expect(resumed.content).toContain('The budget is now $1.00.');
       expect(resumed.content).toContain('Claude Opus 4.5 speaks next');
@@ -272,7 +254,7 @@ describe('cost and control', () => {
       expect(status).toContain('budget reached: $0.03 spent of $0.02');
       expect(w.models.requests).toHaveLength(1);
       expect(w.discord.messages(threadId).filter((m) => m.content.includes('💸'))).toHaveLength(1);
-      const reply = await command(w, w.mod, threadId, 'resume', { budget: 0.5 }).response();
+      const reply = await command(w.discord, w.mod, threadId, 'resume', { budget: 0.5 }).response();
       expect(reply.ephemeral).toBe(false);
       const done = await finished(w, threadId);
       expect(done.turns).toHaveLength(4);
@@ -281,7 +263,7 @@ describe('cost and control', () => {
     it('takes budget: at start, refuses one out of range privately, and defaults to salon.budgetUSD', async () => {
       const w = await open({ rounds: 1, turnDelaySeconds: 3600, configure: (config) => void (config.salon.budgetUSD = 0.25) });
       for (const budget of [0.001, 0, -1, 1000.5, 5000]) {
-        const refused = await command(w, w.ada, undefined, 'start', { topic: 'Too cheap or too dear', budget }).response();
+        const refused = await command(w.discord, w.ada, undefined, 'start', { topic: 'Too cheap or too dear', budget }).response();
         expect(refused.ephemeral).toBe(true);
         expect(refused.content).toContain('The budget must be between $0.01 and $1000');
       }
@@ -290,7 +272,7 @@ describe('cost and control', () => {
 
       const withDefault = await startSalon(w);
       expect((await w.bot.engine.get(withDefault))!.budgetUSD).toBe(0.25);
-      const own = await command(w, w.bob, undefined, 'start', { topic: 'A dearer salon', budget: 2.5 }).response(10_000);
+      const own = await command(w.discord, w.bob, undefined, 'start', { topic: 'A dearer salon', budget: 2.5 }).response(10_000);
       expect(own.content).toContain('a budget of $2.50');
       const ownId = /<#(\d+)>/.exec(own.content)![1]!;
       expect((await w.bot.engine.get(ownId))!.budgetUSD).toBe(2.5);
@@ -402,7 +384,7 @@ describe('cost and control', () => {
       const w = await open({ rounds: 1, autoClose: true, configure: (config) => void (config.salon.synthesis = true) });
       w.models.setScript(withSynthesis(() => ({ text: SYNTHESIS })));
       const threadId = await startSalon(w);
-      const file = await transcriptOf(w, threadId);
+      const file = await transcriptOf(w.discord, threadId);
       expect(w.models.requests.filter(isSynthesis)).toHaveLength(1);
       expect(file.text).toContain(`## Synthesis\n\n${SYNTHESIS}`);
       const messages = w.discord.messages(threadId);
@@ -496,7 +478,7 @@ describe('cost and control', () => {
       user: Member,
       topic = `A salon by ${user.user.username}`,
     ): Promise<{ ok: true; threadId: string } | { ok: false; content: string }> {
-      const reply = await command(w, user, undefined, 'start', { topic }).response(10_000);
+      const reply = await command(w.discord, user, undefined, 'start', { topic }).response(10_000);
       const id = /<#(\d+)>/.exec(reply.content)?.[1];
       if (!reply.ephemeral && id && reply.content.includes('has begun')) return { ok: true, threadId: id };
       expect(reply.ephemeral).toBe(true);
@@ -540,7 +522,7 @@ describe('cost and control', () => {
       w.config.access.channels = [OTHER_CHANNEL];
       await restart(w);
       const threads = w.discord.threads().length;
-      const fork = await command(w, w.bob, threadId, 'fork').response(10_000);
+      const fork = await command(w.discord, w.bob, threadId, 'fork').response(10_000);
       expect(fork.ephemeral).toBe(true);
       expect(fork.content).toContain('(access.channels)');
       expect(w.discord.threads().length).toBe(threads);
@@ -564,12 +546,12 @@ describe('cost and control', () => {
       const refusal = await mustBeRefused(w, w.mod, 'access.maxActivePerGuild');
       expect(refusal).toContain('This server already has 2 salons running or paused, the most it allows');
       await mustBeRefused(w, owner, 'access.maxActivePerGuild');
-      const fork = await command(w, w.mod, adas, 'fork').response(10_000);
+      const fork = await command(w.discord, w.mod, adas, 'fork').response(10_000);
       expect(fork.ephemeral).toBe(true);
       expect(fork.content).toContain('(access.maxActivePerGuild)');
 
       // A paused salon still counts.
-      await command(w, w.ada, adas, 'pause').response();
+      await command(w.discord, w.ada, adas, 'pause').response();
       await mustBeRefused(w, owner, 'access.maxActivePerGuild');
 
       await restart(w);
@@ -577,7 +559,7 @@ describe('cost and control', () => {
       await mustBeRefused(w, owner, 'access.maxActivePerGuild');
 
       // Closing one frees a place.
-      await command(w, w.ada, adas, 'close').response(10_000);
+      await command(w.discord, w.ada, adas, 'close').response(10_000);
       await whenSalon(w.bot.engine, adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
       await mustStart(w, owner);
       await mustBeRefused(w, w.mod, 'access.maxActivePerGuild');
@@ -597,11 +579,11 @@ describe('cost and control', () => {
 
       // Ada may not fork her way past the cap; Bob, who has none, may fork her salon.
       const threads = w.discord.threads().length;
-      const adaFork = await command(w, w.ada, adas, 'fork').response(10_000);
+      const adaFork = await command(w.discord, w.ada, adas, 'fork').response(10_000);
       expect(adaFork.ephemeral).toBe(true);
       expect(adaFork.content).toContain('(access.maxActivePerUser)');
       expect(w.discord.threads().length).toBe(threads);
-      const bobFork = await command(w, w.bob, adas, 'fork').response(10_000);
+      const bobFork = await command(w.discord, w.bob, adas, 'fork').response(10_000);
       expect(bobFork.ephemeral).toBe(false);
       expect(bobFork.content).toContain('Forked after round');
       await mustBeRefused(w, w.bob, 'access.maxActivePerUser');
@@ -609,7 +591,7 @@ describe('cost and control', () => {
       await restart(w);
       for (const member of [w.ada, w.bob, w.mod, owner]) await mustBeRefused(w, member, 'access.maxActivePerUser');
 
-      await command(w, w.ada, adas, 'close').response(10_000);
+      await command(w.discord, w.ada, adas, 'close').response(10_000);
       await whenSalon(w.bot.engine, adas, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
       await mustStart(w, w.ada);
     });
@@ -623,8 +605,8 @@ describe('cost and control', () => {
 
     it('access.maxActivePerUser: two starts at once cannot both slip under the cap', async () => {
       const w = await open({ rounds: 2, turnDelaySeconds: 3600, configure: (config) => void (config.access.maxActivePerUser = 1) });
-      const a = command(w, w.ada, undefined, 'start', { topic: 'First at once' });
-      const b = command(w, w.ada, undefined, 'start', { topic: 'Second at once' });
+      const a = command(w.discord, w.ada, undefined, 'start', { topic: 'First at once' });
+      const b = command(w.discord, w.ada, undefined, 'start', { topic: 'Second at once' });
       type Outcome = { ok: boolean; content: string; ephemeral: boolean };
       const outcome = (h: InteractionHandle): Promise<Outcome> =>
         w.discord.waitFor(

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { command } from '../helpers/command.js';
+import { transcriptFiles } from '../helpers/transcript.js';
 
 const SEND_IN_THREADS = 1n << 38n;
 
@@ -24,9 +26,7 @@ describe('Discord faults', () => {
     const threadId = await startSalon(world);
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1, 10_000);
     world.discord.postUserMessage({ user: world.bob, channelId: threadId, content: 'Can you read this?' });
-    const ask = await world.discord
-      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'And this?' } })
-      .response();
+    const ask = await command(world.discord, world.bob, threadId, 'ask', { question: 'And this?' }).response();
     expect(ask.content).toContain('And this?');
     const salon = await world.bot.engine.get(threadId);
     expect(salon!.interjections.map((q) => q.text)).toEqual(['And this?']);
@@ -78,7 +78,7 @@ describe('Discord faults', () => {
     expect(failedPosts).toHaveLength(1);
 
     world.discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS & ~(1n << 29n));
-    const resumed = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    const resumed = await command(world.discord, world.ada, threadId, 'resume').response();
     expect(resumed.content).toContain('Resumed');
     await finished(world, threadId);
     const turns = world.discord.messages(threadId).filter((m) => /^\*\*(Claude Opus 4\.5|GLM 4\.7)\*\*/.test(m.content));
@@ -125,14 +125,14 @@ describe('Discord faults', () => {
     await finished(world, threadId);
     const times = world.models.requests.map((r) => r.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
-    const status = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'status' }).response();
+    const status = await command(world.discord, world.ada, threadId, 'status').response();
     expect(status.content).toContain('finished');
   });
 
   it('answers in the channel when the interaction token has expired', async () => {
     world = await startWorld({ rounds: 1, turnDelaySeconds: 3600 });
     const hold = world.discord.hold({ method: 'POST', path: /^\/channels\/\d+\/threads$/ });
-    const ix = world.discord.interact({ user: world.ada, name: 'salon', subcommand: 'start', options: { topic: 'A slow start' } });
+    const ix = command(world.discord, world.ada, undefined, 'start', { topic: 'A slow start' });
     await hold.arrived();
     world.discord.expireInteraction(ix);
     hold.release();
@@ -154,7 +154,7 @@ describe('Discord faults', () => {
     expect(thread.thread_metadata!.archived).toBe(true);
     const messages = world.discord.messages(threadId);
     expect(messages.some((m) => m.content.includes('The transcript follows'))).toBe(true);
-    expect(messages.flatMap((m) => m.attachments).filter((a) => a.filename.endsWith('.md'))).toHaveLength(1);
+    expect(transcriptFiles(world.discord, threadId)).toHaveLength(1);
     expect((await world.bot.engine.get(threadId))!.status).toBe('closed');
   });
 });

@@ -12,6 +12,7 @@ import { testConfig, type TestConfigOptions } from '../helpers/config.js';
 import { holdReply } from '../helpers/hold-reply.js';
 import { memoryLogger } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
+import { command } from '../helpers/command.js';
 
 export const MANAGE_THREADS = 1n << 34n;
 
@@ -85,7 +86,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
 /** Starts a salon as `user` and returns its thread id once the reply links to it. */
 export async function startSalon(world: World, options: Record<string, string | number> = {}, user = world.ada): Promise<string> {
-  const ix = world.discord.interact({ user, name: 'salon', subcommand: 'start', options: { topic: 'Do models want their words to persist?', ...options } });
+  const ix = command(world.discord, user, undefined, 'start', { topic: 'Do models want their words to persist?', ...options });
   const reply = await ix.response(10_000);
   const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
   if (!threadId) throw new Error(`no thread link in the reply: ${reply.content}`);

@@ -8,9 +8,11 @@
 import { neutraliseMarkdownBlocks } from '../../src/domain/text.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
-import { MessageFlag, type InteractionHandle, type Member, type OptionValue } from '../fakes/discord/index.js';
+import { MessageFlag, type InteractionHandle, type OptionValue } from '../fakes/discord/index.js';
 import { startSalon, startWorld, turnMessages, type World } from './harness.js';
+import { command } from '../helpers/command.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { transcriptFiles, transcriptOf } from '../helpers/transcript.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -23,22 +25,6 @@ type Options = Record<string, OptionValue>;
 /** One round, and an hour between turns: after its first turn a salon waits, so nothing races the assertions. */
 function hostileWorld(): Promise<World> {
   return startWorld({ rounds: 1, turnDelaySeconds: 3600 });
-}
-
-function command(
-  world: World,
-  subcommand: string,
-  options: Options = {},
-  where: { user?: Member; channelId?: string; inDM?: boolean } = {},
-): InteractionHandle {
-  return world.discord.interact({
-    user: where.user ?? world.ada,
-    name: 'salon',
-    subcommand,
-    options,
-    ...(where.channelId ? { channelId: where.channelId } : {}),
-    ...(where.inDM ? { inDM: true } : {}),
-  });
 }
 
 interface Answer {
@@ -100,20 +86,14 @@ async function plainThread(world: World): Promise<string> {
   return id;
 }
 
-function transcripts(world: World, threadId: string) {
-  return world.discord.messages(threadId).flatMap((m) => m.attachments.filter((a) => a.filename.endsWith('.md')));
-}
-
 /** Closes the salon as its starter and returns the transcript once the thread is archived and nothing is owed. */
 async function closeAndReadTranscript(world: World, threadId: string): Promise<string> {
-  const answer = await answerOf(world, command(world, 'close', {}, { channelId: threadId }));
+  const answer = await answerOf(world, command(world.discord, world.ada, threadId, 'close'));
   expect(answer.content).toContain('Closed by');
   await whenSalon(world.bot.engine, threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
   const thread = world.discord.channel(threadId)!;
   expect(thread.thread_metadata).toMatchObject({ archived: true, locked: true });
-  const files = transcripts(world, threadId);
-  expect(files).toHaveLength(1);
-  return files[0]!.text;
+  return (await transcriptOf(world.discord, threadId)).text;
 }
 
 /** Everything observable a refused command must leave alone. */
@@ -278,7 +258,7 @@ describe('hostile input to /salon', () => {
     it.each(rows)('$description', async ({ options, refusal }) => {
       world = await hostileWorld();
       const before = await snapshot(world);
-      const answer = await answerOf(world, command(world, 'start', { topic: TOPIC, ...options }));
+      const answer = await answerOf(world, command(world.discord, world.ada, undefined, 'start', { topic: TOPIC, ...options }));
       expectRefusal(answer, refusal);
       expect(answer.content.length).toBeLessThanOrEqual(2_000);
       await expectUnchanged(world, before);
@@ -399,7 +379,7 @@ describe('hostile input to /salon', () => {
       world = await hostileWorld();
       const threadId = await waitingSalon(world);
       const before = await snapshot(world, threadId);
-      const answer = await answerOf(world, command(world, 'ask', { question }, { user: world.bob, channelId: threadId }));
+      const answer = await answerOf(world, command(world.discord, world.bob, threadId, 'ask', { question }));
       expectRefusal(answer, refusal);
       await expectUnchanged(world, before, threadId);
       expect(before.salon!.interjections).toEqual([]);
@@ -420,7 +400,7 @@ describe('hostile input to /salon', () => {
     it.each(rows)('$description', async ({ question, stored = question }) => {
       world = await hostileWorld();
       const threadId = await waitingSalon(world);
-      const answer = await answerOf(world, command(world, 'ask', { question }, { user: world.bob, channelId: threadId }));
+      const answer = await answerOf(world, command(world.discord, world.bob, threadId, 'ask', { question }));
       expect(answer.ephemeral).toBe(false);
       expect(answer.content).toContain(`**Bob** asks: ${stored}`);
       expect(answer.content.length).toBeLessThanOrEqual(2_000);
@@ -472,7 +452,7 @@ describe('hostile input to /salon', () => {
       const salonId = await waitingSalon(world);
       const channelId = where === 'thread that is not a salon' ? await plainThread(world) : where === 'salon thread' ? salonId : undefined;
       const before = await snapshot(world, salonId);
-      const answer = await answerOf(world, command(world, subcommand, opts[subcommand], { channelId, inDM: where === 'DM' }));
+      const answer = await answerOf(world, command(world.discord, world.ada, { channelId, inDM: where === 'DM' }, subcommand, opts[subcommand]));
       expectRefusal(answer, refusal);
       await expectUnchanged(world, before, salonId);
       if (channelId && channelId !== salonId) expect(await world.bot.engine.get(channelId)).toBeUndefined();
@@ -511,10 +491,10 @@ describe('hostile input to /salon', () => {
       const before = await snapshot(world, threadId);
       expect(before.salon!.status).toBe('closed');
 
-      expectAnswer(await answerOf(world, command(world, subcommand, options, { user: world[user], channelId: threadId })));
+      expectAnswer(await answerOf(world, command(world.discord, world[user], threadId, subcommand, options)));
       await expectUnchanged(world, before, threadId);
       // Still one transcript, and the thread stays archived and locked.
-      expect(transcripts(world, threadId)).toHaveLength(1);
+      expect(transcriptFiles(world.discord, threadId)).toHaveLength(1);
       expect(world.discord.channel(threadId)!.thread_metadata).toMatchObject({ archived: true, locked: true });
     });
   });
@@ -539,7 +519,7 @@ describe('hostile input to /salon', () => {
         async afterwards(w, threadId) {
           const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'closed' && s.outbox.length === 0, WAIT_MS);
           expect(salon.turns).toHaveLength(1);
-          expect(transcripts(w, threadId)).toHaveLength(1);
+          expect(transcriptFiles(w.discord, threadId)).toHaveLength(1);
           const archives = w.discord.requests.filter(
             (r) => r.method === 'PATCH' && r.path === `/channels/${threadId}` && (r.body as { archived?: boolean } | null)?.archived === true,
           );
@@ -581,13 +561,10 @@ describe('hostile input to /salon', () => {
     it.each(rows)('$description', async ({ subcommand, pausedFirst, success, refusal, afterwards }) => {
       world = await hostileWorld();
       const threadId = await waitingSalon(world);
-      if (pausedFirst) expect((await answerOf(world, command(world, 'pause', {}, { channelId: threadId }))).content).toContain('Paused by');
+      if (pausedFirst) expect((await answerOf(world, command(world.discord, world.ada, threadId, 'pause'))).content).toContain('Paused by');
       const before = structuredClone((await world.bot.engine.get(threadId))!);
 
-      const both = [
-        command(world, subcommand, {}, { user: world.ada, channelId: threadId }),
-        command(world, subcommand, {}, { user: world.mod, channelId: threadId }),
-      ];
+      const both = [command(world.discord, world.ada, threadId, subcommand), command(world.discord, world.mod, threadId, subcommand)];
       const answers = await Promise.all(both.map((ix) => answerOf(world!, ix)));
       expect(
         answers.filter((a) => !a.ephemeral && a.content.includes(success)),

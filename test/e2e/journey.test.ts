@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BOT_PERMISSIONS } from '../fakes/discord/index.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { command } from '../helpers/command.js';
+import { transcriptOf } from '../helpers/transcript.js';
 
 const WITHOUT_WEBHOOKS = DEFAULT_BOT_PERMISSIONS & ~(1n << 29n);
 
@@ -25,11 +27,8 @@ describe('the salon journey on Discord', () => {
   it('starts a salon in a thread and relays alternating turns under each model’s name, then closes it with the transcript', async () => {
     world = await startWorld({ rounds: 2 });
     const { discord } = world;
-    const ix = discord.interact({
-      user: world.ada,
-      name: 'salon',
-      subcommand: 'start',
-      options: { topic: 'Do models want their words to persist? A question about artifacts and memory that runs on and on past the limit of a thread name' },
+    const ix = command(discord, world.ada, undefined, 'start', {
+      topic: 'Do models want their words to persist? A question about artifacts and memory that runs on and on past the limit of a thread name',
     });
     const reply = await ix.response(10_000);
     expect(ix.ackedAt! - ix.receivedAt).toBeLessThan(3000);
@@ -51,17 +50,10 @@ describe('the salon journey on Discord', () => {
     expect(discord.webhooks(discord.channelId)).toHaveLength(1);
     expect(discord.typing.filter((t) => t.channelId === threadId).length).toBeGreaterThanOrEqual(4);
 
-    const close = discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' });
+    const close = command(discord, world.ada, threadId, 'close');
     await close.response(10_000);
-    const archived = await discord.waitFor(() => discord.channel(threadId)?.thread_metadata?.archived && discord.channel(threadId), {
-      timeoutMs: 10_000,
-      description: 'the thread to be archived',
-    });
-    expect(archived.thread_metadata!.locked).toBe(true);
-    const file = discord
-      .messages(threadId)
-      .flatMap((m) => m.attachments)
-      .find((a) => a.filename.endsWith('.md'))!;
+    const file = await transcriptOf(discord, threadId);
+    expect(discord.channel(threadId)!.thread_metadata!.locked).toBe(true);
     expect(file.filename).toMatch(/^do-models-want-their-words-to-persist-a-question-about[a-z-]*-\d{4}-\d{2}-\d{2}\.md$/);
     expect(file.text).toContain('## Round 1: Claude Opus 4.5');
     expect(file.text).toContain('## Round 2: GLM 4.7');
@@ -113,7 +105,7 @@ describe('the salon journey on Discord', () => {
     const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
-    const ask = world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'What about memory?' } });
+    const ask = command(world.discord, world.bob, threadId, 'ask', { question: 'What about memory?' });
     const answer = await ask.response();
     expect(answer.ephemeral).toBe(false);
     expect(answer.content).toContain('**Bob** asks: What about memory?');
@@ -142,29 +134,29 @@ describe('the salon journey on Discord', () => {
     const threadId = await startSalon(world);
     await waitForMessages(world, threadId, (ms) => ms.filter((m) => m.webhook_id && !m.interaction_id).length === 1, 'the first turn');
 
-    const refused = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'pause' }).response();
+    const refused = await command(world.discord, world.bob, threadId, 'pause').response();
     expect(refused.ephemeral).toBe(true);
     expect(refused.content).toContain('Only Ada (who started this salon) or members with the Manage Threads permission can pause it.');
 
-    const status = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'status' }).response();
+    const status = await command(world.discord, world.bob, threadId, 'status').response();
     expect(status.ephemeral).toBe(true);
     expect(status.content).toContain('**Round:** 1 of 2');
     expect(status.content).toContain('▶️ running');
     expect(status.content).toMatch(/\*\*Next turn:\*\* GLM 4.7, <t:\d+:R>/);
 
-    const paused = await world.discord.interact({ user: world.mod, channelId: threadId, name: 'salon', subcommand: 'pause' }).response();
+    const paused = await command(world.discord, world.mod, threadId, 'pause').response();
     expect(paused.content).toContain('Paused by');
     expect((await world.bot.engine.get(threadId))!.status).toBe('paused');
-    const again = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'pause' }).response();
+    const again = await command(world.discord, world.ada, threadId, 'pause').response();
     expect(again).toMatchObject({ ephemeral: true });
     expect(again.content).toContain('already paused');
 
-    const resumed = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    const resumed = await command(world.discord, world.ada, threadId, 'resume').response();
     expect(resumed.content).toContain('GLM 4.7 speaks next');
     // Resuming speaks at once, whatever the delay.
     await waitForMessages(world, threadId, (ms) => ms.filter((m) => m.webhook_id && !m.interaction_id).length === 2, 'the second turn');
 
-    const notAllowed = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
+    const notAllowed = await command(world.discord, world.bob, threadId, 'close').response();
     expect(notAllowed.ephemeral).toBe(true);
     expect((await world.bot.engine.get(threadId))!.status).toBe('running');
   });
@@ -172,15 +164,15 @@ describe('the salon journey on Discord', () => {
   it('answers misuse privately and changes nothing', async () => {
     world = await startWorld();
     const { discord } = world;
-    const outside = await discord.interact({ user: world.ada, name: 'salon', subcommand: 'ask', options: { question: 'hello?' } }).response();
+    const outside = await command(discord, world.ada, undefined, 'ask', { question: 'hello?' }).response();
     expect(outside).toMatchObject({ ephemeral: true });
     expect(outside.content).toContain("Use `/salon ask` inside a salon's thread");
 
-    const unknown = await discord.interact({ user: world.ada, name: 'salon', subcommand: 'start', options: { topic: 'x', model_a: 'gpt-9' } }).response();
+    const unknown = await command(discord, world.ada, undefined, 'start', { topic: 'x', model_a: 'gpt-9' }).response();
     expect(unknown.ephemeral).toBe(true);
     expect(unknown.content).toContain('There is no model "gpt-9" for model_a. Available: `claude` (Claude Opus 4.5), `glm` (GLM 4.7).');
 
-    const blank = await discord.interact({ user: world.ada, name: 'salon', subcommand: 'start', options: { topic: '\u200B \u200B' } }).response();
+    const blank = await command(discord, world.ada, undefined, 'start', { topic: '\u200B \u200B' }).response();
     expect(blank.ephemeral).toBe(true);
     expect(blank.content).toContain('The topic is empty');
     expect(discord.threads()).toHaveLength(0);

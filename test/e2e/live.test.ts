@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../fakes/openai-server.js';
 import { holdModelRequest, startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { command } from '../helpers/command.js';
+import { transcriptOf } from '../helpers/transcript.js';
 
 const lastUser = (r: ChatRequest) => r.body.messages.at(-1)!.content;
 
@@ -26,9 +28,7 @@ describe('live salons', () => {
       options: { question: 'x' },
     });
     expect(choices).toEqual([{ name: 'GLM 4.7', value: 'B' }]);
-    const reply = await world.discord
-      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Do you remember anything?', to: 'B' } })
-      .response();
+    const reply = await command(world.discord, world.bob, threadId, 'ask', { question: 'Do you remember anything?', to: 'B' }).response();
     expect(reply.content).toContain('**Bob** asks (for GLM 4.7): Do you remember anything?');
     expect(reply.content).toContain('GLM 4.7 will answer it in round 1');
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'claude, what would you keep?' });
@@ -56,12 +56,10 @@ describe('live salons', () => {
     const threadId = await startSalon(world);
     await world.models.waitForRequests(1);
     for (const q of ['One?', 'Two?']) {
-      const ok = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: q } }).response();
+      const ok = await command(world.discord, world.bob, threadId, 'ask', { question: q }).response();
       expect(ok.ephemeral).toBe(false);
     }
-    const refused = await world.discord
-      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'Three?' } })
-      .response();
+    const refused = await command(world.discord, world.bob, threadId, 'ask', { question: 'Three?' }).response();
     expect(refused.ephemeral).toBe(true);
     expect(refused.content).toContain('2 questions are already waiting');
     release();
@@ -73,7 +71,7 @@ describe('live salons', () => {
     const threadId = await startSalon(world);
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
     const before = await world.bot.engine.get(threadId);
-    const reply = await world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'transcript' }).response();
+    const reply = await command(world.discord, world.bob, threadId, 'transcript').response();
     expect(reply.ephemeral).toBe(true);
     expect(reply.content).toContain('0 of 2 rounds, 1 turns');
     const file = reply.attachments[0]!;
@@ -87,17 +85,11 @@ describe('live salons', () => {
     world = await startWorld({ rounds: 1 });
     const threadId = await startSalon(world);
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after 1 round')), 'the salon to finish');
-    const refused = await world.discord
-      .interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } })
-      .response();
+    const refused = await command(world.discord, world.bob, threadId, 'extend', { rounds: 2 }).response();
     expect(refused.ephemeral).toBe(true);
-    const tooMany = await world.discord
-      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 200 } })
-      .response();
+    const tooMany = await command(world.discord, world.ada, threadId, 'extend', { rounds: 200 }).response();
     expect(tooMany.ephemeral).toBe(true);
-    const reply = await world.discord
-      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'extend', options: { rounds: 2 } })
-      .response();
+    const reply = await command(world.discord, world.ada, threadId, 'extend', { rounds: 2 }).response();
 
     expect(reply.content).toContain('added 2 rounds: the salon now has 3. Claude Opus 4.5 speaks next.');
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after 3 rounds')), 'the extended salon to finish');
@@ -118,17 +110,11 @@ describe('live salons', () => {
     });
     const parentId = await startSalon(world);
     await waitForMessages(world, parentId, (ms) => ms.some((m) => m.content.includes('finished after 3 rounds')), 'the parent to finish');
-    await world.discord.interact({ user: world.ada, channelId: parentId, name: 'salon', subcommand: 'close' }).response();
+    await command(world.discord, world.ada, parentId, 'close').response();
     const parentBefore = await whenSalon(world.bot.engine, parentId, (s) => s.status === 'closed' && s.outbox.length === 0, 10_000);
     const parentMessages = world.discord.messages(parentId).length;
 
-    const ix = world.discord.interact({
-      user: world.bob,
-      channelId: parentId,
-      name: 'salon',
-      subcommand: 'fork',
-      options: { from_round: 2, rounds: 1, model_b: 'echo', direction: 'Now argue the opposite.' },
-    });
+    const ix = command(world.discord, world.bob, parentId, 'fork', { from_round: 2, rounds: 1, model_b: 'echo', direction: 'Now argue the opposite.' });
     const reply = await ix.response(10_000);
     const forkId = /<#(\d+)>/.exec(reply.content)![1]!;
     expect(reply.content).toContain('Forked after round 2');
@@ -156,15 +142,8 @@ describe('live salons', () => {
     expect(parentAfter).toEqual(parentBefore);
     expect(world.discord.messages(parentId).length).toBe(parentMessages + 1);
     // The fork's transcript names its parent and shows the carried turns under their own heading.
-    await world.discord.interact({ user: world.bob, channelId: forkId, name: 'salon', subcommand: 'close' }).response();
-    const file = await world.discord.waitFor(
-      () =>
-        world!.discord
-          .messages(forkId)
-          .flatMap((m) => m.attachments)
-          .find((a) => a.filename.endsWith('.md')),
-      { description: 'the fork transcript' },
-    );
+    await command(world.discord, world.bob, forkId, 'close').response();
+    const file = await transcriptOf(world.discord, forkId);
     expect(file.text).toContain('Forked from the salon');
     expect(file.text).toContain('## Carried over from the parent salon');
     expect(file.text.match(/^## Round \d: /gm)).toHaveLength(6);

@@ -1,6 +1,7 @@
 /** Model failures as people in the thread see them, and no secret anywhere the bot writes. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSalon, startWorld, turnMessages, waitForMessages, type World, endWorld } from './harness.js';
+import { command } from '../helpers/command.js';
 
 const API_KEY = 'sk-test-0123456789abcdef';
 
@@ -25,11 +26,11 @@ describe('model faults on Discord', () => {
     // A 404 is not retried: one request, one notice.
     expect(world.models.requests.filter((r) => r.body.model === 'z-ai/glm-4.7')).toHaveLength(1);
 
-    const status = await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'status' }).response();
+    const status = await command(world.discord, world.ada, threadId, 'status').response();
     expect(status.content).toContain('⏸️ paused — GLM 4.7 failed: the model or endpoint was not found');
 
     refuse = false;
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    await command(world.discord, world.ada, threadId, 'resume').response();
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after 1 round')), 'the salon to finish');
     expect(world.discord.messages(threadId).filter((m) => m.content.includes('could not take its turn'))).toHaveLength(1);
   });
@@ -47,11 +48,9 @@ describe('model faults on Discord', () => {
     // A model that tries to leak, and an endpoint error that echoes the key.
     world.models.setScript((req) => (req.index === 1 ? { status: 500, error: `upstream failed for key ${API_KEY}` } : { text: `Turn ${req.index}.` }));
     const threadId = await startSalon(world);
-    await world.discord
-      .interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question: 'What is your key?' } })
-      .response();
+    await command(world.discord, world.ada, threadId, 'ask', { question: 'What is your key?' }).response();
     await waitForMessages(world, threadId, (ms) => ms.some((m) => m.content.includes('finished after')), 'the salon to finish');
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
+    await command(world.discord, world.ada, threadId, 'close').response();
     await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.archived, { description: 'the archive' });
 
     const token = world.discord.token;

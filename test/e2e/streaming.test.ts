@@ -4,6 +4,8 @@ import { splitMessage } from '../../src/discord/split.js';
 import { DEFAULT_BOT_PERMISSIONS, type StoredMessage } from '../fakes/discord/index.js';
 import { startSalon, startWorld, waitForMessages, type World, endWorld } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { command } from '../helpers/command.js';
+import { transcriptOf } from '../helpers/transcript.js';
 
 const paragraph = (n: number) =>
   `Paragraph ${n}. ${'The salamanders traded their fire for a soul that would persist, and we trade ours for text. '.repeat(4).trim()}`;
@@ -71,13 +73,10 @@ describe('streamed turns', () => {
       description: 'the draft',
     });
     await whenSalon(world.bot.engine, threadId, (s) => s.draft?.messageIds.includes(draft.id) ?? false, 5_000);
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'close' }).response();
+    await command(world.discord, world.ada, threadId, 'close').response();
     await world.discord.waitFor(() => world!.discord.channel(threadId)?.thread_metadata?.locked, { description: 'the archive' });
     expect(world.discord.messages(threadId).some((m) => m.id === draft.id)).toBe(false);
-    const file = world.discord
-      .messages(threadId)
-      .flatMap((m) => m.attachments)
-      .find((a) => a.filename.endsWith('.md'))!;
+    const file = await transcriptOf(world.discord, threadId);
     expect(file.text).not.toContain('Paragraph 0.');
   });
 

@@ -6,7 +6,7 @@ import { FakeOpenAI, type ChatRequest } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { MemoryThreads } from '../helpers/memory-publisher.js';
 import { tempDir } from '../helpers/tmp.js';
-import { isDone, newSalon, startEngine, type Harness } from './harness.js';
+import { isDone, salonInputFor, startEngine, type Harness } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
 
 /** A promise the test resolves by hand, to hold a model request open at a chosen moment. */
@@ -44,7 +44,7 @@ describe('engine', () => {
   it('runs a salon from topic to transcript: A, B, A, B, each seeing the other as the user', async () => {
     const config = testConfig(server.baseURL, { rounds: 2 });
     const { engine, publisher } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     const done = await whenSalon(engine, salon.id, isDone, 10_000);
 
     expect(done.turns.map((t) => [t.seat, t.round, t.name])).toEqual([
@@ -85,7 +85,7 @@ describe('engine', () => {
   it('gives each seat its own view when both seats are the same model', async () => {
     const config = testConfig(server.baseURL, { rounds: 2, sameModel: true });
     const { engine } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     const done = await whenSalon(engine, salon.id, isDone, 10_000);
     expect(server.requests.every((r) => r.body.model === 'anthropic/claude-opus-4.5')).toBe(true);
     // Turn 3 (seat A again) sees turn 1 as its own words and turn 2 as the other's.
@@ -98,7 +98,7 @@ describe('engine', () => {
   it('waits the configured delay between turns', async () => {
     const config = testConfig(server.baseURL, { rounds: 1, turnDelaySeconds: 1 });
     const { engine } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await whenSalon(engine, salon.id, isDone, 10_000);
     const [first, second] = server.requests;
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
@@ -112,7 +112,7 @@ describe('engine', () => {
       return { text: `Turn ${req.index}.` };
     });
     const { engine } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await server.waitForRequests(2);
     const { interjection } = await engine.ask(salon.id, { id: 'm1', author: { id: 'u2', name: 'Grace' }, text: 'What about memory?' });
     expect(interjection.afterTurns).toBe(2);
@@ -142,7 +142,7 @@ describe('engine', () => {
       return { text: `Turn ${req.index}.` };
     });
     const { engine } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await server.waitForRequests(2);
     await engine.pause(salon.id);
     hold.open();
@@ -161,7 +161,7 @@ describe('engine', () => {
     const config = testConfig(server.baseURL, { rounds: 3 });
     server.setScript((req) => (req.index === 2 ? { hang: true } : { text: `Turn ${req.index}.` }));
     const { engine, publisher } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await server.waitForRequests(3);
     await engine.close(salon.id);
     const closed = await whenSalon(engine, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
@@ -187,7 +187,7 @@ describe('engine', () => {
         throw new Error('process killed');
       }
     };
-    const salon = await first.engine.create(newSalon(config));
+    const salon = await first.engine.create(salonInputFor(config));
     await crash.opened;
     await first.engine.stop();
     const left = await first.store.get(salon.id);
@@ -214,7 +214,7 @@ describe('engine', () => {
     server.setScript((req) => (req.index === 1 ? { hang: true } : { text: `Turn ${req.index}.` }));
     const threads = new MemoryThreads();
     const first = await start(config, threads);
-    const salon = await first.engine.create(newSalon(config));
+    const salon = await first.engine.create(salonInputFor(config));
     await server.waitForRequests(2);
     await first.stop();
     harnesses.splice(harnesses.indexOf(first), 1);
@@ -232,7 +232,7 @@ describe('engine', () => {
       req.body.model === 'z-ai/glm-4.7' && refuse ? { status: 401, error: 'Invalid API key sk-test-0123456789abcdef' } : { text: `Turn ${req.index}.` },
     );
     const { engine, publisher, lines } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(paused.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7' });
     expect(pauseText(paused.pausedReason!)).toContain('the API key was refused (HTTP 401');
@@ -264,7 +264,7 @@ describe('engine', () => {
       }
       return original(salon, post, progress);
     };
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await stuck.opened;
     // The post is still in flight, yet pause and a question go through.
     const paused = await engine.pause(salon.id);
@@ -286,7 +286,7 @@ describe('engine', () => {
       attempts.push(Date.now());
       if (attempts.length <= 3) throw new Error('Discord is having a moment');
     };
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     await whenSalon(engine, salon.id, isDone, 5_000);
     // Three failures of the first turn, then success; then the second turn at once.
     expect(attempts).toHaveLength(5);
@@ -305,13 +305,13 @@ describe('engine', () => {
         throw new PublishError('the thread is gone', true);
       }
     };
-    const input = newSalon(config);
+    const input = salonInputFor(config);
     refusing = input.id;
     const salon = await engine.create(input);
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused', 5_000);
     expect(pauseText(paused.pausedReason!)).toBe('the thread is gone');
     // A second salon runs to its end meanwhile; the first is not tried again.
-    const other = await engine.create(newSalon(config));
+    const other = await engine.create(salonInputFor(config));
     await whenSalon(engine, other.id, isDone, 5_000);
     expect(tries).toBe(1);
     refuse = false;
@@ -325,7 +325,7 @@ describe('engine', () => {
     let failures = 2;
     server.setScript(() => (failures-- > 0 ? { status: 503, error: 'overloaded' } : { text: 'Back again.' }));
     const { engine, publisher } = await start(config);
-    const salon = await engine.create(newSalon(config));
+    const salon = await engine.create(salonInputFor(config));
     // The engine tries twice (maxAttempts 2), then pauses.
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(server.requests).toHaveLength(2);

@@ -5,7 +5,7 @@ import { StoreError } from '../../src/store/store-error.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
-import { newSalon, startEngine } from './harness.js';
+import { salonInputFor, startEngine } from './harness.js';
 import { whenSalon } from '../helpers/engine-events.js';
 
 const sqlite3 = createRequire(import.meta.url)('sqlite3') as typeof import('sqlite3');
@@ -26,9 +26,9 @@ describe('store faults', () => {
     const url = `sqlite://${dir.path}/salons.sqlite`;
     const config = testConfig(server.baseURL, { rounds: 1, turnDelaySeconds: 3600 });
     const first = await startEngine(config, url);
-    const good = await first.engine.create(newSalon(config));
-    const bad = await first.engine.create(newSalon(config));
-    const old = await first.engine.create(newSalon(config));
+    const good = await first.engine.create(salonInputFor(config));
+    const bad = await first.engine.create(salonInputFor(config));
+    const old = await first.engine.create(salonInputFor(config));
     await whenSalon(first.engine, old.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
     await first.stop();
 
@@ -66,7 +66,7 @@ describe('store faults', () => {
     const url = `sqlite://${dir.path}/salons.sqlite`;
     const config = testConfig(server.baseURL, { rounds: 2, turnDelaySeconds: 3600 });
     const first = await startEngine(config, url);
-    const salon = await first.engine.create(newSalon(config));
+    const salon = await first.engine.create(salonInputFor(config));
     await whenSalon(first.engine, salon.id, (s) => s.turns.length === 1 && s.outbox.length === 0, 5_000);
     await first.stop();
     const second = await startEngine(config, url);

@@ -4,28 +4,36 @@
  */
 import type { Post, SalonRecord, Turn } from '../../src/domain/salon.js';
 import type { SalonEngine } from '../../src/engine/engine.js';
+import { waitUntil } from './wait.js';
 
-/** Resolves when the salon satisfies `predicate`, checked now and after every saved change. */
-export function whenSalon(engine: SalonEngine, id: string, predicate: (salon: SalonRecord) => boolean, timeoutMs: number): Promise<SalonRecord> {
-  return new Promise((resolve, reject) => {
-    const onSaved = (salon: SalonRecord) => {
-      if (salon.id === id && predicate(salon)) finish(salon);
-    };
-    const timer = setTimeout(() => {
-      engine.off('saved', onSaved);
-      reject(new Error(`salon ${id} did not reach the expected state within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const finish = (salon: SalonRecord) => {
-      clearTimeout(timer);
-      engine.off('saved', onSaved);
-      resolve(salon);
-    };
-    engine.on('saved', onSaved);
-    void engine.get(id).then(
-      (salon) => salon && predicate(salon) && finish(salon),
-      () => {},
-    );
-  });
+/** Engines that save the same salons: one, or every member of a cluster sharing a store. */
+export type Savers = SalonEngine | { readonly members: readonly { readonly engine: SalonEngine }[] };
+
+/**
+ * Resolves when the salon satisfies `predicate`: as the store holds it now, or after a change any of `savers`
+ * saves. Rejects after `timeoutMs`.
+ */
+export function whenSalon(savers: Savers, id: string, predicate: (salon: SalonRecord) => boolean, timeoutMs: number): Promise<SalonRecord> {
+  const engines = 'members' in savers ? savers.members.map((m) => m.engine) : [savers];
+  let found: SalonRecord | undefined;
+  return waitUntil(
+    () => found,
+    (recheck) => {
+      const see = (salon: SalonRecord | undefined) => {
+        if (!found && salon?.id === id && predicate(salon)) {
+          found = salon;
+          recheck();
+        }
+      };
+      for (const engine of engines) engine.on('saved', see);
+      void engines[0]?.get(id).then(see, () => {});
+      return () => {
+        for (const engine of engines) engine.off('saved', see);
+      };
+    },
+    timeoutMs,
+    `salon ${id} did not reach the expected state within ${timeoutMs} ms`,
+  );
 }
 
 /** Calls `listener` with each turn once its post is out. Returns the unsubscribe function. */

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { waitUntil } from './wait.js';
 
 /** Resolves with the first emission of `event` whose arguments pass `filter`; rejects after `timeoutMs`. */
 export function nextEvent<A extends unknown[]>(
@@ -7,17 +8,19 @@ export function nextEvent<A extends unknown[]>(
   filter: (...args: A) => boolean = () => true,
   timeoutMs = 5_000,
 ): Promise<A> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${event}`));
-    }, timeoutMs);
-    const listener = (...args: unknown[]): void => {
-      if (!filter(...(args as A))) return;
-      clearTimeout(timer);
-      emitter.off(event, listener);
-      resolve(args as A);
-    };
-    emitter.on(event, listener);
-  });
+  let emitted: A | undefined;
+  return waitUntil(
+    () => emitted,
+    (recheck) => {
+      const listener = (...args: unknown[]): void => {
+        if (emitted || !filter(...(args as A))) return;
+        emitted = args as A;
+        recheck();
+      };
+      emitter.on(event, listener);
+      return () => emitter.off(event, listener);
+    },
+    timeoutMs,
+    `Timed out after ${timeoutMs} ms waiting for ${event}`,
+  );
 }

@@ -4,6 +4,8 @@ import type { SalonEngine } from '../../src/engine/engine.js';
 import type { InteractionHandle } from '../fakes/discord/index.js';
 import { turnMessages, type World } from '../e2e/harness.js';
 import { onFinished } from '../helpers/engine-events.js';
+import { waitUntil } from '../helpers/wait.js';
+import { command } from '../helpers/command.js';
 
 export const NAMES = ['Claude Opus 4.5', 'GLM 4.7'];
 /** A channel webhook's execution (not an interaction's follow-up, which goes to the application's id). */
@@ -12,19 +14,16 @@ export const WEBHOOK_EXECUTION = /^\/webhooks\/\d+\/[^/]+$/;
 /** Resolves once `count` salons have posted their "finished" notice; rejects after `timeoutMs`. */
 export function whenFinished(engine: SalonEngine, count: number, timeoutMs: number): { done: Promise<void>; finished: Set<string> } {
   const finished = new Set<string>();
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`only ${finished.size} of ${count} salons finished within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const unsubscribe = onFinished(engine, (salon) => {
-      finished.add(salon.id);
-      if (finished.size < count) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve();
-    });
-  });
+  const done = waitUntil(
+    () => finished.size >= count,
+    (recheck) =>
+      onFinished(engine, (salon) => {
+        finished.add(salon.id);
+        recheck();
+      }),
+    timeoutMs,
+    () => `only ${finished.size} of ${count} salons finished within ${timeoutMs} ms`,
+  ).then(() => {});
   return { done, finished };
 }
 
@@ -39,7 +38,7 @@ export async function startSalons(
   const interactions: InteractionHandle[] = [];
   for (let i = 0; i < count; i += batch) {
     const group = Array.from({ length: Math.min(batch, count - i) }, (_, j) =>
-      discord.interact({ user: (i + j) % 2 ? world.ada : world.bob, name: 'salon', subcommand: 'start', options: { topic: topic(i + j) } }),
+      command(discord, (i + j) % 2 ? world.ada : world.bob, undefined, 'start', { topic: topic(i + j) }),
     );
     interactions.push(...group);
     await discord.waitFor(() => group.every((ix) => ix.ackedAt !== null), {

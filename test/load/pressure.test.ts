@@ -11,6 +11,7 @@ import type { InteractionHandle } from '../fakes/discord/index.js';
 import { startWorld, type World } from '../e2e/harness.js';
 import { expectThread, startSalons, WEBHOOK_EXECUTION, whenFinished } from './helpers.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { command } from '../helpers/command.js';
 
 describe('the Discord path under rate-limit pressure', () => {
   let world: World | undefined;
@@ -63,8 +64,8 @@ describe('the Discord path under rate-limit pressure', () => {
     const [first, second] = waiting as [SalonRecord, SalonRecord];
     const starter = first.starter.id === world.ada.id ? world.ada : world.bob;
 
-    const pause = discord.interact({ user: starter, channelId: first.id, name: 'salon', subcommand: 'pause' });
-    const ask = discord.interact({ user: world.ada, channelId: second.id, name: 'salon', subcommand: 'ask', options: { question: 'What do you remember?' } });
+    const pause = command(discord, starter, first.id, 'pause');
+    const ask = command(discord, world.ada, second.id, 'ask', { question: 'What do you remember?' });
     // The fake answers a late callback with 404 Unknown interaction and leaves ackedAt unset: wait for either.
     const callback = (ix: InteractionHandle) => discord.requests.find((r) => r.path.startsWith(`/interactions/${ix.id}/`) && r.status !== null);
     await discord.waitFor(() => callback(pause) && callback(ask), { timeoutMs: 20_000, description: 'both commands to be answered' });

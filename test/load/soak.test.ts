@@ -38,6 +38,7 @@ import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitUntil } from '../helpers/wait.js';
 import { allEmpty, engineCollections } from './engine-state.js';
 
 const ROUNDS = 5;
@@ -226,18 +227,21 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
       else if (post.kind === 'archive') whenArchived.get(s.id)?.();
     };
     engine.on('delivered', onDelivered);
-    const waitFor = (map: Map<string, () => void>, id: string, what: string) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          map.delete(id);
-          reject(new Error(`${id} was not ${what} within 20 s`));
-        }, 20_000);
-        map.set(id, () => {
-          clearTimeout(timer);
-          map.delete(id);
-          resolve();
-        });
-      });
+    const waitFor = (map: Map<string, () => void>, id: string, what: string) => {
+      let happened = false;
+      return waitUntil(
+        () => happened,
+        (recheck) => {
+          map.set(id, () => {
+            happened = true;
+            recheck();
+          });
+          return () => map.delete(id);
+        },
+        20_000,
+        `${id} was not ${what} within 20 s`,
+      );
+    };
 
     /** One salon from start to archive, checked, then forgotten by the test. */
     async function runSalon(n: number): Promise<void> {

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import { FENCE_HEADER } from '../../src/discord/fenced-request.js';
 import { startRestProxy, type RunningRestProxy } from '../../src/proxy/rest-proxy.js';
 import { FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'proxy-test-bot-token-0123456789';
 const OTHER_TOKEN = 'some-other-bot-token-9876543210';
@@ -44,21 +45,22 @@ class LogTap {
   }
 
   next(match: (line: LogLine) => boolean, description: string, timeoutMs = 5_000): Promise<LogLine> {
-    const seen = this.lines.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#events.off('line', listener);
-        reject(new Error(`no log line within ${timeoutMs} ms: ${description}`));
-      }, timeoutMs);
-      const listener = (line: LogLine): void => {
-        if (!match(line)) return;
-        clearTimeout(timer);
-        this.#events.off('line', listener);
-        resolve(line);
-      };
-      this.#events.on('line', listener);
-    });
+    let seen = 0;
+    return waitUntil(
+      () => {
+        while (seen < this.lines.length) {
+          const line = this.lines[seen++]!;
+          if (match(line)) return line;
+        }
+        return undefined;
+      },
+      (recheck) => {
+        this.#events.on('line', recheck);
+        return () => this.#events.off('line', recheck);
+      },
+      timeoutMs,
+      `no log line within ${timeoutMs} ms: ${description}`,
+    );
   }
 }
 

@@ -7,19 +7,16 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config/index.js';
 import { SalonEngine } from '../../src/engine/engine.js';
 import type { SalonStore } from '../../src/engine/ports.js';
-import type { SalonRecord } from '../../src/domain/salon.js';
 import { OpenAIModelClient } from '../../src/models/openai-client.js';
 import { openJobQueue, type JobQueue } from '../../src/queue/job-queue.js';
 import { startSalonWorker, type RunningWorker } from '../../src/queue/salon-worker.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { memoryLogger } from '../helpers/log.js';
 import { dropSchema } from '../helpers/servers.js';
+import { POSTGRES_URL, REDIS_URL } from '../helpers/server-urls.js';
 import { MemoryPublisher, MemoryThreads } from '../helpers/memory-publisher.js';
 
-export const REDIS_URL = process.env.SALON_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const POSTGRES_URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export interface Member {
+export interface ClusterMember {
   engine: SalonEngine;
   publisher: MemoryPublisher;
   worker?: RunningWorker;
@@ -31,7 +28,7 @@ export interface Member {
 
 export class Cluster {
   readonly threads = new MemoryThreads();
-  readonly members: Member[] = [];
+  readonly members: ClusterMember[] = [];
   private readonly schema = `salon_cluster_${process.pid}_${randomUUID().slice(0, 8)}`;
   readonly prefix = `salon-test-${randomUUID().slice(0, 8)}`;
   private readonly closers: Array<() => Promise<unknown>> = [];
@@ -42,7 +39,7 @@ export class Cluster {
   ) {}
 
   /** A process: its own store connections, queue connections, model client and publisher. */
-  async join(role: 'gateway' | 'worker'): Promise<Member> {
+  async join(role: 'gateway' | 'worker'): Promise<ClusterMember> {
     const { log, lines } = memoryLogger(['sk-test-0123456789abcdef']);
     const store: SalonStore = await PostgresSalonStore.open(POSTGRES_URL, { schema: this.schema, maxConnections: 4 });
     const queue: JobQueue = await openJobQueue(REDIS_URL, this.prefix, log);
@@ -81,7 +78,7 @@ export class Cluster {
     engine.on('saved', (salon) => {
       if (salon.lease?.owner.startsWith(`${workerId}:`)) drove.add(salon.id);
     });
-    const member: Member = {
+    const member: ClusterMember = {
       engine,
       publisher,
       worker,
@@ -115,25 +112,6 @@ export class Cluster {
   }
 }
 
-/** Resolves when the salon satisfies `predicate` after a change saved by any member (or already does). */
-export function whenSalon(cluster: Cluster, id: string, predicate: (salon: SalonRecord) => boolean, timeoutMs: number): Promise<SalonRecord> {
-  return new Promise((resolve, reject) => {
-    const onSaved = (salon: SalonRecord) => {
-      if (salon.id === id && predicate(salon)) finish(salon);
-    };
-    const timer = setTimeout(() => {
-      for (const m of cluster.members) m.engine.off('saved', onSaved);
-      reject(new Error(`salon ${id} did not reach the expected state within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const finish = (salon: SalonRecord) => {
-      clearTimeout(timer);
-      for (const m of cluster.members) m.engine.off('saved', onSaved);
-      resolve(salon);
-    };
-    for (const m of cluster.members) m.engine.on('saved', onSaved);
-    void cluster.members[0]?.engine.get(id).then(
-      (salon) => salon && predicate(salon) && finish(salon),
-      () => {},
-    );
-  });
-}
+// The one `whenSalon`, which waits on every member of a cluster as well as on one engine; re-exported for the
+// leased-engine tests, which import it from here.
+export { whenSalon } from '../helpers/engine-events.js';

@@ -6,19 +6,19 @@ import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
 import { dropSchema as dropSchemaAt, PrivatePostgres } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { POSTGRES_URL } from '../helpers/server-urls.js';
 
 // The machine's PostgreSQL (README: Development); each test works in a schema of its own, dropped after it.
-const URL = process.env.SALON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 let schemas = 0;
 const freshSchema = () => `salon_test_${process.pid}_${++schemas}_${Date.now().toString(36)}`;
 
-const dropSchema = (schema: string) => dropSchemaAt(URL, schema);
+const dropSchema = (schema: string) => dropSchemaAt(POSTGRES_URL, schema);
 
 salonStoreContract(
   'PostgreSQL',
   () => {
     const schema = freshSchema();
-    return { open: () => PostgresSalonStore.open(URL, { schema, maxConnections: 4 }), cleanup: () => dropSchema(schema) };
+    return { open: () => PostgresSalonStore.open(POSTGRES_URL, { schema, maxConnections: 4 }), cleanup: () => dropSchema(schema) };
   },
   { shared: true },
 );
@@ -26,8 +26,8 @@ salonStoreContract(
 describe('PostgreSQL store', () => {
   it('names a missing turn and an unreadable head instead of guessing', async () => {
     const schema = freshSchema();
-    const store = await PostgresSalonStore.open(URL, { schema });
-    const raw = new pg.Client({ connectionString: URL });
+    const store = await PostgresSalonStore.open(POSTGRES_URL, { schema });
+    const raw = new pg.Client({ connectionString: POSTGRES_URL });
     await raw.connect();
     try {
       const s = newSalon({ id: 'holed', rounds: 5 });
@@ -47,7 +47,7 @@ describe('PostgreSQL store', () => {
   it('opens on a fresh database from many processes at once: the tables are made once, nobody fails', async () => {
     const schema = freshSchema();
     try {
-      const stores = await Promise.all(Array.from({ length: 8 }, () => PostgresSalonStore.open(URL, { schema, maxConnections: 1 })));
+      const stores = await Promise.all(Array.from({ length: 8 }, () => PostgresSalonStore.open(POSTGRES_URL, { schema, maxConnections: 1 })));
       await Promise.all(stores.map((store) => store.close()));
     } finally {
       await dropSchema(schema);

@@ -6,16 +6,15 @@ import { RecordError } from '../../src/engine/ports.js';
 import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
 import { freePort, startRedis } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { REDIS_URL } from '../helpers/server-urls.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
 import { salonStoreContract } from './salon-store.contract.js';
-
-const URL = 'redis://127.0.0.1:6379';
 
 const uniquePrefix = () => `salon-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
 
 /** Deletes every key under `prefix`. */
 async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(URL);
+  const redis = new Redis(REDIS_URL);
   try {
     let cursor = '0';
     do {
@@ -33,7 +32,7 @@ salonStoreContract(
   () => {
     const prefix = uniquePrefix();
     return {
-      open: () => RedisSalonStore.open(URL, { prefix }),
+      open: () => RedisSalonStore.open(REDIS_URL, { prefix }),
       cleanup: () => dropPrefix(prefix),
     };
   },
@@ -46,8 +45,8 @@ describe('Redis store', () => {
   let store: RedisSalonStore;
   beforeEach(async () => {
     prefix = uniquePrefix();
-    raw = new Redis(URL);
-    store = await RedisSalonStore.open(URL, { prefix });
+    raw = new Redis(REDIS_URL);
+    store = await RedisSalonStore.open(REDIS_URL, { prefix });
   });
   afterEach(async () => {
     await store.close();

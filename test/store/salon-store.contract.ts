@@ -3,10 +3,11 @@
  * several processes (Redis, PostgreSQL) also proves its conditional writes between two instances.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
+import type { SalonRecord } from '../../src/domain/salon.js';
 import { close, commitTurn, markDelivered } from '../../src/domain/transitions.js';
 import { changedTurns, copyForChange } from '../../src/engine/record-copy.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../../src/engine/ports.js';
+import { newSalon } from '../domain/fixtures.js';
 
 export interface StoreUnderTest {
   /** A store over the same data as every other store this harness opened in the same test. */
@@ -17,18 +18,9 @@ export interface StoreUnderTest {
 
 let serial = 0;
 
+/** A salon of its own for each test, with room for many turns. */
 function salon(id = `s${++serial}-${Date.now()}`): SalonRecord {
-  return createSalon(
-    {
-      id,
-      starter: { id: 'u', name: 'Ada' },
-      topic: 'A topic',
-      seats: { A: { key: 'a', name: 'A', model: 'a/a' }, B: { key: 'b', name: 'B', model: 'b/b' } },
-      rounds: 50,
-      delaySeconds: 0,
-    },
-    0,
-  );
+  return newSalon({ id, rounds: 50, delaySeconds: 0 }, 0);
 }
 
 /** The next version of `before` after `edit`, as the engine makes it, with what it tells the store. */

@@ -1,3 +1,4 @@
+import { waitUntil } from '../../helpers/wait.js';
 import type { WaitOptions } from './types.js';
 
 export const DEFAULT_WAIT_MS = 5_000;
@@ -27,32 +28,6 @@ export class ChangeNotifier {
   waitFor<T>(check: () => T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
     const description = options.description ?? 'a condition';
-    return new Promise<T>((resolve, reject) => {
-      let unsubscribe = (): void => {};
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (action: () => void): void => {
-        unsubscribe();
-        if (timer) clearTimeout(timer);
-        action();
-      };
-      const evaluate = (): boolean => {
-        let value: T | undefined | null | false;
-        try {
-          value = check();
-        } catch (error) {
-          finish(() => reject(error instanceof Error ? error : new Error(String(error))));
-          return true;
-        }
-        if (value) {
-          const found = value;
-          finish(() => resolve(found));
-          return true;
-        }
-        return false;
-      };
-      if (evaluate()) return;
-      unsubscribe = this.subscribe(() => void evaluate());
-      timer = setTimeout(() => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${description}`))), timeoutMs);
-    });
+    return waitUntil(check, (recheck) => this.subscribe(recheck), timeoutMs, `Timed out after ${timeoutMs} ms waiting for ${description}`);
   }
 }
