@@ -62,10 +62,4 @@ export function salonInputFor(config: Config, overrides: Partial<NewSalon> = {})
   };
 }
 
-/**
- * @deprecated The old name, which test/domain/fixtures.ts gives to a salon record: kept only for
- * test/queue/leased-engine.test.ts until it moves under test/engine and calls `salonInputFor`.
- */
-export const newSalon = salonInputFor;
-
 export const isDone = (s: SalonRecord) => s.status === 'finished' && s.outbox.length === 0;

@@ -4,12 +4,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
-import { isDone, newSalon } from '../engine/harness.js';
+import { isDone, salonInputFor } from './harness.js';
 import { FakeOpenAI } from '../fakes/openai-server.js';
 import { seededRandom } from '../fakes/random.js';
 import { testConfig } from '../helpers/config.js';
 import { holdReply } from '../helpers/hold-reply.js';
-import { Cluster, whenSalon } from './cluster-harness.js';
+import { whenSalon } from '../helpers/engine-events.js';
+import { Cluster } from './cluster-harness.js';
 
 /** Done, and handed back: the worker let go of its lease. */
 const handedBack = (s: SalonRecord) => isDone(s) && s.lease?.released === true;
@@ -46,7 +47,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     const gateway = await cluster.join('gateway');
     await cluster.join('worker');
     await cluster.join('worker');
-    const salons = await Promise.all(Array.from({ length: 12 }, () => gateway.engine.create(newSalon(config, { delaySeconds: random() < 0.5 ? 0 : 1 }))));
+    const salons = await Promise.all(Array.from({ length: 12 }, () => gateway.engine.create(salonInputFor(config, { delaySeconds: random() < 0.5 ? 0 : 1 }))));
     const done = await Promise.all(
       salons.map((s) =>
         whenSalon(cluster, s.id, handedBack, 30_000).catch(async (err: Error) => {
@@ -71,7 +72,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     const gateway = await cluster.join('gateway');
     await cluster.join('worker');
     const release = holdReply(server, 0);
-    const salon = await gateway.engine.create(newSalon(config));
+    const salon = await gateway.engine.create(salonInputFor(config));
     await server.waitForRequests(1);
     const { interjection, answeredIn } = await gateway.engine.ask(salon.id, { id: 'q1', author: { id: 'u2', name: 'Grace' }, text: 'What about memory?' });
     // The gateway holds no room for the salon: the record tells it a turn is being written, so the reply names the next.
@@ -90,7 +91,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     const gateway = await cluster.join('gateway');
     await cluster.join('worker');
     server.setScript((req) => (req.index === 1 ? { hang: true } : { text: `Turn ${req.index}.` }));
-    const salon = await gateway.engine.create(newSalon(config));
+    const salon = await gateway.engine.create(salonInputFor(config));
     await server.waitForRequests(2);
     await gateway.engine.close(salon.id, { synthesis: false });
     const closed = await whenSalon(cluster, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0 && s.lease?.released === true, 20_000);
@@ -105,7 +106,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     const gateway = await cluster.join('gateway');
     const first = await cluster.join('worker');
     const release = holdReply(server, 2);
-    const salon = await gateway.engine.create(newSalon(config));
+    const salon = await gateway.engine.create(salonInputFor(config));
     await server.waitForRequests(3);
     // A second worker joins and the first shuts down in the middle of turn 2: the salon goes on there.
     await cluster.join('worker');
@@ -125,7 +126,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     const gateway = await cluster.join('gateway');
     const worker = await cluster.join('worker');
     const release = holdReply(server, 0);
-    const salon = await gateway.engine.create(newSalon(config));
+    const salon = await gateway.engine.create(salonInputFor(config));
     await server.waitForRequests(1);
     // A duplicate run of the job (BullMQ is at least once) on another engine: the lease turns it away.
     const other = await cluster.join('gateway');
@@ -144,7 +145,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     cluster = new Cluster(config);
     const both = await cluster.join('worker');
     server.setScript((req) => (req.index === 1 ? { hang: true } : { text: `Turn ${req.index}.` }));
-    const salon = await both.engine.create(newSalon(config));
+    const salon = await both.engine.create(salonInputFor(config));
     await server.waitForRequests(2);
     // Paused while turn 1 is being written, then closed: the turn in hand is dropped, the archive goes out.
     await both.engine.pause(salon.id);

@@ -111,7 +111,3 @@ export class Cluster {
     }
   }
 }
-
-// The one `whenSalon`, which waits on every member of a cluster as well as on one engine; re-exported for the
-// leased-engine tests, which import it from here.
-export { whenSalon } from '../helpers/engine-events.js';
