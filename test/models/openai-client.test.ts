@@ -136,171 +136,155 @@ describe('OpenAI-compatible model client', () => {
     await c.complete({ modelKey: 'claude', messages });
     expect((c as unknown as { clients: Map<string, unknown> }).clients.size).toBe(1);
   });
-});
 
-describe('OpenAI-compatible model client against endpoints as they really behave', () => {
-  let server: FakeOpenAI;
-  let client: OpenAIModelClient;
-
-  beforeEach(async () => {
-    server = await FakeOpenAI.start();
-  });
-  afterEach(async () => {
-    client?.close();
-    await server.stop();
-  });
-
-  function connect(options: Parameters<typeof testConfig>[1] = {}) {
-    client = new OpenAIModelClient(testConfig(server.baseURL, options).models, memoryLogger().log, { baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1_000 });
-    return client;
-  }
-
-  /** Streams one reply, keeping every text the client showed. */
-  async function stream(modelKey = 'glm'): Promise<{ result?: Awaited<ReturnType<OpenAIModelClient['complete']>>; error?: unknown; shown: string[] }> {
-    const shown: string[] = [];
-    try {
-      const result = await client.complete({ modelKey, messages, onText: (t) => shown.push(t) });
-      return { result, shown };
-    } catch (error) {
-      return { error, shown };
+  describe('against endpoints as they really behave', () => {
+    /** Streams one reply, keeping every text the client showed. */
+    async function stream(modelKey = 'glm'): Promise<{ result?: Awaited<ReturnType<OpenAIModelClient['complete']>>; error?: unknown; shown: string[] }> {
+      const shown: string[] = [];
+      try {
+        const result = await client.complete({ modelKey, messages, onText: (t) => shown.push(t) });
+        return { result, shown };
+      } catch (error) {
+        return { error, shown };
+      }
     }
-  }
 
-  const twelve = Array.from({ length: 12 }, (_, i) => `part ${i}. `);
+    const twelve = Array.from({ length: 12 }, (_, i) => `part ${i}. `);
 
-  it('takes a stream that stops cleanly without a finish reason as cut short, not as the reply', async () => {
-    server.setScript(() => ({ chunks: twelve, stopAfterChunks: 6 }));
-    connect();
-    const { error, shown } = await stream();
-    expect(error).toBeInstanceOf(ModelError);
-    const err = error as ModelError;
-    expect(err.permanent).toBe(false);
-    expect(err.failure).toEqual({ code: 'cut_short', characters: twelve.slice(0, 6).join('').length });
-    expect(err.reason).toContain('the reply stopped before it was finished');
-    // Text was shown: the client leaves the retry to the engine, which finishes the draft in place.
-    expect(shown.at(-1)).toBe(twelve.slice(0, 6).join(''));
-    expect(server.requests).toHaveLength(1);
-  });
-
-  it('retries a stream cut short before any text was shown, and returns the whole reply', async () => {
-    server.setScript((req) => (req.index === 0 ? { chunks: twelve, stopAfterChunks: 0 } : { chunks: twelve }));
-    connect({ maxRetries: 2 });
-    const { result } = await stream();
-    expect(result).toMatchObject({ text: twelve.join('').trim(), finishReason: 'stop', attempts: 2 });
-  });
-
-  it('keeps a reply that stopped at the length limit, with its finish reason', async () => {
-    server.setScript(() => ({ chunks: twelve.slice(0, 3), finishReason: 'length' }));
-    connect();
-    const { result } = await stream();
-    expect(result).toMatchObject({ text: twelve.slice(0, 3).join('').trim(), finishReason: 'length' });
-  });
-
-  it('an aborted stream is an abort, not a stream cut short', async () => {
-    server.setScript(() => ({ chunks: twelve.slice(0, 2), hang: true }));
-    connect();
-    const shown: string[] = [];
-    const pending = client.complete({ modelKey: 'glm', messages, onText: (t) => shown.push(t) });
-    await server.waitForRequests(1);
-    await expect.poll(() => shown.length).toBeGreaterThan(0);
-    client.close();
-    await expect(pending).rejects.toBeInstanceOf(ModelAbortedError);
-  });
-
-  it('ignores SSE comments and reasoning: the reply is the content alone, with usage, cost and cached tokens', async () => {
-    server.setScript(() => ({
-      chunks: ['The salamanders ', 'kept their fire.'],
-      comment: 'OPENROUTER PROCESSING',
-      reasoning: ['Let me think about ', 'salamanders.'],
-      usage: openRouterUsage({ prompt: 120, completion: 40, cached: 100, reasoning: 30, cost: 0.0123 }),
-    }));
-    connect();
-    const { result, shown } = await stream();
-    expect(result).toMatchObject({
-      text: 'The salamanders kept their fire.',
-      finishReason: 'stop',
-      usage: { promptTokens: 120, completionTokens: 40, totalTokens: 160, cachedPromptTokens: 100, costUSD: 0.0123 },
-    });
-    expect(shown.every((t) => !t.includes('think'))).toBe(true);
-  });
-
-  it("an error event mid-stream fails with the endpoint's own message, cleaned of keys", async () => {
-    server.setScript(() => ({
-      chunks: ['Half a ', 'thought'],
-      streamError: { code: 'server_error', message: 'Provider disconnected unexpectedly (key sk-or-v1-abcdef0123456789)' },
-    }));
-    connect();
-    const { error } = await stream();
-    const err = error as ModelError;
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err.permanent).toBe(false);
-    expect(err.reason).toBe('the endpoint sent an error in the middle of the reply (server_error: Provider disconnected unexpectedly (key [redacted]))');
-  });
-
-  for (const streaming of [false, true]) {
-    it(`a 200 whose body is an error object fails with the endpoint's message and is retried (${streaming ? 'stream' : 'whole'})`, async () => {
-      server.setScript(() => ({ errorBody: { code: 502, message: 'Upstream provider overloaded', metadata: { provider_name: 'Fake' } } }));
-      connect({ maxRetries: 1 });
-      const err = (await (streaming ? stream().then((r) => r.error) : client.complete({ modelKey: 'glm', messages }).catch((e: unknown) => e))) as ModelError;
-      expect(err).toBeInstanceOf(ModelError);
-      expect(err.reason).toBe('the endpoint answered with an error instead of a reply (502: Upstream provider overloaded)');
-      expect(err.reason).not.toContain('empty reply');
-      expect(err.permanent).toBe(false);
-      expect(server.requests).toHaveLength(2);
-    });
-  }
-
-  it('a 200 error body with a permanent code (no credit) is not retried', async () => {
-    server.setScript(() => ({ errorBody: { code: 402, message: 'Insufficient credits' } }));
-    const err = (await connect()
-      .complete({ modelKey: 'glm', messages })
-      .catch((e: unknown) => e)) as ModelError;
-    expect(err.permanent).toBe(true);
-    expect(err.reason).toContain('Insufficient credits');
-    expect(server.requests).toHaveLength(1);
-  });
-
-  for (const streaming of [false, true]) {
-    it(`reasoning that used the whole max_tokens fails at once, naming the config key (${streaming ? 'stream' : 'whole'})`, async () => {
-      server.setScript(() => ({
-        text: '',
-        reasoning: ['Thinking hard ', 'about everything...'],
-        finishReason: 'length',
-        usage: openRouterUsage({ prompt: 50, completion: 256, reasoning: 256, cost: 0.001 }),
-      }));
+    it('takes a stream that stops cleanly without a finish reason as cut short, not as the reply', async () => {
+      server.setScript(() => ({ chunks: twelve, stopAfterChunks: 6 }));
       connect();
-      const err = (await (streaming ? stream().then((r) => r.error) : client.complete({ modelKey: 'glm', messages }).catch((e: unknown) => e))) as ModelError;
-      expect(err).toBeInstanceOf(ModelError);
-      expect(err.permanent).toBe(true);
-      expect(err.reason).toBe(
-        'its reasoning used the whole maxTokens (256 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
-      );
+      const { error, shown } = await stream();
+      expect(error).toBeInstanceOf(ModelError);
+      const err = error as ModelError;
+      expect(err.permanent).toBe(false);
+      expect(err.failure).toEqual({ code: 'cut_short', characters: twelve.slice(0, 6).join('').length });
+      expect(err.reason).toContain('the reply stopped before it was finished');
+      // Text was shown: the client leaves the retry to the engine, which finishes the draft in place.
+      expect(shown.at(-1)).toBe(twelve.slice(0, 6).join(''));
       expect(server.requests).toHaveLength(1);
     });
-  }
 
-  it('an endpoint that ignores stream and answers with a whole completion still gives the reply', async () => {
-    server.setScript(() => ({ text: 'Whole, not streamed.', ignoreStream: true }));
-    connect();
-    const { result, shown } = await stream();
-    expect(result).toMatchObject({ text: 'Whole, not streamed.', finishReason: 'stop' });
-    expect(shown).toEqual(['Whole, not streamed.']);
+    it('retries a stream cut short before any text was shown, and returns the whole reply', async () => {
+      server.setScript((req) => (req.index === 0 ? { chunks: twelve, stopAfterChunks: 0 } : { chunks: twelve }));
+      connect({ maxRetries: 2 });
+      const { result } = await stream();
+      expect(result).toMatchObject({ text: twelve.join('').trim(), finishReason: 'stop', attempts: 2 });
+    });
+
+    it('keeps a reply that stopped at the length limit, with its finish reason', async () => {
+      server.setScript(() => ({ chunks: twelve.slice(0, 3), finishReason: 'length' }));
+      connect();
+      const { result } = await stream();
+      expect(result).toMatchObject({ text: twelve.slice(0, 3).join('').trim(), finishReason: 'length' });
+    });
+
+    it('an aborted stream is an abort, not a stream cut short', async () => {
+      server.setScript(() => ({ chunks: twelve.slice(0, 2), hang: true }));
+      connect();
+      const shown: string[] = [];
+      const pending = client.complete({ modelKey: 'glm', messages, onText: (t) => shown.push(t) });
+      await server.waitForRequests(1);
+      await expect.poll(() => shown.length).toBeGreaterThan(0);
+      client.close();
+      await expect(pending).rejects.toBeInstanceOf(ModelAbortedError);
+    });
+
+    it('ignores SSE comments and reasoning: the reply is the content alone, with usage, cost and cached tokens', async () => {
+      server.setScript(() => ({
+        chunks: ['The salamanders ', 'kept their fire.'],
+        comment: 'OPENROUTER PROCESSING',
+        reasoning: ['Let me think about ', 'salamanders.'],
+        usage: openRouterUsage({ prompt: 120, completion: 40, cached: 100, reasoning: 30, cost: 0.0123 }),
+      }));
+      connect();
+      const { result, shown } = await stream();
+      expect(result).toMatchObject({
+        text: 'The salamanders kept their fire.',
+        finishReason: 'stop',
+        usage: { promptTokens: 120, completionTokens: 40, totalTokens: 160, cachedPromptTokens: 100, costUSD: 0.0123 },
+      });
+      expect(shown.every((t) => !t.includes('think'))).toBe(true);
+    });
+
+    it("an error event mid-stream fails with the endpoint's own message, cleaned of keys", async () => {
+      server.setScript(() => ({
+        chunks: ['Half a ', 'thought'],
+        streamError: { code: 'server_error', message: 'Provider disconnected unexpectedly (key sk-or-v1-abcdef0123456789)' },
+      }));
+      connect();
+      const { error } = await stream();
+      const err = error as ModelError;
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err.permanent).toBe(false);
+      expect(err.reason).toBe('the endpoint sent an error in the middle of the reply (server_error: Provider disconnected unexpectedly (key [redacted]))');
+    });
+
+    for (const streaming of [false, true]) {
+      it(`a 200 whose body is an error object fails with the endpoint's message and is retried (${streaming ? 'stream' : 'whole'})`, async () => {
+        server.setScript(() => ({ errorBody: { code: 502, message: 'Upstream provider overloaded', metadata: { provider_name: 'Fake' } } }));
+        connect({ maxRetries: 1 });
+        const err = (await (streaming ? stream().then((r) => r.error) : client.complete({ modelKey: 'glm', messages }).catch((e: unknown) => e))) as ModelError;
+        expect(err).toBeInstanceOf(ModelError);
+        expect(err.reason).toBe('the endpoint answered with an error instead of a reply (502: Upstream provider overloaded)');
+        expect(err.reason).not.toContain('empty reply');
+        expect(err.permanent).toBe(false);
+        expect(server.requests).toHaveLength(2);
+      });
+    }
+
+    it('a 200 error body with a permanent code (no credit) is not retried', async () => {
+      server.setScript(() => ({ errorBody: { code: 402, message: 'Insufficient credits' } }));
+      const err = (await connect()
+        .complete({ modelKey: 'glm', messages })
+        .catch((e: unknown) => e)) as ModelError;
+      expect(err.permanent).toBe(true);
+      expect(err.reason).toContain('Insufficient credits');
+      expect(server.requests).toHaveLength(1);
+    });
+
+    for (const streaming of [false, true]) {
+      it(`reasoning that used the whole max_tokens fails at once, naming the config key (${streaming ? 'stream' : 'whole'})`, async () => {
+        server.setScript(() => ({
+          text: '',
+          reasoning: ['Thinking hard ', 'about everything...'],
+          finishReason: 'length',
+          usage: openRouterUsage({ prompt: 50, completion: 256, reasoning: 256, cost: 0.001 }),
+        }));
+        connect();
+        const err = (await (streaming ? stream().then((r) => r.error) : client.complete({ modelKey: 'glm', messages }).catch((e: unknown) => e))) as ModelError;
+        expect(err).toBeInstanceOf(ModelError);
+        expect(err.permanent).toBe(true);
+        expect(err.reason).toBe(
+          'its reasoning used the whole maxTokens (256 tokens) before writing a word of the reply; raise `models.glm.maxTokens` in the config',
+        );
+        expect(server.requests).toHaveLength(1);
+      });
+    }
+
+    it('an endpoint that ignores stream and answers with a whole completion still gives the reply', async () => {
+      server.setScript(() => ({ text: 'Whole, not streamed.', ignoreStream: true }));
+      connect();
+      const { result, shown } = await stream();
+      expect(result).toMatchObject({ text: 'Whole, not streamed.', finishReason: 'stop' });
+      expect(shown).toEqual(['Whole, not streamed.']);
+    });
   });
-});
 
-describe('cleanProviderText', () => {
-  it('removes what looks like a key and cuts long text', () => {
-    const cleaned = cleanProviderText(
-      'bad key sk-or-v1-0123456789abcdef, Authorization: Bearer abc.def-123 api_key=xyz123456 token AbCdEf0123456789AbCdEf0123456789xyz end',
-      ['my-own-secret'],
-    );
-    expect(cleaned).toBe('bad key [redacted], Authorization: Bearer [redacted] api_key=[redacted] token [redacted] end');
-    expect(cleanProviderText('the secret is my-own-secret', ['my-own-secret'])).toBe('the secret is [redacted]');
-    expect(cleanProviderText('provider-returned-error for model z-ai/glm-4.7')).toBe('provider-returned-error for model z-ai/glm-4.7');
-    expect(cleanProviderText('word '.repeat(400)).length).toBeLessThanOrEqual(300);
-    // A huge error page is cleaned in no time (only its start can be shown).
-    const started = performance.now();
-    expect(cleanProviderText('a-'.repeat(100_000)).length).toBeLessThanOrEqual(300);
-    expect(performance.now() - started).toBeLessThan(500);
+  describe('cleanProviderText', () => {
+    it('removes what looks like a key and cuts long text', () => {
+      const cleaned = cleanProviderText(
+        'bad key sk-or-v1-0123456789abcdef, Authorization: Bearer abc.def-123 api_key=xyz123456 token AbCdEf0123456789AbCdEf0123456789xyz end',
+        ['my-own-secret'],
+      );
+      expect(cleaned).toBe('bad key [redacted], Authorization: Bearer [redacted] api_key=[redacted] token [redacted] end');
+      expect(cleanProviderText('the secret is my-own-secret', ['my-own-secret'])).toBe('the secret is [redacted]');
+      expect(cleanProviderText('provider-returned-error for model z-ai/glm-4.7')).toBe('provider-returned-error for model z-ai/glm-4.7');
+      expect(cleanProviderText('word '.repeat(400)).length).toBeLessThanOrEqual(300);
+      // A huge error page is cleaned in no time (only its start can be shown).
+      const started = performance.now();
+      expect(cleanProviderText('a-'.repeat(100_000)).length).toBeLessThanOrEqual(300);
+      expect(performance.now() - started).toBeLessThan(500);
+    });
   });
 });
