@@ -9,6 +9,10 @@
  * second. So a request keeps its place in the window while it is in flight, and for `windowMs` after its answer came
  * back: two requests that far apart by that count landed at least that far apart, however late each was. The cost is
  * the round trip: at most `limit` requests in every `windowMs` plus round trip. The margin only covers the clocks.
+ *
+ * Discord can still answer a global 429 (another client on the token, a lower limit than ours): then nothing leaves
+ * until its Retry-After has passed (`pause`), not even the requests already waiting here, which @discordjs/rest let
+ * through before the 429 came and no longer holds back.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -24,6 +28,8 @@ export class SlidingWindow {
   /** performance.now() of the answers that came back in the last window, oldest first. */
   private readonly answers: number[] = [];
   private inFlight = 0;
+  /** performance.now() until which nothing may leave (Discord's global Retry-After). */
+  private pausedUntil = 0;
   private tail: Promise<unknown> = Promise.resolve();
   /** Wakes the request at the head of the queue when a place may have come free (an answer, an unused place). */
   private wake: (() => void) | undefined;
@@ -44,12 +50,21 @@ export class SlidingWindow {
     return turn;
   }
 
+  /** Discord answered a global 429: nothing leaves for `ms` from now. */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, performance.now() + ms);
+  }
+
   private async room(signal?: AbortSignal): Promise<Slot | undefined> {
     for (;;) {
       if (signal?.aborted) return undefined;
       const now = performance.now();
       const span = this.windowMs + this.marginMs;
       while (this.answers.length > 0 && this.answers[0]! <= now - span) this.answers.shift();
+      if (now < this.pausedUntil) {
+        await this.sleep(this.pausedUntil - now, signal);
+        continue;
+      }
       if (this.inFlight + this.answers.length < this.limit) {
         this.inFlight++;
         return this.slot();

@@ -48,7 +48,8 @@ export class LeaseEndedError extends Error {
 /**
  * The proxy's request function: waits for a place in the global limit's window (interaction callbacks are not
  * counted, as Discord does not), then sends on, unless the exchange's lease has ended meanwhile: checked as late as
- * the proxy can, when the request leaves. The place is held until the answer is back.
+ * the proxy can, when the request leaves. The place is held until the answer is back; a global 429 in that answer
+ * stops every request still waiting for a place until its Retry-After has passed.
  */
 export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest'] {
   return async (url, init) => {
@@ -65,7 +66,9 @@ export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest
       throw new LeaseEndedError();
     }
     try {
-      return await DefaultRestOptions.makeRequest(url, init);
+      const response = await DefaultRestOptions.makeRequest(url, init);
+      if (response.status === 429 && response.headers.has('x-ratelimit-global')) global.pause(retryAfterMs(response.headers.get('retry-after')));
+      return response;
     } finally {
       slot.answered();
     }
@@ -75,6 +78,12 @@ export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest
 function leaseEnded(exchange: Exchange | undefined): boolean {
   const deadline = exchange?.deadline;
   return deadline !== undefined && Date.now() >= deadline;
+}
+
+/** Retry-After is in seconds (Discord sends whole ones); without one, a second, Discord's global window. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header ?? undefined);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : 1_000;
 }
 
 // proxyRequests calls queueRequest from inside the handler's own async chain, so the exchange can travel with it.

@@ -214,7 +214,7 @@ describe('REST proxy', () => {
     }, 15_000);
   });
 
-  describe('Discord counts a request when it arrives', () => {
+  describe('Discord counts a request when it arrives, and a global 429 stops everything', () => {
     /** `count` channels in guilds of their own (no requests needed), so that no two posts share a bucket. */
     function channels(discord: FakeDiscord, count: number): string[] {
       return Array.from({ length: count }, () => discord.addGuild().channelId);
@@ -240,6 +240,40 @@ describe('REST proxy', () => {
       expect(discord.rateLimitViolations).toBe(0);
       expect(discord.requests.map((r) => r.status)).toEqual(discord.requests.map(() => 200));
       expect(tap.lines.filter((l) => /429/.test(l.msg))).toEqual([]);
+    }, 15_000);
+
+    it('after a global 429, sends nothing until its Retry-After has passed, not even requests already waiting for the window', async () => {
+      // Discord's own count is left to failNext here: the 429 comes when the test says, with the wait it says.
+      const { discord, proxy } = await start({ rateLimits: false }, 5);
+      const [first, ...rest5] = channels(discord, 10);
+      const early = rest5.slice(0, 4);
+      const late = rest5.slice(4);
+      const rest = processRest(proxy.url);
+      const post = (id: string, content: string) => rest.post(Routes.channelMessages(id), { body: { content } });
+
+      // One post opens @discordjs/rest's count of the proxy's five a second; half a second later (time passing is the
+      // input), four more use the five up. The last five then wait in @discordjs/rest for its next second, which
+      // starts before the proxy's own window has room for them: they wait on in that window, where @discordjs/rest
+      // no longer looks after them. The first of them to go draws a global 429 with a 1.5 s Retry-After.
+      await post(first!, 'first');
+      await delay(500);
+      const earlyPosts = early.map((id, i) => post(id, `early ${i}`));
+      await discord.waitFor(() => discord.requests.length === 1 + early.length, { timeoutMs: 5_000, description: 'the four early posts' });
+      discord.failNext({ method: 'POST', path: new RegExp(`/channels/(${late.join('|')})/messages$`), status: 429, retryAfterMs: 1_500, global: true });
+      await Promise.all([...earlyPosts, ...late.map((id, i) => post(id, `late ${i}`))]);
+
+      expect(rest5.flatMap((id) => discord.messages(id).map((m) => m.content)).sort()).toEqual([
+        ...early.map((_, i) => `early ${i}`),
+        ...late.map((_, i) => `late ${i}`),
+      ]);
+      const limited = discord.requests.filter((r) => r.status === 429);
+      expect(limited).toHaveLength(1);
+      const toldAt = limited[0]!.respondedAt!;
+      // What reached Discord between the 429 and the end of its Retry-After: a client that was told to wait, and
+      // did not. Only the 429'd post was in flight when it was answered (the proxy's window had no other room).
+      const during = discord.requests.filter((r) => r.at > toldAt && r.at < toldAt + 1_500);
+      expect(during.map((r) => `${r.method} ${r.path} ${r.at - toldAt} ms after the 429`)).toEqual([]);
+      expect(discord.requests.filter((r) => r.at >= toldAt + 1_500)).toHaveLength(late.length);
     }, 15_000);
   });
 
