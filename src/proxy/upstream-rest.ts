@@ -46,19 +46,44 @@ export class LeaseEndedError extends Error {
 }
 
 /**
- * The proxy's request function: waits for room in the global limit's sliding window (interaction callbacks are not
+ * The proxy's request function: waits for a place in the global limit's window (interaction callbacks are not
  * counted, as Discord does not), then sends on, unless the exchange's lease has ended meanwhile: checked as late as
- * the proxy can, when the request leaves.
+ * the proxy can, when the request leaves. The place is held until the answer is back; a global 429 in that answer
+ * stops every request still waiting for a place until its Retry-After has passed.
  */
 export function upstreamRequest(global: SlidingWindow): RESTOptions['makeRequest'] {
   return async (url, init) => {
     const exchange = exchanges.getStore();
+    if (new URL(url).pathname.includes('/interactions/')) {
+      if (leaseEnded(exchange)) throw new LeaseEndedError();
+      return DefaultRestOptions.makeRequest(url, init);
+    }
+    const slot = await global.take(exchange?.signal);
     // A request whose client went away while it waited takes no place in the window: it is not sent.
-    if (!new URL(url).pathname.includes('/interactions/') && !(await global.take(exchange?.signal))) throw new Error('the client went away; dropped unsent');
-    const deadline = exchange?.deadline;
-    if (deadline !== undefined && Date.now() >= deadline) throw new LeaseEndedError();
-    return DefaultRestOptions.makeRequest(url, init);
+    if (!slot) throw new Error('the client went away; dropped unsent');
+    if (leaseEnded(exchange)) {
+      slot.unused();
+      throw new LeaseEndedError();
+    }
+    try {
+      const response = await DefaultRestOptions.makeRequest(url, init);
+      if (response.status === 429 && response.headers.has('x-ratelimit-global')) global.pause(retryAfterMs(response.headers.get('retry-after')));
+      return response;
+    } finally {
+      slot.answered();
+    }
   };
+}
+
+function leaseEnded(exchange: Exchange | undefined): boolean {
+  const deadline = exchange?.deadline;
+  return deadline !== undefined && Date.now() >= deadline;
+}
+
+/** Retry-After is in seconds (Discord sends whole ones); without one, a second, Discord's global window. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header ?? undefined);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : 1_000;
 }
 
 // proxyRequests calls queueRequest from inside the handler's own async chain, so the exchange can travel with it.

@@ -153,12 +153,10 @@ describe('REST proxy', () => {
 
   describe('one global limit for every process', () => {
     const limits = { global: { count: 10, windowMs: 1_000 }, perChannel: { count: 100, windowMs: 1_000 } };
-    // The proxy counts a request when it sends it, the fake when it arrives. Here all three run on one event loop,
-    // so under CPU load the first request of a window can arrive late, and one of the fake's windows then spans two
-    // of the proxy's. At half the fake's rate, two of the proxy's windows together still stay within the fake's limit.
-    // Three processes at five a second each would still be 15 a second, over the fake's 10: only a limiter shared
-    // across the processes passes.
-    const PROXY_PER_SECOND = limits.global.count / 2;
+    // The proxy keeps the fake's own number: it counts a request until its answer is back, so however late a request
+    // lands, no window of the fake's sees more (see 'Discord counts a request when it arrives' below). Three processes
+    // at five a second each would be 15 a second, over the fake's 10: only a limiter shared across the processes passes.
+    const PROXY_PER_SECOND = limits.global.count;
     const PROCESSES = 3;
     const PER_PROCESS = 5;
     const expected = Array.from({ length: PROCESSES }, (_, p) => Array.from({ length: PER_PROCESS }, (_, i) => `process ${p} message ${i}`))
@@ -210,11 +208,74 @@ describe('REST proxy', () => {
       expect(discord.rateLimitViolations).toBe(0);
       expect(requests.map((r) => r.status)).toEqual(requests.map(() => 200));
       expect(tap.lines.filter((l) => /429/.test(l.msg))).toEqual([]);
-      // Paced by one limiter: the thread creations fill the first window, and 15 posts at 5 a window take three more,
-      // so the posts span two window boundaries. The check asks for one, which leaves room for late arrivals. A
-      // limiter per process would have let every post out in one window.
+      // Paced by one limiter: the thread creations and five posts fill the first window, and the other ten posts wait
+      // for places that come free a window after those answers, so the posts span at least a window. A limiter per
+      // process would have let every post out at once.
       const times = requests.map((r) => r.at);
       expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(limits.global.windowMs);
+    }, 15_000);
+  });
+
+  describe('Discord counts a request when it arrives, and a global 429 stops everything', () => {
+    /** `count` channels in guilds of their own (no requests needed), so that no two posts share a bucket. */
+    function channels(discord: FakeDiscord, count: number): string[] {
+      return Array.from({ length: count }, () => discord.addGuild().channelId);
+    }
+
+    it('keeps the limit when the requests of one second land late, together with those of the next', async () => {
+      const limits = { global: { count: 10, windowMs: 1_000 }, perChannel: { count: 100, windowMs: 1_000 } };
+      // The proxy is told Discord's own number: nothing here is kept below it.
+      const { discord, proxy } = await start({ rateLimits: limits }, limits.global.count);
+      const targets = channels(discord, 2 * limits.global.count);
+      // The timing is the input: the first ten to reach Discord were 600 ms on the way (a loaded machine, a slow
+      // network) and Discord counts them when they land. Counting them when they left, the proxy sends the next ten
+      // a second after the first left, 400 ms after they landed: eleven and more in one of Discord's seconds.
+      let seen = 0;
+      discord.latency({ when: 'before', method: 'POST', path: /\/messages$/, ms: () => (seen++ < limits.global.count ? 600 : 0) });
+      const rest = processRest(proxy.url);
+
+      await Promise.all(targets.map((id, i) => rest.post(Routes.channelMessages(id), { body: { content: `message ${i}` } })));
+
+      expect(targets.flatMap((id) => discord.messages(id).map((m) => m.content)).sort()).toEqual(targets.map((_, i) => `message ${i}`).sort());
+      expect(discord.requests.filter((r) => r.latencyMs > 0)).toHaveLength(limits.global.count);
+      expect(discord.rateLimited).toBe(0);
+      expect(discord.rateLimitViolations).toBe(0);
+      expect(discord.requests.map((r) => r.status)).toEqual(discord.requests.map(() => 200));
+      expect(tap.lines.filter((l) => /429/.test(l.msg))).toEqual([]);
+    }, 15_000);
+
+    it('after a global 429, sends nothing until its Retry-After has passed, not even requests already waiting for the window', async () => {
+      // Discord's own count is left to failNext here: the 429 comes when the test says, with the wait it says.
+      const { discord, proxy } = await start({ rateLimits: false }, 5);
+      const [first, ...rest5] = channels(discord, 10);
+      const early = rest5.slice(0, 4);
+      const late = rest5.slice(4);
+      const rest = processRest(proxy.url);
+      const post = (id: string, content: string) => rest.post(Routes.channelMessages(id), { body: { content } });
+
+      // One post opens @discordjs/rest's count of the proxy's five a second; half a second later (time passing is the
+      // input), four more use the five up. The last five then wait in @discordjs/rest for its next second, which
+      // starts before the proxy's own window has room for them: they wait on in that window, where @discordjs/rest
+      // no longer looks after them. The first of them to go draws a global 429 with a 1.5 s Retry-After.
+      await post(first!, 'first');
+      await delay(500);
+      const earlyPosts = early.map((id, i) => post(id, `early ${i}`));
+      await discord.waitFor(() => discord.requests.length === 1 + early.length, { timeoutMs: 5_000, description: 'the four early posts' });
+      discord.failNext({ method: 'POST', path: new RegExp(`/channels/(${late.join('|')})/messages$`), status: 429, retryAfterMs: 1_500, global: true });
+      await Promise.all([...earlyPosts, ...late.map((id, i) => post(id, `late ${i}`))]);
+
+      expect(rest5.flatMap((id) => discord.messages(id).map((m) => m.content)).sort()).toEqual([
+        ...early.map((_, i) => `early ${i}`),
+        ...late.map((_, i) => `late ${i}`),
+      ]);
+      const limited = discord.requests.filter((r) => r.status === 429);
+      expect(limited).toHaveLength(1);
+      const toldAt = limited[0]!.respondedAt!;
+      // What reached Discord between the 429 and the end of its Retry-After: a client that was told to wait, and
+      // did not. Only the 429'd post was in flight when it was answered (the proxy's window had no other room).
+      const during = discord.requests.filter((r) => r.at > toldAt && r.at < toldAt + 1_500);
+      expect(during.map((r) => `${r.method} ${r.path} ${r.at - toldAt} ms after the 429`)).toEqual([]);
+      expect(discord.requests.filter((r) => r.at >= toldAt + 1_500)).toHaveLength(late.length);
     }, 15_000);
   });
 

@@ -51,6 +51,12 @@ function tell(window: Window, until: number): () => void {
  * only if the client had already been told to wait (remaining 0 with a reset in
  * the future, or an earlier 429): that is a client ignoring rate limits, while a
  * first 429 from a cap it could not see coming is merely `rateLimited`.
+ *
+ * "Told" is when the answer left the fake, and "sent" is when the request was read here: the fake cannot see when the
+ * client read its 429, nor when it sent what came after. @discordjs/rest sends a bucket's requests one at a time, so
+ * for buckets that is close enough; the global cap is shared by requests in flight together, and one of those, read
+ * here just after the first 429 went out, counts as a violation though the client had no way to know (on a loaded
+ * machine, hundreds of milliseconds' worth of them). Read a global violation count beside the client's own log.
  */
 export class RateLimiter {
   readonly #config: RateLimitConfig | false;
