@@ -1,6 +1,7 @@
 /**
- * The sizes of every Map and Set a SalonEngine keeps (its own and its queue's), read through a cast: at a quiet
- * point (no salon live, nothing in flight) each must be empty, whatever the engine calls them.
+ * The sizes of every Map and Set a SalonEngine keeps (its own and those of the parts it is composed of: the rooms and
+ * their queue, the scheduler, the holding), read through a cast: at a quiet point (no salon live, nothing in flight)
+ * each must be empty, whatever the engine calls them. The salons held live are `rooms.held`.
  */
 import type { SalonEngine } from '../../src/engine/engine.js';
 
@@ -12,8 +13,11 @@ export function engineCollections(engine: SalonEngine): Record<string, number> {
     }
   };
   visit(engine, '');
-  const queue = (engine as unknown as { queue?: object }).queue;
-  if (queue) visit(queue, 'queue.');
+  const parts = engine as unknown as { rooms: { queue: object }; scheduler: object; holding: object };
+  visit(parts.rooms, 'rooms.');
+  visit(parts.rooms.queue, 'rooms.queue.');
+  visit(parts.scheduler, 'scheduler.');
+  visit(parts.holding, 'holding.');
   return sizes;
 }
 

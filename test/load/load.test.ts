@@ -52,7 +52,7 @@ describe('load on the Discord path', () => {
     // salons to resume.
     const collections = engineCollections(bot.engine);
     expect(collections).toEqual(allEmpty(collections));
-    expect(collections.rooms).toBe(0);
+    expect(collections['rooms.held']).toBe(0);
     expect(await (bot.engine as unknown as { options: { store: SalonStore } }).options.store.activeIds()).toEqual([]);
 
     // From each /salon start to the edit of its reply that links the thread (the acknowledgement came first).

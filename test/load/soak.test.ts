@@ -283,7 +283,7 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
     function expectIdle(when: string): void {
       const collections = engineCollections(engine);
       expect(collections, `the engine's maps and sets ${when}`).toEqual(allEmpty(collections));
-      expect(collections.rooms, 'the engine keeps its live salons in `rooms`').toBe(0);
+      expect(collections['rooms.held'], 'the engine keeps its live salons in `rooms.held`').toBe(0);
       const listeners = engine.eventNames().reduce((n, e) => n + engine.listenerCount(e), 0);
       expect({ listeners, waiting: whenFinished.size + whenArchived.size, openThreads: publisher.openThreads }, when).toEqual({
         listeners: 1,
