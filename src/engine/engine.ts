@@ -160,6 +160,9 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       room.write.cancel();
       room.deliver.cancel();
       room.writing?.abort();
+      // A step cancelled before its timer fired will never settle on its own: a drive waiting for the room to go
+      // idle must hear it now, or it waits for ever (renewing its lease) and the process never exits.
+      room.checkIdle();
     }
     this.options.models.close();
     // Runs in flight end after the post in hand; their last record change must land before the store closes.

@@ -45,7 +45,8 @@ export class Scheduler {
 
   /** Resolves once every run in flight has settled. */
   async whenSettled(): Promise<void> {
-    await Promise.all(this.running);
+    // Settled, not resolved: one run failing at shutdown must not cut short the wait for the others.
+    await Promise.allSettled(this.running);
   }
 
   private plan(room: Room): void {
@@ -68,6 +69,8 @@ export class Scheduler {
     const step = room[kind];
     if (wait > 0 && this.deps.defer(room, step, this.deps.clock.now() + wait)) return;
     step.dueAt = undefined;
+    // One timer per step: a retry arranged while another was pending replaces it, never orphans it.
+    step.timer?.cancel();
     step.timer = later(wait, () => {
       step.timer = undefined;
       // A run still in flight plans the next one when it ends.
