@@ -18,7 +18,7 @@ export function splitRecord(record: SalonRecord, changed?: readonly number[]): {
 }
 
 /** The head of a stored record (either layout), migrated to this schema, without reading its turns. */
-export function headOf(raw: unknown): SalonHead {
+function headOf(raw: unknown): SalonHead {
   if (typeof raw !== 'object' || raw === null) throw new RecordError('not an object');
   const { turnCount: _count, turns: _turns, ...rest } = raw as Record<string, unknown>;
   const { turns: _none, ...head } = migrate({ ...rest, turns: [] });

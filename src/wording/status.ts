@@ -4,7 +4,7 @@ import { nextTurn, pendingInterjections, roundsDone, type PauseReason, type Salo
 import { cutOnWord } from '../domain/text.js';
 
 /** How long to wait between turns, in words. */
-export function describeDelay(seconds: number): string {
+function describeDelay(seconds: number): string {
   if (seconds === 0) return 'no pause between turns';
   const units: [number, string][] = [
     [86_400, 'day'],
@@ -127,7 +127,7 @@ export function pauseText(reason: PauseReason): string {
  * A turn being retried, as `/salon status` shows it: who, which try comes next and when (`when` is already worded:
  * a Discord timestamp, or "now"), and why the last one failed.
  */
-export function retryText(retry: { name: string; attempts: number; maxAttempts?: number; when: string; reason: string }): string[] {
+function retryText(retry: { name: string; attempts: number; maxAttempts?: number; when: string; reason: string }): string[] {
   const next = retry.attempts + 1;
   const of = retry.maxAttempts !== undefined ? ` of ${retry.maxAttempts}` : '';
   return [`**Retrying:** ${retry.name}, try ${next}${of}, ${retry.when}`, `**Last try failed:** ${retry.reason}`];
