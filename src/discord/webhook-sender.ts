@@ -2,7 +2,6 @@
  * The salon webhook of each channel, through which each model posts under its own name: found or made once per
  * channel (by every process of a cluster alike), and sending one request at a time, none while its bucket is spent.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   ChannelType,
   DiscordAPIError,
@@ -100,20 +99,11 @@ export class WebhookSenders {
       { id: webhook.id, token: webhook.token! },
       { rest: { ...this.client.options.rest, retries: 0 }, allowedMentions: NO_MENTIONS },
     );
-    // One request at a time, and none while the webhook's bucket is spent: its posts, edits and deletes share one
-    // bucket, but discord.js learns that per route from each route's first answer, so a first edit after a post
-    // that emptied the bucket would go out at once and be refused (seen as 429s under load).
-    let spentUntil = 0;
-    client.rest.on('response', (request, response) => {
-      this.gauge.record(request.path, response.headers);
-      if (response.headers.get('x-ratelimit-remaining') === '0') {
-        spentUntil = Date.now() + Number(response.headers.get('x-ratelimit-reset-after') ?? 0) * 1000;
-      }
-    });
-    const untilReset = async (): Promise<void> => {
-      const wait = spentUntil - Date.now();
-      if (wait > 0) await delay(wait);
-    };
+    // One request at a time, and none while the webhook's bucket is spent (the gauge keeps that: its posts, edits and
+    // deletes share one bucket, which discord.js learns per route, so a first edit after a post that emptied the
+    // bucket would go out at once and be refused).
+    client.rest.on('response', (request, response) => this.gauge.record(request.path, response.headers, request.method));
+    const untilReset = () => this.gauge.untilMessageBucketResets(webhook.id);
     let tail: Promise<unknown> = Promise.resolve();
     // A deleted webhook is forgotten, so the next post makes a new one (its messages are then gone with it).
     const evictOnUnknownWebhook = (err: unknown): never => {

@@ -49,3 +49,21 @@ describe('rate-limit gauge, a channel’s message bucket', () => {
     expect(Date.now() - before).toBeLessThan(1_000);
   });
 });
+
+describe('rate-limit gauge, a webhook’s bucket', () => {
+  const webhook = '423456789012345678';
+
+  it('holds everything the webhook does once a post, an edit or a delete has spent it', () => {
+    const now = Date.now();
+    for (const [method, path] of [
+      ['POST', `/webhooks/${webhook}/token`],
+      ['PATCH', `/webhooks/${webhook}/token/messages/1`],
+      ['DELETE', `/webhooks/${webhook}/token/messages/1`],
+    ] as const) {
+      const gauge = new RateLimitGauge();
+      gauge.record(path, headers(0, 2), method);
+      expect(gauge.canSpend(webhook, now), `${method} ${path}`).toBe(false);
+      expect(gauge.canSpend(webhook, now + 2_100), `${method} ${path}`).toBe(true);
+    }
+  });
+});
