@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
 import { seededRandom } from '../fakes/random.js';
+import { command } from '../helpers/command.js';
 import { whenSalon } from '../helpers/engine-events.js';
 import { endWorld, holdModelRequest, startSalon, startWorld, type World } from './harness.js';
 
@@ -23,8 +24,12 @@ function promised(content: string): Promised {
 }
 
 async function ask(world: World, threadId: string, question: string, to?: string) {
-  const ix = world.discord.interact({ user: world.bob, channelId: threadId, name: 'salon', subcommand: 'ask', options: { question, ...(to ? { to } : {}) } });
-  return ix.response(10_000);
+  return command(world.discord, world.bob, threadId, 'ask', { question, ...(to ? { to } : {}) }).response(10_000);
+}
+
+/** `/salon pause` or `resume` by the starter, once answered. */
+async function salonCommand(world: World, threadId: string, subcommand: 'pause' | 'resume') {
+  return command(world.discord, world.ada, threadId, subcommand).response(10_000);
 }
 
 /** The turn that took the question, by its text. */
@@ -54,13 +59,13 @@ describe('the /salon ask reply names the turn that takes the question', () => {
     const release = holdModelRequest(world, 1);
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'pause' }).response();
+    await salonCommand(world, threadId, 'pause');
     release();
     // Turn 1 was under way when the salon paused: it still appears, and nothing else starts.
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 2 && s.writing === undefined, 10_000);
     const reply = await ask(world, threadId, 'Before the call?');
     expect(reply.content).toContain('once the salon is resumed');
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    await salonCommand(world, threadId, 'resume');
     const done = await whenSalon(world.bot.engine, threadId, finished, 10_000);
     expectKept(done, 'Before the call?', promised(reply.content));
     expect(answerOf(done, 'Before the call?').index).toBe(2);
@@ -101,7 +106,7 @@ describe('the /salon ask reply names the turn that takes the question', () => {
     const reply = await ask(world, threadId, 'During a failing call?');
     fail();
     await whenSalon(world.bot.engine, threadId, (s) => s.status === 'paused' && s.pausedReason?.code === 'model_failed', 10_000);
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    await salonCommand(world, threadId, 'resume');
     const done = await whenSalon(world.bot.engine, threadId, finished, 10_000);
     expectKept(done, 'During a failing call?', promised(reply.content));
     expect(answerOf(done, 'During a failing call?').index).toBe(2);
@@ -113,8 +118,8 @@ describe('the /salon ask reply names the turn that takes the question', () => {
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
     const reply = await ask(world, threadId, 'After the commit?');
     expect(promised(reply.content).round).toBeUndefined();
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'pause' }).response();
-    await world.discord.interact({ user: world.ada, channelId: threadId, name: 'salon', subcommand: 'resume' }).response();
+    await salonCommand(world, threadId, 'pause');
+    await salonCommand(world, threadId, 'resume');
     const answered = await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 2, 10_000);
     expectKept(answered, 'After the commit?', promised(reply.content));
   });
