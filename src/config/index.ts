@@ -20,6 +20,8 @@ export interface Config {
   file: string;
   models: Record<string, ModelConfig>;
   salon: SalonDefaults;
+  /** Named seat lists (model keys in speaking order), each checked against `models`. */
+  panels: Record<string, string[]>;
   access: AccessConfig;
 }
 
@@ -58,13 +60,23 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     }
     models[key] = { ...m, key, apiKey };
   }
-  for (const seat of ['modelA', 'modelB', 'synthesizer'] as const) {
+  const unknown = (path: string, key: string) => `${file}: ${path}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`;
+  for (const seat of ['modelA', 'modelB', 'synthesizer', 'moderator'] as const) {
     const key = data.salon[seat];
-    if (key !== undefined && !Object.hasOwn(models, key))
-      problems.push(`${file}: salon.${seat}: unknown model "${key}"; expected one of: ${Object.keys(models).join(', ')}`);
+    if (key !== undefined && !Object.hasOwn(models, key)) problems.push(unknown(`salon.${seat}`, key));
+  }
+  if (data.salon.order === 'moderated' && data.salon.moderator === undefined) {
+    problems.push(`${file}: salon.moderator: required when salon.order is moderated (the model key that picks who speaks next)`);
+  }
+  const panels = Object.create(null) as Record<string, string[]>;
+  for (const [name, keys] of Object.entries(data.panels)) {
+    keys.forEach((key, i) => {
+      if (!Object.hasOwn(models, key)) problems.push(unknown(`panels.${name}.${i}`, key));
+    });
+    panels[name] = keys;
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, models, salon: data.salon, access: data.access };
+  return { file, models, salon: data.salon, panels, access: data.access };
 }
 
 /** Reads SALON_CONFIG (YAML, or JSON, which is YAML too) and validates it. */

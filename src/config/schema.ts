@@ -66,6 +66,11 @@ export const modelSchema = z.strictObject({
   usageAccounting: z.boolean({ error: 'expected true or false' }).optional(),
   /** Mark the stable prompt prefix for caching (cache_control); default: on for Anthropic models. */
   promptCaching: z.boolean({ error: 'expected true or false' }).optional(),
+  /**
+   * Ask for answers in a JSON schema (`response_format: json_schema`) where salon wants one (the moderator's pick).
+   * On by default; an endpoint that refuses the field gets a plain question instead when this is false.
+   */
+  structuredOutput: z.boolean({ error: 'expected true or false' }).default(true),
 });
 
 export const salonSchema = z.strictObject({
@@ -81,6 +86,12 @@ export const salonSchema = z.strictObject({
   maxBudgetUSD: dollars().optional(),
   synthesis: z.boolean({ error: 'expected true or false' }).default(false),
   synthesizer: text('a model key').optional(),
+  /** `round-robin`: the seats in order; `moderated`: the moderator model picks who speaks next, once per seat a round. */
+  order: z.enum(['round-robin', 'moderated'], { error: 'expected round-robin or moderated' }).default('round-robin'),
+  /** The model key that picks the next speaker when the order is moderated. */
+  moderator: text('a model key').optional(),
+  /** How long the moderator may take to pick before the salon falls back to who spoke least recently. */
+  moderatorTimeoutSeconds: z.number({ error: 'expected seconds' }).positive('expected more than 0 seconds').max(600, 'expected at most 600 seconds').default(20),
   repetition: z
     .strictObject({
       threshold: z
@@ -111,6 +122,17 @@ export const configSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'model keys are 1-32 letters, digits, - or _'), modelSchema, { error: 'expected a map of models' })
     .refine((m) => Object.keys(m).length > 0, 'expected at least one model'),
   salon: salonSchema,
+  /** Named seat lists for `/salon start panel:`; each 2 to 6 model keys, in speaking order (a key may repeat). */
+  panels: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'panel names are 1-32 letters, digits, - or _'),
+      z
+        .array(text('a model key'), { error: 'expected a list of model keys' })
+        .min(LIMITS.seats.min, `expected ${LIMITS.seats.min} to ${LIMITS.seats.max} model keys`)
+        .max(LIMITS.seats.max, `expected ${LIMITS.seats.min} to ${LIMITS.seats.max} model keys`),
+      { error: 'expected a map of panels' },
+    )
+    .default({}),
   access: accessSchema.default({ channels: [], startRoles: [] }),
 });
 

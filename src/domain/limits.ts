@@ -17,6 +17,8 @@ export const LIMITS = {
   budget: { min: 0.01, max: 1000 },
   /** Questions that may wait at once (`salon.maxPendingQuestions`). */
   pendingQuestions: { min: 1, max: 100 },
+  /** Seats at one salon: `model_a`…`model_f`, or a panel. */
+  seats: { min: 2, max: 6 },
   /** Characters in a model's display name: Discord shows at most 80 in a webhook name. */
   displayName: 80,
 } as const;

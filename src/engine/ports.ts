@@ -90,6 +90,14 @@ export interface CompletionRequest {
   signal?: AbortSignal;
   /** Stream the reply, calling this with the whole text so far as it grows. */
   onText?: (textSoFar: string) => void;
+  /**
+   * Ask for a JSON answer in this schema (`response_format: { type: 'json_schema' }`, strict) where the model's
+   * config allows structured output; otherwise the request goes without it and the caller reads a plain answer.
+   */
+  answerSchema?: { name: string; schema: Record<string, unknown> };
+  /** For a quick request (the moderator's pick): this deadline and retry count in place of the model's own. */
+  timeoutMs?: number;
+  maxRetries?: number;
 }
 
 export interface CompletionResult {
