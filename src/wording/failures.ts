@@ -24,6 +24,11 @@ function statusWords(status: number): string {
   }
 }
 
+/** Seconds as people read them: 120, 0.5, 1.25; never a float's tail (a deadline worked out in ms may carry one). */
+function seconds(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 3, useGrouping: false });
+}
+
 /** `code: message`, either, or nothing: the endpoint's own account of an error. */
 function providerSays(code: string | number | undefined, message: string | undefined): string {
   const said = [code, message].filter((part) => part !== undefined && part !== '').join(': ');
@@ -51,7 +56,7 @@ export function modelFailureText(failure: ModelFailure): string {
     case 'unreachable':
       return `could not reach ${failure.host}${failure.message ? ` (${failure.message})` : ''}`;
     case 'timeout':
-      return `no reply within ${failure.seconds} s`;
+      return `no reply within ${seconds(failure.seconds)} s`;
     case 'empty_reply':
       return `${failure.name} returned an empty reply${failure.finishReason ? ` (finish reason: ${failure.finishReason})` : ''}`;
     case 'no_room_to_reply': {
