@@ -3,7 +3,7 @@
 
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clock, FakeOpenAI, openRouterUsage, type ChatRequest, type FakeOpenAIOptions, type Script } from './openai-server.js';
+import { clock, FakeOpenAI, openRouterUsage, responseSchemaOf, type ChatRequest, type FakeOpenAIOptions, type Script } from './openai-server.js';
 
 let fake: FakeOpenAI | undefined;
 
@@ -225,5 +225,47 @@ describe('fake OpenAI server: endpoints as OpenRouter documents them', () => {
       usage: { cost: 0.002, prompt_tokens_details: { cached_tokens: 8 }, completion_tokens_details: { reasoning_tokens: 3 } },
     });
     expect(raw.events.at(-3)).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+  });
+});
+
+describe('fake OpenAI server: structured output', () => {
+  const schema = {
+    type: 'object',
+    properties: { next: { type: 'string', enum: ['A', 'B'] } },
+    required: ['next'],
+    additionalProperties: false,
+  };
+  const format = { type: 'json_schema' as const, json_schema: { name: 'next_speaker', strict: true, schema } };
+
+  it('keeps response_format in the body as sent, and responseSchemaOf gives the schema asked for (or undefined)', async () => {
+    const server = await start();
+    await client(server, 0).chat.completions.create({ ...ask, response_format: format });
+    await client(server, 0).chat.completions.create(ask);
+    await client(server, 0).chat.completions.create({ ...ask, response_format: { type: 'json_object' } });
+    const [structured, plain, jsonObject] = server.requests as [ChatRequest, ChatRequest, ChatRequest];
+    expect(structured.body.response_format).toEqual(format);
+    expect(responseSchemaOf(structured)).toEqual(schema);
+    expect(plain.body.response_format).toBeUndefined();
+    expect(responseSchemaOf(plain)).toBeUndefined();
+    expect(responseSchemaOf(jsonObject)).toBeUndefined();
+  });
+
+  it('a json reply is the content, whole or streamed (cut by chunkSize), in place of text and chunks', async () => {
+    const answer = { next: 'B', why: 'A spoke last' };
+    const server = await start(() => ({ json: answer, text: 'not this', chunks: ['nor ', 'this'], chunkSize: 5 }));
+    const whole = await client(server).chat.completions.create({ ...ask, response_format: format });
+    expect(whole.choices[0]?.message.content).toBe(JSON.stringify(answer));
+    expect(JSON.parse(whole.choices[0]!.message.content!)).toEqual(answer);
+
+    const { text, deltas } = await streamed(server);
+    expect(text).toBe(JSON.stringify(answer));
+    expect(deltas.map((d) => d.text)).toEqual(JSON.stringify(answer).match(/.{1,5}/g));
+    expect(server.requests.map((r) => r.text)).toEqual([JSON.stringify(answer), JSON.stringify(answer)]);
+  });
+
+  it('answers a structured-output request with whatever the script says: the schema is not checked', async () => {
+    const server = await start(() => ({ text: 'B, I think.' }));
+    const reply = await client(server).chat.completions.create({ ...ask, response_format: format });
+    expect(reply.choices[0]?.message.content).toBe('B, I think.');
   });
 });

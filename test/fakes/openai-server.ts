@@ -18,6 +18,11 @@
  * stream that stops cleanly before its finish reason (`stopAfterChunks`), a connection dropped mid-stream
  * (`dropAfterChunks`).
  *
+ * Structured output: a request's `response_format` is kept in its body as sent (`responseSchemaOf(request)` gives the
+ * JSON schema it asked for, if any), and `Reply.json` answers as a structured-output endpoint does, with the JSON as the
+ * message's content (https://platform.openai.com/docs/guides/structured-outputs). The server checks neither the schema
+ * nor the answer against it: what the model answers is the script's to say, whatever the request asked for.
+ *
  * Every request is timestamped on one clock (`performance.timeOrigin + performance.now()`, sub-millisecond):
  * when its body had arrived (`arrivedAt`) and when the last byte of its reply was handed to the socket (`endAt`),
  * which the bench's relay figures start from.
@@ -38,6 +43,8 @@ export interface ChatRequest {
     stream?: boolean;
     max_tokens?: number;
     temperature?: number;
+    /** `{ type: 'json_schema', json_schema: { name, strict, schema } }` when the client asked for structured output. */
+    response_format?: { type: string; json_schema?: { name?: string; strict?: boolean | null; schema?: Record<string, unknown> } };
     [key: string]: unknown;
   };
   /** Date.now() when the whole body had arrived. */
@@ -75,6 +82,11 @@ export interface ReplyTiming {
 /** What the server does with one request. */
 export interface Reply extends ReplyTiming {
   text?: string;
+  /**
+   * Answer as a structured-output endpoint does: `JSON.stringify(json)` is the message's content, in a whole reply or
+   * streamed (cut by `chunkSize`). It takes the place of `text` and `chunks`. Sent as is, whatever the request asked for.
+   */
+  json?: unknown;
   /** An HTTP error status; `error` becomes the body's error message. */
   status?: number;
   error?: string;
@@ -162,6 +174,12 @@ export function openRouterUsage(u: { prompt: number; completion: number; cached?
     cost_details: { upstream_inference_cost: null },
     is_byok: false,
   };
+}
+
+/** The JSON schema a request asked its answer to follow (`response_format.json_schema.schema`), or undefined. */
+export function responseSchemaOf(request: ChatRequest): Record<string, unknown> | undefined {
+  const format = request.body.response_format;
+  return format?.type === 'json_schema' ? format.json_schema?.schema : undefined;
 }
 
 /** The default: a short, deterministic reply that names the model and the request number. */
@@ -331,7 +349,8 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
       });
       return;
     }
-    const text = reply.text ?? reply.chunks?.join('') ?? '';
+    const json = reply.json !== undefined ? JSON.stringify(reply.json) : undefined;
+    const text = json ?? reply.text ?? reply.chunks?.join('') ?? '';
     const usage = reply.usage === null ? undefined : (reply.usage ?? usageFor(request, text));
     const id = `chatcmpl-${request.index}`;
     const created = Math.floor(Date.now() / 1000);
@@ -367,7 +386,7 @@ export class FakeOpenAI extends EventEmitter<{ request: [ChatRequest]; end: [Cha
 
     const event = (choices: unknown[], extra: object = {}) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`;
-    const pieces = reply.chunks ?? splitText(text, reply.chunkSize);
+    const pieces = (json === undefined ? reply.chunks : undefined) ?? splitText(text, reply.chunkSize);
     // Every chunk has a due time fixed in advance, so late timers do not add up.
     const due: number[] = [];
     for (const [i] of pieces.entries()) {
