@@ -13,6 +13,11 @@
  *   The endpoint's own message is what the thread is told.
  * - Reasoning (`delta.reasoning`, `reasoning_details`, vLLM's `reasoning_content`) is never part of the reply; a reply
  *   that reached max_tokens before any text says the limit was spent, and which config key raises it.
+ * - Structured output: a request with an `answerSchema` asks for `response_format: { type: 'json_schema', strict }` when the
+ *   model's config has `structuredOutput` (the default); otherwise it goes without, and the caller reads a plain answer.
+ *   Either way the answer is the reply's text.
+ * A request may carry its own deadline (`timeoutMs`, per attempt) and retry count (`maxRetries`), as a quick call that
+ * must not hold anything up does; the model's `timeoutSeconds` and `maxRetries` are for every other request.
  * Every reason is put in words by src/wording (modelFailureText), from data made here.
  */
 import OpenAI, { APIConnectionError, APIError } from 'openai';
@@ -189,6 +194,26 @@ function wire(model: ModelConfig, messages: CompletionRequest['messages']): Open
   return takesCacheBreakpoints(model) ? withCacheBreakpoints(messages) : messages;
 }
 
+/** Asks for the answer in `request.answerSchema` (strict), where the model's config allows structured output. */
+function responseFormat(model: ModelConfig, request: CompletionRequest): { response_format?: OpenAI.ResponseFormatJSONSchema } {
+  const answer = request.answerSchema;
+  if (!answer || !model.structuredOutput) return {};
+  return { response_format: { type: 'json_schema', json_schema: { name: answer.name, strict: true, schema: answer.schema } } };
+}
+
+/**
+ * One request's deadline per attempt and retry count: its own where it sets them, else the model's. A value that
+ * could not be meant (no deadline at all, a retry count that is not a whole number) is the model's too: a deadline of 0
+ * would be none, and NaN retries would never stop.
+ */
+function limitsFor(model: ModelConfig, request: CompletionRequest): { timeoutMs: number; maxRetries: number } {
+  const { timeoutMs, maxRetries } = request;
+  return {
+    timeoutMs: timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : model.timeoutSeconds * 1000,
+    maxRetries: maxRetries !== undefined && Number.isInteger(maxRetries) && maxRetries >= 0 ? maxRetries : model.maxRetries,
+  };
+}
+
 /** Extra request fields: OpenRouter's usage accounting, asked of endpoints known to take it. */
 function extraBody(model: ModelConfig): Record<string, unknown> {
   const accounting = model.usageAccounting ?? new URL(model.baseURL).hostname.endsWith('openrouter.ai');
@@ -239,21 +264,22 @@ export class OpenAIModelClient implements ModelClient {
     const cancelled = () => callers.some((s) => s.aborted);
     const started = performance.now();
     const host = new URL(model.baseURL).host;
+    const { timeoutMs, maxRetries } = limitsFor(model, request);
     let emptyReplies = 0;
 
     for (let attempt = 1; ; attempt++) {
-      const current = attemptSignal(callers, model.timeoutSeconds * 1000);
+      const current = attemptSignal(callers, timeoutMs);
       const { signal } = current;
       let failure: ModelError;
       let wait: number | undefined;
       let streamed = false;
       try {
         const reply = request.onText
-          ? await this.streamOnce(client, model, request.messages, signal, (text) => {
+          ? await this.streamOnce(client, model, request, timeoutMs, signal, (text) => {
               streamed = true;
               request.onText!(text);
             })
-          : await this.completeOnce(client, model, request.messages, signal);
+          : await this.completeOnce(client, model, request, timeoutMs, signal);
         if (cancelled()) throw new ModelAbortedError();
         // An aborted stream ends quietly: a deadline that fired mid-stream must still count as a timeout.
         if (current.timedOut()) throw new DOMException('deadline', 'TimeoutError');
@@ -281,7 +307,7 @@ export class OpenAIModelClient implements ModelClient {
         if (err instanceof ModelError || err instanceof ModelAbortedError) throw err;
         if (cancelled()) throw new ModelAbortedError();
         if (current.timedOut()) {
-          failure = modelError({ code: 'timeout', seconds: model.timeoutSeconds }, false);
+          failure = modelError({ code: 'timeout', seconds: timeoutMs / 1000 }, false);
         } else if (err instanceof CutShort) {
           failure = modelError({ code: 'cut_short', characters: err.characters }, false);
         } else if (err instanceof ErrorInReply) {
@@ -316,23 +342,24 @@ export class OpenAIModelClient implements ModelClient {
         current.dispose();
       }
       // Once text has been shown, a retry would start the turn over on screen: leave that to the engine's next attempt.
-      if (attempt > model.maxRetries || streamed) throw failure;
+      if (attempt > maxRetries || streamed) throw failure;
       const delay = wait ?? Math.min(this.timing.maxDelayMs, this.timing.baseDelayMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
       log.warn({ attempt, delayMs: Math.round(delay), reason: failure.reason }, 'model request failed; retrying');
       await sleep(delay, callers);
     }
   }
 
-  private async completeOnce(client: OpenAI, model: ModelConfig, messages: CompletionRequest['messages'], signal: AbortSignal): Promise<Reply> {
+  private async completeOnce(client: OpenAI, model: ModelConfig, request: CompletionRequest, timeoutMs: number, signal: AbortSignal): Promise<Reply> {
     const response = await client.chat.completions.create(
       {
         model: model.model,
-        messages: wire(model, messages),
+        messages: wire(model, request.messages),
         max_tokens: model.maxTokens,
         ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+        ...responseFormat(model, request),
         ...extraBody(model),
       },
-      { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
+      { signal, headers: model.headers, timeout: timeoutMs },
     );
     return replyFromBody(response);
   }
@@ -340,7 +367,8 @@ export class OpenAIModelClient implements ModelClient {
   private async streamOnce(
     client: OpenAI,
     model: ModelConfig,
-    messages: CompletionRequest['messages'],
+    request: CompletionRequest,
+    timeoutMs: number,
     signal: AbortSignal,
     onText: (text: string) => void,
   ): Promise<Reply> {
@@ -348,14 +376,15 @@ export class OpenAIModelClient implements ModelClient {
       .create(
         {
           model: model.model,
-          messages: wire(model, messages),
+          messages: wire(model, request.messages),
           max_tokens: model.maxTokens,
           stream: true,
           stream_options: { include_usage: true },
           ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+          ...responseFormat(model, request),
           ...extraBody(model),
         },
-        { signal, headers: model.headers, timeout: model.timeoutSeconds * 1000 },
+        { signal, headers: model.headers, timeout: timeoutMs },
       )
       .withResponse();
     if (isJSON(response.headers.get('content-type'))) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanProviderText, OpenAIModelClient } from '../../src/models/openai-client.js';
 import { ModelAbortedError, ModelError } from '../../src/engine/ports.js';
-import { FakeOpenAI, openRouterUsage } from '../fakes/openai-server.js';
+import { FakeOpenAI, openRouterUsage, responseSchemaOf } from '../fakes/openai-server.js';
 import { testConfig } from '../helpers/config.js';
 import { memoryLogger } from '../helpers/log.js';
 
@@ -135,6 +135,149 @@ describe('OpenAI-compatible model client', () => {
     await c.complete({ modelKey: 'glm', messages });
     await c.complete({ modelKey: 'claude', messages });
     expect((c as unknown as { clients: Map<string, unknown> }).clients.size).toBe(1);
+  });
+
+  describe('a quick structured request (the moderator’s pick)', () => {
+    const schema = {
+      type: 'object',
+      properties: { next: { type: 'string', enum: ['A', 'B', 'C'] }, why: { type: 'string' } },
+      required: ['next', 'why'],
+      additionalProperties: false,
+    };
+    const answerSchema = { name: 'next_speaker', schema };
+    const answer = { next: 'C', why: 'C has not spoken yet' };
+
+    /** A client whose models are changed by `change` after the config is parsed (as a config file would set them). */
+    function connectWith(change: (models: ReturnType<typeof testConfig>['models']) => void, options: Parameters<typeof testConfig>[1] = {}) {
+      const config = testConfig(server.baseURL, options);
+      change(config.models);
+      client = new OpenAIModelClient(config.models, memoryLogger().log, { baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 2_000 });
+      return client;
+    }
+
+    /** Settles with `promise`, or fails the test once `ms` have passed: a broken deadline cannot hang the suite. */
+    async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+      });
+      try {
+        return await Promise.race([promise, bound]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    for (const streaming of [false, true]) {
+      it(`asks for the answer in the schema, strict, where the model takes structured output, and returns the JSON as text (${streaming ? 'stream' : 'whole'})`, async () => {
+        server.setScript(() => ({ json: answer, chunkSize: 7 }));
+        const shown: string[] = [];
+        const result = await connect().complete({ modelKey: 'glm', messages, answerSchema, ...(streaming ? { onText: (t: string) => shown.push(t) } : {}) });
+        const [req] = server.requests;
+        expect(req!.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'next_speaker', strict: true, schema } });
+        expect(responseSchemaOf(req!)).toEqual(schema);
+        expect(req!.body.stream ?? false).toBe(streaming);
+        expect(result).toMatchObject({ text: JSON.stringify(answer), finishReason: 'stop', attempts: 1 });
+        expect(JSON.parse(result.text)).toEqual(answer);
+        if (streaming) expect(shown.at(-1)).toBe(JSON.stringify(answer));
+      });
+    }
+
+    it('sends no response_format where the model’s config turns structured output off, nor when no schema is asked for', async () => {
+      server.setScript(() => ({ text: 'next: C' }));
+      const c = connectWith((models) => (models.glm!.structuredOutput = false));
+      expect((await c.complete({ modelKey: 'glm', messages, answerSchema })).text).toBe('next: C');
+      await c.complete({ modelKey: 'claude', messages });
+      const [withoutStructured, withoutSchema] = server.requests;
+      expect(withoutStructured!.body.model).toBe('z-ai/glm-4.7');
+      expect(withoutStructured!.body).not.toHaveProperty('response_format');
+      expect(withoutSchema!.body.model).toBe('anthropic/claude-opus-4.5');
+      expect(withoutSchema!.body).not.toHaveProperty('response_format');
+      // The same config with structured output on does send it: the absence above is the flag's doing.
+      c.close();
+      await connectWith(() => {}).complete({ modelKey: 'glm', messages, answerSchema });
+      expect(responseSchemaOf(server.requests[2]!)).toEqual(schema);
+    });
+
+    it('timeoutMs is the deadline of each attempt in place of the model’s, and the failure says its seconds', async () => {
+      server.setScript(() => ({ hang: true }));
+      connect({ timeoutSeconds: 20, maxRetries: 0 });
+      const started = performance.now();
+      const err = (await within(
+        client.complete({ modelKey: 'glm', messages, answerSchema, timeoutMs: 500 }).catch((e: unknown) => e),
+        5_000,
+      )) as ModelError;
+      const elapsed = performance.now() - started;
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err.failure).toEqual({ code: 'timeout', seconds: 0.5 });
+      expect(err.reason).toBe('no reply within 0.5 s');
+      expect(err.permanent).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(490);
+      expect(elapsed).toBeLessThan(2_500);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('timeoutMs cuts a stream that trickles, too', async () => {
+      server.setScript(() => ({ chunks: ['{"next":', '"A"'], hang: true }));
+      connect({ timeoutSeconds: 20, maxRetries: 0 });
+      const shown: string[] = [];
+      const err = (await within(
+        client.complete({ modelKey: 'glm', messages, timeoutMs: 300, onText: (t) => shown.push(t) }).catch((e: unknown) => e),
+        5_000,
+      )) as ModelError;
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err.failure).toEqual({ code: 'timeout', seconds: 0.3 });
+      expect(shown.at(-1)).toBe('{"next":"A"');
+    });
+
+    it('maxRetries in place of the model’s: 0 fails a 500 after exactly one attempt, 2 makes three where the model allows one', async () => {
+      server.setScript(() => ({ status: 500, error: 'overloaded' }));
+      const c = connect({ maxRetries: 3 });
+      const err = (await c.complete({ modelKey: 'glm', messages, maxRetries: 0 }).catch((e: unknown) => e)) as ModelError;
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err.status).toBe(500);
+      expect(err.permanent).toBe(false);
+      expect(server.requests).toHaveLength(1);
+
+      c.close();
+      server.reset();
+      const again = (await connect({ maxRetries: 0 })
+        .complete({ modelKey: 'glm', messages, maxRetries: 2 })
+        .catch((e: unknown) => e)) as ModelError;
+      expect(again.status).toBe(500);
+      expect(server.requests.map((r) => r.status)).toEqual([500, 500, 500]);
+    });
+
+    it('each attempt gets the whole timeoutMs: two attempts of a hanging request take two deadlines', async () => {
+      server.setScript(() => ({ hang: true }));
+      connect({ timeoutSeconds: 20, maxRetries: 0 });
+      const err = (await within(
+        client.complete({ modelKey: 'glm', messages, timeoutMs: 300, maxRetries: 1 }).catch((e: unknown) => e),
+        5_000,
+      )) as ModelError;
+      expect(err.reason).toBe('no reply within 0.3 s');
+      const [first, second] = server.requests;
+      expect(server.requests).toHaveLength(2);
+      expect(second!.arrivedAt - first!.arrivedAt).toBeGreaterThanOrEqual(290);
+    });
+
+    it('a timeoutMs or maxRetries that cannot be meant (0, NaN, negative) is the model’s own', async () => {
+      server.setScript(() => ({ hang: true }));
+      connect({ timeoutSeconds: 0.3, maxRetries: 1 });
+      for (const [timeoutMs, maxRetries] of [
+        [0, Number.NaN],
+        [-1, -1],
+        [Number.NaN, 0.5],
+      ]) {
+        server.reset();
+        const err = (await within(
+          client.complete({ modelKey: 'glm', messages, timeoutMs, maxRetries }).catch((e: unknown) => e),
+          5_000,
+        )) as ModelError;
+        expect(err.reason).toBe('no reply within 0.3 s');
+        expect(server.requests).toHaveLength(2);
+      }
+    });
   });
 
   describe('against endpoints as they really behave', () => {
