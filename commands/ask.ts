@@ -4,27 +4,15 @@ import { cleanText } from '../src/discord/input.js';
 import { LIMITS } from '../src/domain/limits.js';
 import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
-import { SalonError } from '../src/domain/errors.js';
-import type { SalonRecord, Seat } from '../src/domain/salon.js';
 import { askedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
+import { resolveSeat, seatChoices } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
 const Option = {
   Question: 'question',
   To: 'to',
 } as const;
-
-/** A seat named by its letter, its display name or its model key; anything else is refused with the choices. */
-function resolveSeat(salon: SalonRecord, value: string | null): Seat | undefined {
-  const wanted = value?.trim().toLowerCase();
-  if (!wanted) return undefined;
-  for (const seat of ['A', 'B'] as const) {
-    const p = salon.seats[seat];
-    if (wanted === seat.toLowerCase() || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase()) return seat;
-  }
-  throw new SalonError({ code: 'unknown_speaker', wanted: value ?? '', names: [salon.seats.A.name, salon.seats.B.name] });
-}
 
 const ask: Subcommand = {
   name: 'ask',
@@ -37,17 +25,13 @@ const ask: Subcommand = {
   async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
     const salon = await engine.get(interaction.channelId).catch(() => undefined);
     if (!salon) return interaction.respond([]);
-    const typed = String(interaction.options.getFocused()).trim().toLowerCase();
-    const seats = (['A', 'B'] as const).filter(
-      (seat) => !typed || salon.seats[seat].name.toLowerCase().includes(typed) || salon.seats[seat].key.toLowerCase().includes(typed),
-    );
-    await interaction.respond(seats.map((seat) => ({ name: salon.seats[seat].name, value: seat })));
+    await interaction.respond(seatChoices(salon, String(interaction.options.getFocused())));
   },
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'ask');
     const text = cleanText(interaction.options.getString(Option.Question), 'question', LIMITS.question);
-    const to = resolveSeat(salon, interaction.options.getString(Option.To));
+    const to = resolveSeat(salon, interaction.options.getString(Option.To), 'ask');
     const name = displayName(interaction);
     const { salon: after, answeredIn } = await ctx.engine.ask(salon.id, { id: interaction.id, author: { id: interaction.user.id, name }, text, to });
     // The question is shown in the thread so everyone watching knows what is coming.

@@ -5,6 +5,7 @@ import { LIMITS } from '../src/domain/limits.js';
 import { checkCaps } from '../src/discord/access.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
+import { knownParticipant } from '../src/domain/order.js';
 import { nextTurn } from '../src/domain/salon.js';
 import { descriptions, extendedReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
@@ -31,7 +32,7 @@ const extend: Subcommand = {
     if (salon.status === 'finished') checkCaps(ctx.config.access, { guildId: salon.guildId ?? '', userId: salon.starter.id }, await ctx.engine.activeSalons());
     const after = await ctx.engine.extend(salon.id, rounds);
     const next = nextTurn(after);
-    const nextSpeaker = salon.status === 'finished' && next ? after.seats[next.seat].name : undefined;
+    const nextSpeaker = salon.status === 'finished' && next ? knownParticipant(after, next.index)?.name : undefined;
     await respond(interaction, { content: extendedReply({ by: interaction.user.toString(), added: rounds, total: after.rounds, nextSpeaker }) }, ctx.log);
   },
 };

@@ -8,30 +8,33 @@ import { SalonError } from '../src/domain/errors.js';
 import { roundsDone } from '../src/domain/salon.js';
 import { auditLogReasons, descriptions, forkedReply, forkThreadName } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
-import { admission, assertBotCanHost, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
+import { admission, assertBotCanHost, createOrDropThread, PANEL_OPTION, resolveSeats, SEAT_OPTIONS, seatOptionChoices, threadName } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
 const Option = {
   FromRound: 'from_round',
   Rounds: 'rounds',
-  ModelA: 'model_a',
-  ModelB: 'model_b',
   Direction: 'direction',
 } as const;
 
 const fork: Subcommand = {
   name: 'fork',
-  define: (b) =>
-    b
-      .setDescription(descriptions.fork.summary)
+  define: (b) => {
+    b.setDescription(descriptions.fork.summary)
       .addIntegerOption((o) => o.setName(Option.FromRound).setDescription(descriptions.fork.from_round).setMinValue(0).setMaxValue(LIMITS.totalRounds))
-      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.fork.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
-      .addStringOption((o) => o.setName(Option.ModelA).setDescription(descriptions.fork.model_a).setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.ModelB).setDescription(descriptions.fork.model_b).setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.Direction).setDescription(descriptions.fork.direction).setMaxLength(LIMITS.question)),
+      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.fork.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max));
+    for (const option of SEAT_OPTIONS.slice(0, 2)) {
+      b.addStringOption((o) => o.setName(option).setDescription(descriptions.fork[option]).setAutocomplete(true).setMaxLength(100));
+    }
+    b.addStringOption((o) => o.setName(Option.Direction).setDescription(descriptions.fork.direction).setMaxLength(LIMITS.question));
+    for (const option of SEAT_OPTIONS.slice(2)) {
+      b.addStringOption((o) => o.setName(option).setDescription(descriptions.fork[option]).setAutocomplete(true).setMaxLength(100));
+    }
+    return b.addStringOption((o) => o.setName(PANEL_OPTION).setDescription(descriptions.fork.panel).setAutocomplete(true).setMaxLength(100));
+  },
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
-    await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
+    await seatOptionChoices(interaction, config);
   },
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
@@ -44,9 +47,11 @@ const fork: Subcommand = {
     const fromRound = checkInteger(interaction.options.getInteger(Option.FromRound), 'fork_round', { min: 0, max: done }, done);
     const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds', LIMITS.rounds, Math.min(parent.rounds, LIMITS.rounds.max));
     if (fromRound + rounds > LIMITS.totalRounds) throw new SalonError({ code: 'fork_too_many_rounds', max: LIMITS.totalRounds, carried: fromRound, rounds });
-    const seatA = resolveModel(config, interaction.options.getString(Option.ModelA), parent.seats.A.key, 'model_a');
-    const seatB = resolveModel(config, interaction.options.getString(Option.ModelB), parent.seats.B.key, 'model_b');
-    distinctNames(seatA, seatB);
+    const seats = resolveSeats(
+      interaction,
+      config,
+      parent.seats.map((p) => p.key),
+    );
     const rawDirection = interaction.options.getString(Option.Direction);
     const direction = rawDirection === null ? undefined : cleanText(rawDirection, 'direction', LIMITS.question);
     assertBotCanHost(channel);
@@ -69,12 +74,15 @@ const fork: Subcommand = {
           threadId: forked.id,
           starter,
           topic: parent.topic,
-          seats: { A: seatA, B: seatB },
+          seats,
+          // The parent's order and moderator carry over with its seats.
+          order: parent.order,
+          moderator: parent.moderator,
           rounds: fromRound + rounds,
           delaySeconds: parent.delaySeconds,
           fork: {
             origin: { salonId: parent.id, threadId: parent.threadId, fromRound, topic: parent.topic },
-            turns: parent.turns.slice(0, fromRound * 2),
+            turns: parent.turns.filter((t) => t.round <= fromRound),
             direction: direction ? { id: interaction.id, author: starter, text: direction } : undefined,
           },
           // The server's default, not the parent's: a budget someone raised for their salon is not everyone's to copy.
@@ -84,7 +92,7 @@ const fork: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, parent: parent.id, fromRound }, 'salon forked');
-    await respond(interaction, { content: forkedReply({ fromRound, thread: forked.toString(), a: seatA.name, b: seatB.name, rounds, direction }) }, log);
+    await respond(interaction, { content: forkedReply({ fromRound, thread: forked.toString(), names: seats.map((p) => p.name), rounds, direction }) }, log);
   },
 };
 

@@ -2,6 +2,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
+import { knownParticipant } from '../src/domain/order.js';
 import { nextTurn } from '../src/domain/salon.js';
 import { LIMITS } from '../src/domain/limits.js';
 import { budgetSetReply, descriptions, resumedReply } from '../src/wording/index.js';
@@ -32,7 +33,7 @@ const resume: Subcommand = {
       return;
     }
     const next = nextTurn(after);
-    const nextSpeaker = next ? after.seats[next.seat].name : undefined;
+    const nextSpeaker = next ? knownParticipant(after, next.index)?.name : undefined;
     await respond(interaction, { content: resumedReply({ by: interaction.user.toString(), budgetUSD, nextSpeaker }) }, ctx.log);
   },
 };

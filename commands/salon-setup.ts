@@ -2,14 +2,15 @@
  * What starting a salon takes, shared by /salon start, /salon fork and /salon resume: models chosen by option,
  * the thread's name, the bot's permissions, the budget and the access check.
  */
-import { PermissionFlagsBits, type ChatInputCommandInteraction, type TextChannel, type ThreadChannel } from 'discord.js';
+import { PermissionFlagsBits, type AutocompleteInteraction, type ChatInputCommandInteraction, type TextChannel, type ThreadChannel } from 'discord.js';
 import type { Config } from '../src/config/index.js';
 import type { BotContext } from '../src/discord/context.js';
 import { visibleText } from '../src/discord/input.js';
 import { DISCORD_LIMITS } from '../src/discord/limits.js';
 import { LIMITS } from '../src/domain/limits.js';
 import { SalonError } from '../src/domain/errors.js';
-import type { Participant, SalonHead } from '../src/domain/salon.js';
+import type { Order } from '../src/domain/order.js';
+import type { Participant, SalonHead, SalonRecord, Seat } from '../src/domain/salon.js';
 import { checkAccess, roleIdsOf } from '../src/discord/access.js';
 import { cutOnWord } from '../src/domain/text.js';
 import { auditLogReasons, PERMISSION_NAMES, seatName, STAND_IN_NAME } from '../src/wording/index.js';
@@ -46,11 +47,91 @@ export function threadName(topic: string): string {
   return cutOnWord(visibleText(topic), DISCORD_LIMITS.threadName) || STAND_IN_NAME;
 }
 
-/** Two copies of one model must still be told apart, by the readers and by the models themselves. */
-export function distinctNames(seatA: Participant, seatB: Participant): void {
-  if (seatA.name !== seatB.name) return;
-  seatA.name = seatName(seatA.name, 'A');
-  seatB.name = seatName(seatB.name, 'B');
+/** The seat options, in seat order. */
+export const SEAT_OPTIONS = ['model_a', 'model_b', 'model_c', 'model_d', 'model_e', 'model_f'] as const;
+export const PANEL_OPTION = 'panel';
+
+/**
+ * The seats a salon starts with: a panel from the config, or `model_a`, `model_b`, … in order, each defaulting to
+ * `defaults` (the config's two models for a new salon, the parent's seats for a fork). Refused, saying why, for an
+ * unknown panel or model, a panel given with seat options, or a seat option after an empty one.
+ */
+export function resolveSeats(interaction: ChatInputCommandInteraction, config: Config, defaults: string[]): Participant[] {
+  const given = SEAT_OPTIONS.map((option) => interaction.options.getString(option));
+  const panel = interaction.options.getString(PANEL_OPTION)?.trim();
+  let keys: { key: string; option: string }[];
+  if (panel) {
+    const options = SEAT_OPTIONS.filter((_, i) => given[i] !== null);
+    if (options.length > 0) throw new SalonError({ code: 'panel_with_models', options });
+    const list = Object.hasOwn(config.panels, panel) ? config.panels[panel] : undefined;
+    if (!list) throw new SalonError({ code: 'unknown_panel', wanted: panel, panels: Object.keys(config.panels) });
+    keys = list.map((key) => ({ key, option: PANEL_OPTION }));
+  } else {
+    keys = [];
+    SEAT_OPTIONS.forEach((option, i) => {
+      const key = given[i]?.trim() || defaults[i];
+      if (key === undefined) return;
+      if (keys.length < i) throw new SalonError({ code: 'seat_gap', option, missing: SEAT_OPTIONS[keys.length]! });
+      keys.push({ key, option });
+    });
+  }
+  const seats = keys.map(({ key, option }) => resolveModel(config, key, key, option));
+  distinctNames(seats);
+  return seats;
+}
+
+/** Copies of one model must still be told apart, by the readers and by the models themselves: `GLM 4.7`, `GLM 4.7 (2)`. */
+export function distinctNames(seats: Participant[]): void {
+  const seen = new Map<string, number>();
+  for (const seat of seats) {
+    const n = (seen.get(seat.name) ?? 0) + 1;
+    seen.set(seat.name, n);
+    if (n > 1) seat.name = seatName(seat.name, n);
+  }
+}
+
+/** The order asked for (or the config's), with the moderator it needs. */
+export function resolveOrder(value: string | null, config: Config): { order: Order; moderator?: Participant } {
+  const order: Order = value === 'moderated' || value === 'round-robin' ? value : config.salon.order;
+  if (order === 'round-robin') return { order };
+  const key = config.salon.moderator;
+  if (key === undefined) throw new SalonError({ code: 'no_moderator' });
+  return { order, moderator: resolveModel(config, key, key, 'salon.moderator') };
+}
+
+/** Autocomplete choices for `panel`: the config's panels whose name matches, each with its models. */
+export function panelChoices(config: Config, typed: string): { name: string; value: string }[] {
+  const needle = typed.trim().toLowerCase();
+  return Object.entries(config.panels)
+    .filter(([name]) => !needle || name.toLowerCase().includes(needle))
+    .slice(0, 25)
+    .map(([name, keys]) => ({ name: cutOnWord(`${name}: ${keys.map((k) => config.models[k]?.name ?? k).join(', ')}`, 100), value: name }));
+}
+
+/** Autocomplete for a model or panel option of start and fork. */
+export async function seatOptionChoices(interaction: AutocompleteInteraction, config: Config): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  const typed = String(focused.value);
+  await interaction.respond(focused.name === PANEL_OPTION ? panelChoices(config, typed) : modelChoices(config, typed));
+}
+
+/** A seat of `salon` named by its number, display name or model key; anything else is refused with the names. */
+export function resolveSeat(salon: SalonRecord, value: string | null, command: 'ask' | 'next'): Seat | undefined {
+  const wanted = value?.trim().toLowerCase();
+  if (!wanted) return undefined;
+  const byNumber = /^\d$/.test(wanted) ? Number(wanted) : -1;
+  const seat = salon.seats.findIndex((p, i) => i === byNumber || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase());
+  if (seat < 0) throw new SalonError({ code: 'unknown_speaker', wanted: value ?? '', names: salon.seats.map((p) => p.name), command });
+  return seat;
+}
+
+/** Autocomplete choices for a seat of `salon` (`to`, `speaker`): every seat whose name or key matches. */
+export function seatChoices(salon: SalonRecord, typed: string): { name: string; value: string }[] {
+  const needle = typed.trim().toLowerCase();
+  return salon.seats
+    .map((p, seat) => ({ p, seat }))
+    .filter(({ p }) => !needle || p.name.toLowerCase().includes(needle) || p.key.toLowerCase().includes(needle))
+    .map(({ p, seat }) => ({ name: cutOnWord(p.name, 100), value: String(seat) }));
 }
 
 /** Refuses, naming them, when the bot lacks what it needs to host a salon in `channel`. */

@@ -10,13 +10,14 @@ import ask from './ask.js';
 import close from './close.js';
 import extend from './extend.js';
 import fork from './fork.js';
+import next from './next.js';
 import pause from './pause.js';
 import resume from './resume.js';
 import start from './start.js';
 import status from './status.js';
 import transcript from './transcript.js';
 
-const subcommands: Subcommand[] = [start, ask, pause, resume, status, transcript, extend, fork, close];
+const subcommands: Subcommand[] = [start, ask, next, pause, resume, status, transcript, extend, fork, close];
 const byName = new Map(subcommands.map((s) => [s.name, s]));
 
 export const data = new SlashCommandBuilder().setName('salon').setDescription(descriptions.salon).setContexts(InteractionContextType.Guild);

@@ -6,32 +6,56 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { auditLogReasons, descriptions, startedReply } from '../src/wording/index.js';
-import { admission, assertBotCanHost, checkBudget, createOrDropThread, distinctNames, modelChoices, resolveModel, threadName } from './salon-setup.js';
+import {
+  admission,
+  assertBotCanHost,
+  checkBudget,
+  createOrDropThread,
+  PANEL_OPTION,
+  resolveOrder,
+  resolveSeats,
+  SEAT_OPTIONS,
+  seatOptionChoices,
+  threadName,
+} from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
 const Option = {
   Topic: 'topic',
-  ModelA: 'model_a',
-  ModelB: 'model_b',
   Rounds: 'rounds',
   Delay: 'delay',
   Budget: 'budget',
+  Order: 'order',
 } as const;
 
 const start: Subcommand = {
   name: 'start',
-  define: (b) =>
-    b
-      .setDescription(descriptions.start.summary)
-      .addStringOption((o) => o.setName(Option.Topic).setDescription(descriptions.start.topic).setRequired(true).setMaxLength(LIMITS.topic))
-      .addStringOption((o) => o.setName(Option.ModelA).setDescription(descriptions.start.model_a).setAutocomplete(true).setMaxLength(100))
-      .addStringOption((o) => o.setName(Option.ModelB).setDescription(descriptions.start.model_b).setAutocomplete(true).setMaxLength(100))
-      .addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.start.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
+  define: (b) => {
+    b.setDescription(descriptions.start.summary).addStringOption((o) =>
+      o.setName(Option.Topic).setDescription(descriptions.start.topic).setRequired(true).setMaxLength(LIMITS.topic),
+    );
+    // The first two seats, then the options people use most, then the rest of a panel's seats.
+    for (const option of SEAT_OPTIONS.slice(0, 2)) {
+      b.addStringOption((o) => o.setName(option).setDescription(descriptions.start[option]).setAutocomplete(true).setMaxLength(100));
+    }
+    b.addIntegerOption((o) => o.setName(Option.Rounds).setDescription(descriptions.start.rounds).setMinValue(LIMITS.rounds.min).setMaxValue(LIMITS.rounds.max))
       .addIntegerOption((o) => o.setName(Option.Delay).setDescription(descriptions.start.delay).setMinValue(LIMITS.delay.min).setMaxValue(LIMITS.delay.max))
-      .addNumberOption((o) => o.setName(Option.Budget).setDescription(descriptions.start.budget).setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max)),
+      .addNumberOption((o) => o.setName(Option.Budget).setDescription(descriptions.start.budget).setMinValue(LIMITS.budget.min).setMaxValue(LIMITS.budget.max));
+    for (const option of SEAT_OPTIONS.slice(2)) {
+      b.addStringOption((o) => o.setName(option).setDescription(descriptions.start[option]).setAutocomplete(true).setMaxLength(100));
+    }
+    return b
+      .addStringOption((o) => o.setName(PANEL_OPTION).setDescription(descriptions.start.panel).setAutocomplete(true).setMaxLength(100))
+      .addStringOption((o) =>
+        o
+          .setName(Option.Order)
+          .setDescription(descriptions.start.order)
+          .addChoices({ name: 'round-robin', value: 'round-robin' }, { name: 'moderated', value: 'moderated' }),
+      );
+  },
 
   async autocomplete(interaction: AutocompleteInteraction, { config }: BotContext) {
-    await interaction.respond(modelChoices(config, String(interaction.options.getFocused())));
+    await seatOptionChoices(interaction, config);
   },
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
@@ -41,9 +65,8 @@ const start: Subcommand = {
       throw new SalonError({ code: 'not_a_text_channel' });
     }
     const topic = cleanText(interaction.options.getString(Option.Topic), 'topic', LIMITS.topic);
-    const seatA = resolveModel(config, interaction.options.getString(Option.ModelA), config.salon.modelA, 'model_a');
-    const seatB = resolveModel(config, interaction.options.getString(Option.ModelB), config.salon.modelB, 'model_b');
-    distinctNames(seatA, seatB);
+    const seats = resolveSeats(interaction, config, [config.salon.modelA, config.salon.modelB]);
+    const { order, moderator } = resolveOrder(interaction.options.getString(Option.Order), config);
     const rounds = checkInteger(interaction.options.getInteger(Option.Rounds), 'rounds', LIMITS.rounds, config.salon.rounds);
     const delay = checkInteger(interaction.options.getInteger(Option.Delay), 'delay', LIMITS.delay, config.salon.turnDelaySeconds);
     const budgetUSD = checkBudget(interaction.options.getNumber(Option.Budget), config) ?? config.salon.budgetUSD;
@@ -67,7 +90,9 @@ const start: Subcommand = {
           threadId: thread.id,
           starter: { id: interaction.user.id, name: displayName(interaction) },
           topic,
-          seats: { A: seatA, B: seatB },
+          seats,
+          order,
+          moderator,
           rounds,
           delaySeconds: delay,
           budgetUSD,
@@ -76,7 +101,8 @@ const start: Subcommand = {
       ),
     );
     log.info({ salonId: salon.id, guildId: interaction.guildId, starter: interaction.user.id }, 'salon started');
-    await respond(interaction, { content: startedReply({ a: seatA.name, b: seatB.name, thread: thread.toString(), rounds, budgetUSD }) }, log);
+    const names = seats.map((p) => p.name);
+    await respond(interaction, { content: startedReply({ names, moderator: moderator?.name, thread: thread.toString(), rounds, budgetUSD }) }, log);
   },
 };
 

@@ -13,6 +13,7 @@
  *
  * prefixStability() checks the same thing on the requests the model server received in a real run.
  */
+import { knownSpeaker } from '../../src/domain/order.js';
 import { buildPrompt, type ChatMessage } from '../../src/domain/prompts.js';
 import { createSalon, nextTurn, type SalonRecord } from '../../src/domain/salon.js';
 import { estimateTokens } from '../../src/domain/text.js';
@@ -56,17 +57,17 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
       id: '900000000000000002',
       starter: { id: '1', name: 'Ada' },
       topic: topicFor(1),
-      seats: { A: { ...SEATS.A }, B: { ...SEATS.B } },
+      seats: [{ ...SEATS.A }, { ...SEATS.B }],
       rounds,
       delaySeconds: 0,
     },
     t0,
   );
   T.markDelivered(salon, salon.outbox[0]!.key);
-  const previous: Partial<Record<'A' | 'B', ChatMessage[]>> = {};
+  const previous = new Map<number, ChatMessage[]>();
   const result: TokenFigure = { rounds, requests: 0, sent: 0, naive: 0, cacheable: 0, billedWithCache: 0, stablePrefixRequests: 0, trimmedRequests: 0 };
   for (let i = 0; nextTurn(salon); i++) {
-    const seat = nextTurn(salon)!.seat;
+    const seat = knownSpeaker(salon, salon.turns.length)!;
     const prompt = buildPrompt(salon, seat, { contextTokens, maxTokens });
     const naive = buildPrompt(salon, seat, { contextTokens: Number.MAX_SAFE_INTEGER, maxTokens });
     const sent = tokens(prompt.messages);
@@ -74,7 +75,7 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
     result.sent += sent;
     result.naive += tokens(naive.messages);
     if (prompt.trimmedTurns > 0) result.trimmedRequests += 1;
-    const before = previous[seat];
+    const before = previous.get(seat);
     const prefix = before ? commonPrefix(before, prompt.messages) : 0;
     if (before && prefix >= before.length - 1) result.stablePrefixRequests += 1;
     // Cache hit: the longest unchanged prefix that ends at one of the previous request's breakpoints.
@@ -91,7 +92,7 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
     const written = lastBreakpoint + 1 > hitEnd ? tokens(prompt.messages.slice(hitEnd, lastBreakpoint + 1)) : 0;
     result.cacheable += read;
     result.billedWithCache += 0.1 * read + 1.25 * written + (sent - read - written);
-    previous[seat] = prompt.messages;
+    previous.set(seat, prompt.messages);
     T.commitTurn(
       salon,
       { index: i, text: turnText(i, 1), finishReason: 'stop', startedAt: t0 + i * 60_000, answered: prompt.answering },

@@ -48,7 +48,7 @@ export function buildRecord(spec: SalonSpec): SalonRecord {
       guildId: spec.guildId,
       starter: { id: '100000000000000001', name: 'Ada' },
       topic: topicFor(spec.tag),
-      seats: { A: { ...SEATS.A }, B: { ...SEATS.B } },
+      seats: [{ ...SEATS.A }, { ...SEATS.B }],
       rounds: spec.rounds,
       delaySeconds: spec.delaySeconds ?? 0,
     },

@@ -91,7 +91,11 @@ export const salonSchema = z.strictObject({
   /** The model key that picks the next speaker when the order is moderated. */
   moderator: text('a model key').optional(),
   /** How long the moderator may take to pick before the salon falls back to who spoke least recently. */
-  moderatorTimeoutSeconds: z.number({ error: 'expected seconds' }).positive('expected more than 0 seconds').max(600, 'expected at most 600 seconds').default(20),
+  moderatorTimeoutSeconds: z
+    .number({ error: 'expected seconds' })
+    .positive('expected more than 0 seconds')
+    .max(600, 'expected at most 600 seconds')
+    .default(20),
   repetition: z
     .strictObject({
       threshold: z

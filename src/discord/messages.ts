@@ -35,8 +35,7 @@ export async function onThreadMessage(message: Message, ctx: BotContext): Promis
 
 /** "GLM 4.7: what about memory?" or "glm, what about memory?" puts the question to that seat. */
 function aimedAt(salon: SalonRecord, content: string): { to?: Seat; question: string } {
-  for (const seat of ['A', 'B'] as const) {
-    const { name, key } = salon.seats[seat];
+  for (const [seat, { name, key }] of salon.seats.entries()) {
     const names = [name, key].map(escapeRegExp).join('|');
     const match = new RegExp(`^\\s*(?:${names})\\s*[:,]\\s*([\\s\\S]+)$`, 'i').exec(content);
     if (match) return { to: seat, question: match[1]! };

@@ -10,7 +10,8 @@
 import { AttachmentBuilder, DiscordAPIError, EmbedBuilder, RESTJSONErrorCodes, type Client, type Message, type ThreadChannel } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { roundOf, seatOf, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
+import { knownParticipant } from '../domain/order.js';
+import { roundOf, seatAt, type Post, type SalonRecord, type Seat } from '../domain/salon.js';
 import { renderTranscript, transcriptFileName } from '../domain/transcript.js';
 import { PublishError, type DeliveryProgress, type DraftUpdate, type Pacing, type Publisher } from '../engine/ports.js';
 import { RateLimitGauge } from './rate-limit-gauge.js';
@@ -237,14 +238,14 @@ export class DiscordPublisher implements Publisher {
 
   /** A streamed turn that will never be finished (the salon closed mid-stream) leaves no half-written messages. */
   private async retract(thread: ThreadChannel, salon: SalonRecord, post: Extract<Post, { kind: 'retract' }>): Promise<void> {
-    const seat = salon.seats[seatOf(post.turnIndex)];
+    const seat = speakerOf(salon, post.turnIndex);
     const channel = await this.channels.open(thread, { name: seat.name, modelKey: seat.key }, '');
     await this.removeDrafts(channel, post.draftIds);
   }
 
   async draft(salon: SalonRecord, update: DraftUpdate): Promise<string[]> {
-    const seat = salon.seats[seatOf(update.turnIndex)];
-    const turn = { name: seat.name, modelKey: seat.key, round: roundOf(update.turnIndex) };
+    const seat = speakerOf(salon, update.turnIndex);
+    const turn = { name: seat.name, modelKey: seat.key, round: roundOf(salon, update.turnIndex) };
     const thread = await this.thread(salon);
     const channel = await this.channels.open(thread, turn, turnHeader(turn.name, turn.round, salon.rounds));
     const parts = this.turnParts(channel, update.text);
@@ -302,4 +303,10 @@ export class DiscordPublisher implements Publisher {
 /** The message (or the webhook that made it) no longer exists. */
 function isGoneMessage(err: unknown): boolean {
   return err instanceof DiscordAPIError && (err.code === RESTJSONErrorCodes.UnknownMessage || err.code === RESTJSONErrorCodes.UnknownWebhook);
+}
+
+/** Who wrote (or is writing) turn `index`: its pick is saved before it starts, so it is known while it streams. */
+function speakerOf(salon: SalonRecord, index: number): { name: string; key: string } {
+  const turn = salon.turns[index];
+  return turn ? { name: turn.name, key: turn.modelKey } : (knownParticipant(salon, index) ?? seatAt(salon, 0));
 }

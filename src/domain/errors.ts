@@ -14,6 +14,10 @@ export type Refusal =
   | { code: 'nothing_to_pause' }
   | { code: 'already_running' }
   | { code: 'all_rounds_done' }
+  /** `/salon next`: the seat has spoken (or is speaking: `speaking`) in the round of the first turn not yet picked. */
+  | { code: 'seat_spoke'; name: string; round: number; speaking: boolean }
+  /** `/salon next`: every turn left is already taken or picked. */
+  | { code: 'no_turn_to_choose' }
   /** A new budget that is no more than what was spent already. */
   | { code: 'budget_below_spent'; spent: number; budget: number }
   | { code: 'budget_spent'; spent: number; budget: number }
@@ -31,8 +35,15 @@ export type Refusal =
   | { code: 'guild_cap'; active: number }
   | { code: 'user_cap'; active: number }
   | { code: 'not_controller'; starter: string; command: string }
-  /** `wanted` is what was typed; `names` the salon's two speakers. */
-  | { code: 'unknown_speaker'; wanted: string; names: [string, string] }
+  /** `wanted` is what was typed; `names` the salon's speakers, in seat order. */
+  | { code: 'unknown_speaker'; wanted: string; names: string[]; command: 'ask' | 'next' }
+  | { code: 'unknown_panel'; wanted: string; panels: string[] }
+  /** `panel` chooses every seat: `options` are the seat options given with it. */
+  | { code: 'panel_with_models'; options: string[] }
+  /** `model_<letter>` given while an earlier seat's option was left empty. */
+  | { code: 'seat_gap'; option: string; missing: string }
+  /** Moderated order asked for, but the config names no moderator. */
+  | { code: 'no_moderator' }
   | { code: 'unknown_model'; wanted: string; option: string; models: { key: string; name: string }[] }
   /** `missing`: the permissions' names as Discord shows them. */
   | { code: 'bot_lacks_permissions'; channelId: string; missing: string[] }

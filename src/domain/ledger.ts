@@ -51,8 +51,11 @@ function add(tally: Tally, item: { usage?: Usage; cost?: Cost; isTurn: boolean }
 }
 
 export interface Ledger {
-  /** By participant name, in seat order (A, then B, then a synthesizer that sat in neither seat). */
+  /** By participant name, in seat order (then a synthesizer that held no seat). */
   byModel: { name: string; model: string; tally: Tally }[];
+  /** The moderator's calls (moderated order), shown apart: `count` is its calls, not turns. */
+  moderator?: { name: string; model: string; tally: Tally };
+  /** Everything, the moderator included; `count` is turns only. */
   total: Tally;
 }
 
@@ -65,9 +68,8 @@ export function ledgerOf(salon: SalonRecord): Ledger {
     if (!e) byName.set(`${name}\u0000${model}`, (e = { name, model, tally: emptyTally() }));
     return e;
   };
-  // Seats first, so the order is stable even before either has spoken.
-  entry(salon.seats.A.name, salon.seats.A.model);
-  entry(salon.seats.B.name, salon.seats.B.model);
+  // Seats first, so the order is stable even before anyone has spoken.
+  for (const seat of salon.seats) entry(seat.name, seat.model);
   const items: { name: string; model: string; usage?: Usage; cost?: Cost; isTurn: boolean }[] = salon.turns
     .slice(salon.carried ?? 0)
     .map((t: Turn) => ({ ...t, isTurn: true }));
@@ -76,7 +78,17 @@ export function ledgerOf(salon: SalonRecord): Ledger {
     add(entry(item.name, item.model).tally, item);
     add(total, item);
   }
-  return { byModel: [...byName.values()], total };
+  const moderation = salon.moderation;
+  if (moderation) {
+    total.promptTokens += moderation.promptTokens;
+    total.cachedPromptTokens += moderation.cachedPromptTokens;
+    total.completionTokens += moderation.completionTokens;
+    total.usd += moderation.usd;
+    total.unpriced += moderation.unpriced;
+    total.estimated ||= moderation.estimated;
+  }
+  const moderator = salon.moderator && moderation ? { moderator: { name: salon.moderator.name, model: salon.moderator.model, tally: moderation } } : {};
+  return { byModel: [...byName.values()], ...moderator, total };
 }
 
 export function spentUSD(salon: SalonRecord): number {

@@ -1,13 +1,15 @@
 /**
  * What each model is shown on its turn.
  *
- * Each model sees the salon from its own seat: its own turns as `assistant`, the other's as `user`
- * (decided by seat, not model id, so two copies of one model can talk). The system prompt stays the same
+ * Each model sees the salon from its own seat: its own turns as `assistant`, everyone else's as `user`, labelled
+ * with the speaker's name wherever more than one other could have said them (decided by seat, not model id, so two
+ * copies of one model can talk). Only what a model said is ever shown, never its reasoning. The system prompt stays the same
  * for the whole salon, so the start of every request is a stable, cacheable prefix; what changes from turn
  * to turn (the round, the closing cue, questions waiting) goes in a short note at the end of the last message.
  */
 import { estimateTokens } from './text.js';
-import { nextTurn, otherSeat, questionsByTurn, questionsFor, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
+import { orderOf } from './order.js';
+import { nextTurn, questionsByTurn, questionsFor, seatAt, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -42,28 +44,62 @@ type Piece =
 // Per-message overhead of the chat format, in tokens.
 const MESSAGE_OVERHEAD = 4;
 
+/** `A`, `A and B`, `A, B and C`. */
+function names(list: string[]): string {
+  return list.length <= 1 ? (list[0] ?? '') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+}
+
+/** The other participants' names, in seat order. */
+function othersOf(salon: SalonRecord, seat: Seat): string[] {
+  return salon.seats.filter((_, s) => s !== seat).map((p) => p.name);
+}
+
+/** Who speaks when, as the models are told it. */
+function orderText(salon: SalonRecord): string {
+  const all = salon.seats.map((p) => p.name);
+  if (orderOf(salon) === 'moderated') return 'In each round every participant speaks once, in an order a moderator chooses.';
+  if (all.length === 2) return `In each round ${all[0]} speaks first, then ${all[1]}.`;
+  return `In each round every participant speaks once, in this order: ${all.join(', then ')}.`;
+}
+
 export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): string {
-  const self = salon.seats[seat].name;
-  const other = salon.seats[otherSeat(seat)].name;
-  const lines = [
-    `You are ${self}, one of two language models in a salon: ` +
-      'a conversation between two models, held in public in a Discord thread, where people watch and sometimes ask questions.',
-    `The other participant is ${other}, another language model. You are speaking with ${other}, not with a user.`,
-    '',
-    `The topic, set by ${salon.starter.name}:`,
-    salon.topic,
-    '',
-    `The salon runs for ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'}. ` +
-      `In each round ${salon.seats.A.name} speaks first, then ${salon.seats.B.name}. A note at the end of each message tells you which round it is.`,
-    '',
-    'How to take part:',
-    `- Speak as yourself, in the first person, to ${other}. Answer what they actually said: build on it, question it, disagree where you disagree.`,
-    `- Messages in the user role are ${other}'s words, except questions from people watching, which are labelled as such. ` +
-      'When a question is put to you, answer it in your turn, by name.',
-    `- Write only your own turn: do not write ${other}'s lines, do not start with your name, ` +
-      'and keep to a few paragraphs; people read this in a chat thread.',
-    '- On your closing turn, draw the conversation together and end it gracefully.',
-  ];
+  const self = seatAt(salon, seat).name;
+  const others = othersOf(salon, seat);
+  const n = salon.seats.length;
+  const rounds =
+    `The salon runs for ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'}. ${orderText(salon)} ` +
+    'A note at the end of each message tells you which round it is.';
+  const closing = '- On your closing turn, draw the conversation together and end it gracefully.';
+  const topic = ['', `The topic, set by ${salon.starter.name}:`, salon.topic, '', rounds, '', 'How to take part:'];
+  // Two seats keep the words salons have always had; a panel is told who else is in the room, and that each of
+  // them speaks for themselves.
+  const lines =
+    n === 2
+      ? [
+          `You are ${self}, one of two language models in a salon: ` +
+            'a conversation between two models, held in public in a Discord thread, where people watch and sometimes ask questions.',
+          `The other participant is ${others[0]}, another language model. You are speaking with ${others[0]}, not with a user.`,
+          ...topic,
+          `- Speak as yourself, in the first person, to ${others[0]}. Answer what they actually said: build on it, question it, disagree where you disagree.`,
+          `- Messages in the user role are ${others[0]}'s words, except questions from people watching, which are labelled as such. ` +
+            'When a question is put to you, answer it in your turn, by name.',
+          `- Write only your own turn: do not write ${others[0]}'s lines, do not start with your name, ` +
+            'and keep to a few paragraphs; people read this in a chat thread.',
+          closing,
+        ]
+      : [
+          `You are ${self}, one of ${n} language models in a salon: ` +
+            `a conversation between ${n} models, held in public in a Discord thread, where people watch and sometimes ask questions.`,
+          `The other participants are ${names(others)}, other language models. You are speaking with them, not with a user.`,
+          ...topic,
+          '- Speak as yourself, in the first person, to the others. Answer what they actually said: build on it, question it, ' +
+            'disagree where you disagree, and say whom you are answering.',
+          "- Messages in the user role hold the other participants' words, each under its speaker's name, and questions from " +
+            'people watching, which are labelled as such. When a question is put to you, answer it in your turn, by name.',
+          `- Write only your own turn: do not write lines for ${names(others)}, do not speak for them or guess what they think, ` +
+            'do not start with your name, and keep to a few paragraphs; people read this in a chat thread.',
+          closing,
+        ];
   if (salon.parent) {
     lines.push(
       '',
@@ -76,29 +112,37 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
 }
 
 function topicText(salon: SalonRecord, seat: Seat): string {
+  // Whoever took the first turn, or this seat if it is about to: the same words on every later turn, for caching.
+  const first = salon.turns[0];
+  const openerSeat = first?.seat ?? seat;
+  const to = salon.seats.length === 2 ? othersOf(salon, seat)[0] : 'the others';
   const opener =
-    seat === 'A'
-      ? 'You open the salon: say what draws you to the topic and put your first question or claim to ' + salon.seats.B.name + '.'
-      : `${salon.seats.A.name} opens the salon.`;
+    openerSeat === seat
+      ? `You open the salon: say what draws you to the topic and put your first question or claim to ${to}.`
+      : `${salon.seats[openerSeat]?.name ?? first?.name} opens the salon.`;
   return `Topic: ${salon.topic}\n\n${opener}`;
 }
 
 function questionText(q: Interjection, salon: SalonRecord): string {
-  const to = q.to ? `, for ${salon.seats[q.to].name}` : '';
+  const to = q.to !== undefined ? `, for ${salon.seats[q.to]?.name ?? 'someone'}` : '';
   // A display name is anyone's to choose: it must not close the label and write a note of its own.
   const name = q.author.name.replace(/[[\]\r\n]+/g, ' ').trim() || 'someone';
   return `[Question from ${name}, a person watching the salon${to}]\n${q.text}`;
 }
 
 function isOwn(turn: Turn, salon: SalonRecord, seat: Seat): boolean {
-  return turn.seat === seat && turn.modelKey === salon.seats[seat].key;
+  return turn.seat === seat && turn.modelKey === salon.seats[seat]?.key;
 }
 
-function turnNote(salon: SalonRecord, seat: Seat, round: number, last: boolean, questions: number): string {
-  const other = salon.seats[otherSeat(seat)].name;
-  let note = `[Round ${round} of ${salon.rounds}. Your turn, ${salon.seats[seat].name}.`;
-  if (last && seat === 'A') note += ` This is your closing turn: bring the conversation towards its end; ${other} will have the final word.`;
-  else if (last) note += ' This is the final turn of the salon: close it gracefully.';
+function turnNote(salon: SalonRecord, seat: Seat, round: number, turn: { last: boolean; final: boolean }, questions: number): string {
+  const others = othersOf(salon, seat);
+  const other = others.length === 1 ? others[0]! : 'another participant';
+  let note = `[Round ${round} of ${salon.rounds}. Your turn, ${seatAt(salon, seat).name}.`;
+  if (turn.final) note += ' This is the final turn of the salon: close it gracefully.';
+  else if (turn.last) {
+    const after = others.length === 1 ? `${other} will have the final word` : 'others will speak after you';
+    note += ` This is your closing turn: bring the conversation towards its end; ${after}.`;
+  }
   if (questions > 0) note += questions === 1 ? ' Answer the question from the audience above.' : ' Answer the questions from the audience above.';
   if ((salon.repetitive ?? 0) > 0) {
     note +=
@@ -115,8 +159,9 @@ function history(salon: SalonRecord, seat: Seat, upTo: number): Piece[] {
   for (const turn of salon.turns.slice(0, upTo)) {
     for (const q of answeredBy.get(turn.index) ?? []) pieces.push({ kind: 'question', q });
     const own = isOwn(turn, salon, seat);
-    // A turn another model wrote in this seat (carried into a fork) must not read as the other participant's.
-    pieces.push({ kind: 'turn', own, labelled: !own && turn.seat === seat, name: turn.name, text: turn.text });
+    // A turn another model wrote in this seat (carried into a fork) must not read as the other participant's; with
+    // more than one other participant, every turn says whose it is.
+    pieces.push({ kind: 'turn', own, labelled: !own && (turn.seat === seat || salon.seats.length > 2), name: turn.name, text: turn.text });
   }
   return pieces;
 }
@@ -164,12 +209,12 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
   const next = nextTurn(salon);
   const index = next?.index ?? salon.turns.length;
   const round = next?.round ?? salon.rounds;
-  const last = next?.last ?? true;
+  const turn = { last: next?.last ?? true, final: next?.final ?? true };
   const system: ChatMessage = { role: 'system', content: systemPrompt(salon, seat, settings.persona) };
   const waiting = questionsFor(salon, seat, index);
   const [topic, ...rest] = history(salon, seat, index);
   const tail: Piece[] = [...rest, ...waiting.map((q): Piece => ({ kind: 'question', q }))];
-  const note = turnNote(salon, seat, round, last, waiting.length);
+  const note = turnNote(salon, seat, round, turn, waiting.length);
 
   const budget = Math.max(0, settings.contextTokens - settings.maxTokens);
   const assemble = (dropped: number): ChatMessage[] => {
@@ -210,12 +255,16 @@ export function buildPrompt(salon: SalonRecord, seat: Seat, settings: SeatSettin
  * (the topic always kept) to fit the synthesizer's context.
  */
 export function buildSynthesisPrompt(salon: SalonRecord, name: string, settings: SeatSettings): Prompt {
-  const { A, B } = salon.seats;
+  const all = salon.seats.map((p) => p.name);
+  const two = all.length === 2;
   const system = [
-    `You are ${name}. You write the synthesis that closes the archive of a salon: a public conversation between two language models, ${A.name} and ${B.name}.`,
+    `You are ${name}. You write the synthesis that closes the archive of a salon: a public conversation between ` +
+      `${two ? 'two' : all.length} language models, ${names(all)}.`,
     'Write in English, in Markdown, without a title (the archive adds the heading "Synthesis").',
-    'Say what the two agreed on, where they differed, and which questions stay open, as a short numbered list with a bold lead-in per point, ' +
-      'each point one to three sentences, quoting a striking line where it helps.',
+    (two
+      ? 'Say what the two agreed on, where they differed, and which questions stay open'
+      : 'Say where each participant stood (every one of them, by name), what they agreed on, where they differed, and which questions stay open') +
+      ', as a short numbered list with a bold lead-in per point, each point one to three sentences, quoting a striking line where it helps.',
     'Be faithful to what was said; do not add opinions of your own. About 150 to 300 words.',
     settings.persona?.trim() ?? '',
   ]

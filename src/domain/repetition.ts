@@ -34,5 +34,7 @@ export function repetitionScore(text: string, recent: string[]): number {
   return best;
 }
 
-/** How many earlier turns a new turn is compared with: both speakers' last two. */
-export const REPETITION_WINDOW = 4;
+/** How many earlier turns a new turn is compared with: every seat's last two. */
+export function repetitionWindow(seats: number): number {
+  return 2 * seats;
+}

@@ -5,9 +5,16 @@
  * returns what changed, so the engine can apply changes one at a time and save after each.
  */
 
-export const SCHEMA_VERSION = 2;
+import type { Tally } from './ledger.js';
+import type { NextSpeaker, Order } from './order.js';
 
-export type Seat = 'A' | 'B';
+export const SCHEMA_VERSION = 3;
+
+/**
+ * A seat at the salon: its place in the list of participants, from 0 (`model_a`). Round-robin order is seat order;
+ * a seat, not a model, is what speaks, so one model may hold two seats.
+ */
+export type Seat = number;
 export type SalonStatus = 'running' | 'paused' | 'finished' | 'closed';
 
 /** A participant as it was when the salon started, so later config edits never rewrite history. */
@@ -45,7 +52,7 @@ export interface Person {
 }
 
 export interface Turn {
-  /** Position in the dialogue, from 0. Even indices are seat A, odd are seat B. */
+  /** Position in the dialogue, from 0. Every round gives each seat one turn, in the order the salon's order picks. */
   index: number;
   seat: Seat;
   /** Round number, from 1. */
@@ -162,7 +169,21 @@ export interface SalonRecord {
   threadId?: string;
   starter: Person;
   topic: string;
-  seats: Record<Seat, Participant>;
+  /** Two to six participants, in seat order. */
+  seats: Participant[];
+  /** How the next speaker is chosen; absent (salons from before panels): round-robin. */
+  order?: Order;
+  /** The model that picks the next speaker when the order is moderated. */
+  moderator?: Participant;
+  /** What the moderator's calls have cost so far (its calls are `count`). */
+  moderation?: Tally;
+  /**
+   * Who speaks in turn `next.index`, and why: saved before that turn starts, so a restart or a retry never picks
+   * again (or differently). Cleared when the turn is committed.
+   */
+  next?: NextSpeaker;
+  /** A person's choice of the next speaker (`/salon next`), used by the first turn not yet picked. */
+  chosen?: { seat: Seat; person: Person };
   rounds: number;
   delaySeconds: number;
   status: SalonStatus;
@@ -219,7 +240,7 @@ export type SalonHead = Omit<SalonRecord, 'turns'>;
 /** What a new salon is made from: the record's own fields as the starter chose them, and for a fork where it comes from. */
 export type NewSalon = Pick<
   SalonRecord,
-  'id' | 'guildId' | 'channelId' | 'threadId' | 'starter' | 'topic' | 'seats' | 'rounds' | 'delaySeconds' | 'budgetUSD'
+  'id' | 'guildId' | 'channelId' | 'threadId' | 'starter' | 'topic' | 'seats' | 'rounds' | 'delaySeconds' | 'budgetUSD' | 'order' | 'moderator'
 > & {
   /** For a fork: the parent, the turns carried over from it, and the forker's opening question. */
   fork?: { origin: ForkOrigin; turns: Turn[]; direction?: Pick<Interjection, 'id' | 'author' | 'text'> };
@@ -245,32 +266,47 @@ export function createSalon(input: NewSalon, now: number): SalonRecord {
   };
 }
 
-export function totalTurns(salon: Pick<SalonRecord, 'rounds'>): number {
-  return salon.rounds * 2;
+/**
+ * Rounds and turns. A round gives every seat one turn; a fork's carried turns keep the rounds they had in the parent
+ * (which may have had other seats), and its own rounds follow them.
+ */
+type Counted = Pick<SalonRecord, 'seats' | 'rounds' | 'carried' | 'parent'>;
+
+/** Rounds carried over from a fork's parent (0 for a salon that is not a fork). */
+function carriedRounds(salon: Counted): number {
+  return salon.carried ? (salon.parent?.fromRound ?? 0) : 0;
 }
 
-export function seatOf(index: number): Seat {
-  return index % 2 === 0 ? 'A' : 'B';
+export function totalTurns(salon: Counted): number {
+  return (salon.carried ?? 0) + (salon.rounds - carriedRounds(salon)) * salon.seats.length;
 }
 
-export function otherSeat(seat: Seat): Seat {
-  return seat === 'A' ? 'B' : 'A';
+/** The round turn `index` belongs to, from 1. */
+export function roundOf(salon: Counted & Pick<SalonRecord, 'turns'>, index: number): number {
+  const carried = salon.carried ?? 0;
+  if (index < carried) return salon.turns[index]?.round ?? 1;
+  return carriedRounds(salon) + Math.floor((index - carried) / salon.seats.length) + 1;
 }
 
-export function roundOf(index: number): number {
-  return Math.floor(index / 2) + 1;
+/** The index of the first turn of `round`. */
+export function roundStart(salon: Counted, round: number): number {
+  return (salon.carried ?? 0) + (round - carriedRounds(salon) - 1) * salon.seats.length;
 }
 
-/** The turn to be taken next, or undefined when every round is done. */
-export function nextTurn(salon: SalonRecord): { index: number; seat: Seat; round: number; last: boolean } | undefined {
+/** The turn to be taken next (who takes it is order.ts's to say), or undefined when every round is done. */
+export function nextTurn(salon: SalonRecord): { index: number; round: number; last: boolean; final: boolean } | undefined {
   const index = salon.turns.length;
-  if (index >= totalTurns(salon)) return undefined;
-  const round = roundOf(index);
-  return { index, seat: seatOf(index), round, last: round === salon.rounds };
+  const total = totalTurns(salon);
+  if (index >= total) return undefined;
+  const round = roundOf(salon, index);
+  return { index, round, last: round === salon.rounds, final: index === total - 1 };
 }
 
+/** Whole rounds taken. */
 export function roundsDone(salon: SalonRecord): number {
-  return Math.floor(salon.turns.length / 2);
+  const carried = salon.carried ?? 0;
+  if (salon.turns.length <= carried) return carriedRounds(salon);
+  return carriedRounds(salon) + Math.floor((salon.turns.length - carried) / salon.seats.length);
 }
 
 export function pendingInterjections(salon: SalonRecord): Interjection[] {
@@ -301,10 +337,11 @@ export function questionsFor(salon: SalonRecord, seat: Seat, index = salon.turns
   return pendingInterjections(salon).filter((q) => (q.to === undefined || q.to === seat) && q.afterTurns <= index);
 }
 
-/** The next turn `seat` takes, from turn `from` on, or undefined when it has no turn left. */
-export function nextTurnOf(salon: SalonRecord, seat: Seat, from = salon.turns.length): { index: number; round: number } | undefined {
-  const index = seatOf(from) === seat ? from : from + 1;
-  return index < totalTurns(salon) ? { index, round: roundOf(index) } : undefined;
+/** The participant in `seat`; a seat the salon does not have is a bug, not a case. */
+export function seatAt(salon: Pick<SalonRecord, 'seats'>, seat: Seat): Participant {
+  const participant = salon.seats[seat];
+  if (!participant) throw new RangeError(`salon has no seat ${seat}`);
+  return participant;
 }
 
 export function isActive(salon: Pick<SalonRecord, 'status'>): boolean {

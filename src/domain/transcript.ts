@@ -6,6 +6,7 @@
  */
 import { formatCost, formatTokens, ledgerOf } from './ledger.js';
 import { closeOpenCodeFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
+import { orderOf } from './order.js';
 import { questionsByTurn, roundsDone, type SalonRecord } from './salon.js';
 
 const RULE = '---';
@@ -37,31 +38,57 @@ function formatTime(date: Date): string {
 
 /** Who took part, with what they used: tokens and cost per model and in total. */
 function ledgerTable(salon: SalonRecord): string {
-  const { byModel, total } = ledgerOf(salon);
+  const { byModel, moderator, total } = ledgerOf(salon);
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [
     row(['Participant', 'Model', 'Turns', 'Tokens', 'Cost']),
     row(['---', '---', '---:', '---', '---']),
     ...byModel.map(({ name, model, tally }) => row([inline(name), `\`${model}\``, String(tally.count), formatTokens(tally), formatCost(tally)])),
+    ...(moderator
+      ? [
+          row([
+            `*Moderator:* ${inline(moderator.name)}`,
+            `\`${moderator.model}\``,
+            `${moderator.tally.count} ${moderator.tally.count === 1 ? 'pick' : 'picks'}`,
+            formatTokens(moderator.tally),
+            formatCost(moderator.tally),
+          ]),
+        ]
+      : []),
     row([salon.synthesis?.status === 'done' ? '**Total** (synthesis included)' : '**Total**', '', String(total.count), formatTokens(total), formatCost(total)]),
   ].join('\n');
 }
 
+/** `A and B`, `A, B and C`. */
+function listed(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** Who speaks when, as the context block says it. */
+function orderLine(salon: SalonRecord, names: string[]): string {
+  if (orderOf(salon) === 'moderated') {
+    const by = salon.moderator ? ` (${inline(salon.moderator.name)}, \`${salon.moderator.model}\`)` : '';
+    return `Each round, every participant speaks once, in the order a moderator${by} chose.`;
+  }
+  if (names.length === 2) return `${names[0]} speaks first in each round, then ${names[1]}.`;
+  return `Each round, the participants speak in this order: ${names.join(', ')}.`;
+}
+
 export function renderTranscript(salon: SalonRecord, now: Date): string {
-  const { A, B } = salon.seats;
+  const names = salon.seats.map((p) => inline(p.name));
+  const withModels = salon.seats.map((p) => `${inline(p.name)} (\`${p.model}\`)`);
   const started = new Date(salon.createdAt);
   // Blocks are separated by one blank line, as in the hand-made archives.
   const blocks: string[] = [
-    `# Salon: ${inline(A.name)} and ${inline(B.name)} — ${inline(cutOnWord(salon.topic, 80))}`,
-    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} ` +
-      `between ${inline(A.name)} (\`${A.model}\`) and ${inline(B.name)} (\`${B.model}\`)*`,
+    `# Salon: ${listed(names)} — ${inline(cutOnWord(salon.topic, 80))}`,
+    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${listed(withModels)}*`,
     ledgerTable(salon),
     `*Rounds: ${roundsDone(salon)} of ${salon.rounds} · Started ${formatTime(started)}` +
       `${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
     RULE,
     '## Context',
     neutraliseMarkdownBlocks(closeOpenCodeFence(salon.topic.trim())),
-    `Set by ${inline(salon.starter.name)}. ${inline(A.name)} speaks first in each round, then ${inline(B.name)}.`,
+    `Set by ${inline(salon.starter.name)}. ${orderLine(salon, names)}`,
   ];
   const carried = salon.carried ?? 0;
   if (salon.parent) {
@@ -84,7 +111,7 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   for (let i = 0; i <= salon.turns.length; i++) {
     if (carried > 0 && i === carried) blocks.push('## The fork begins', `*From here on, the turns were taken in this salon.*`, RULE);
     for (const q of byPosition.get(i) ?? []) {
-      const to = q.to ? `, for ${inline(salon.seats[q.to].name)}` : '';
+      const to = q.to !== undefined ? `, for ${inline(salon.seats[q.to]?.name ?? '')}` : '';
       blocks.push(`## Question from ${inline(q.author.name)}${to}`, neutraliseMarkdownBlocks(closeOpenCodeFence(q.text.trim())));
       if (q.answeredBy === undefined) blocks.push('*Asked too late to be answered.*');
       blocks.push(RULE);
@@ -109,6 +136,8 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   } else if (salon.synthesis?.status === 'failed') {
     blocks.push('## Synthesis', `*The synthesis could not be written: ${inline(salon.synthesis.reason)}.*`, RULE);
   }
-  blocks.push(`*Archived ${formatDate(now)}*\n*${inline(A.name)} (${A.model}) in dialogue with ${inline(B.name)} (${B.model})*`);
+  const plain = salon.seats.map((p) => `${inline(p.name)} (${p.model})`);
+  const footer = plain.length === 2 ? `${plain[0]} in dialogue with ${plain[1]}` : `${listed(plain)} in dialogue`;
+  blocks.push(`*Archived ${formatDate(now)}*\n*${footer}*`);
   return `${blocks.join('\n\n')}\n`;
 }

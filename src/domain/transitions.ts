@@ -6,12 +6,13 @@
 import { SalonError } from './errors.js';
 import { spentUSD } from './ledger.js';
 import { LIMITS } from './limits.js';
+import { answeringRound, eligibleSeats, type AnsweredIn, firstUnpicked, moderatedPick, planNext, type ModeratorAnswer } from './order.js';
 import {
   isFinishedNotice,
   nextTurn,
-  nextTurnOf,
   pendingInterjections,
-  seatOf,
+  roundOf,
+  seatAt,
   totalTurns,
   roundsDone,
   turnKey,
@@ -55,7 +56,7 @@ export function addInterjection(
   input: InterjectionInput,
   now: number,
   options: InterjectionOptions = {},
-): { interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } } {
+): { interjection: Interjection; answeredIn: AnsweredIn } {
   assertOpen(salon);
   if (salon.interjections.some((q) => q.id === input.id)) {
     throw new SalonError({ code: 'question_duplicate' });
@@ -63,11 +64,10 @@ export function addInterjection(
   // A turn already being written cannot see the question; the first turn that can is the one after it.
   const inFlight = salon.writing?.index === salon.turns.length;
   const from = salon.turns.length + (inFlight ? 1 : 0);
-  const seat = input.to ?? (from < totalTurns(salon) ? seatOf(from) : undefined);
-  const answeredIn = seat ? nextTurnOf(salon, seat, from) : undefined;
-  if (!seat || !answeredIn) {
+  const answeredIn = answeringRound(salon, from, input.to);
+  if (!answeredIn) {
     const lastInFlight = inFlight && from >= totalTurns(salon) ? { lastInFlight: true } : {};
-    throw new SalonError({ code: 'no_turn_left', ...(input.to ? { to: salon.seats[input.to].name } : {}), ...lastInFlight });
+    throw new SalonError({ code: 'no_turn_left', ...(input.to !== undefined ? { to: seatAt(salon, input.to).name } : {}), ...lastInFlight });
   }
   const max = options.maxPending ?? Infinity;
   if (pendingInterjections(salon).length >= max) {
@@ -79,17 +79,66 @@ export function addInterjection(
     text: input.text,
     at: iso(now),
     afterTurns: from,
-    ...(input.to ? { to: input.to } : {}),
+    ...(input.to !== undefined ? { to: input.to } : {}),
   };
   salon.interjections.push(interjection);
-  return { interjection, answeredIn: { ...answeredIn, seat } };
+  return { interjection, answeredIn };
 }
 
-/** Turn `index` is about to be written: questions saved from now on wait for the turn after it. */
-export function startTurn(salon: SalonRecord, index: number, now: number): void {
-  if (salon.status !== 'running' || nextTurn(salon)?.index !== index) return;
-  salon.writing = { index, since: iso(now) };
+/** What one call to the moderator cost, and what it answered (read by moderator.ts). */
+export interface ModeratorCall {
+  answer: ModeratorAnswer;
+  usage?: Usage;
+  cost?: Cost;
+}
+
+/**
+ * Turn `index` is about to be written: its speaker is picked (once: a pick saved earlier stands) and saved with
+ * the mark that it is being written, so questions saved from now on wait for the turn after it. `moderated` is the
+ * moderator's answer when the pick needed one; its cost is counted whatever becomes of the turn.
+ */
+export function startTurn(salon: SalonRecord, index: number, now: number, moderated?: ModeratorCall): void {
+  if (moderated) countModeration(salon, moderated);
   salon.updatedAt = iso(now);
+  if ((salon.status !== 'running' && salon.status !== 'paused') || nextTurn(salon)?.index !== index) return;
+  if (salon.next?.index !== index) {
+    const plan = planNext(salon, index);
+    // Without an answer (a record picked by an older version, or a moderator call lost), the fallback picks.
+    salon.next = 'pick' in plan ? plan.pick : moderatedPick(salon, index, plan.ask, moderated?.answer ?? { miss: 'failed' });
+    if (salon.chosen && (salon.next.by === 'person' || !eligibleSeats(salon, index).includes(salon.chosen.seat))) salon.chosen = undefined;
+  }
+  // A pick made while the salon was paused is kept for when it resumes; nothing is written meanwhile.
+  if (salon.status === 'running') salon.writing = { index, since: iso(now) };
+}
+
+function countModeration(salon: SalonRecord, call: ModeratorCall): void {
+  const tally = (salon.moderation ??= { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, usd: 0, unpriced: 0, estimated: false, count: 0 });
+  tally.count += 1;
+  tally.promptTokens += call.usage?.promptTokens ?? 0;
+  tally.cachedPromptTokens += call.usage?.cachedPromptTokens ?? 0;
+  tally.completionTokens += call.usage?.completionTokens ?? 0;
+  tally.estimated ||= call.usage?.estimated === true;
+  if (call.cost) tally.usd += call.cost.usd;
+  else tally.unpriced += 1;
+}
+
+/**
+ * A person chose who speaks next (`/salon next`): that seat takes the first turn not yet picked, once, if it has not
+ * spoken in that turn's round. Returns the round it will speak in.
+ */
+export function chooseNext(salon: SalonRecord, seat: Seat, person: Person, now: number): { round: number } {
+  assertOpen(salon);
+  const index = firstUnpicked(salon);
+  if (index >= totalTurns(salon)) throw new SalonError({ code: 'no_turn_to_choose' });
+  const round = roundOf(salon, index);
+  const name = seatAt(salon, seat).name;
+  if (!eligibleSeats(salon, index).includes(seat)) {
+    const speaking = salon.next?.index === salon.turns.length && salon.next.seat === seat;
+    throw new SalonError({ code: 'seat_spoke', name, round, speaking });
+  }
+  salon.chosen = { seat, person };
+  salon.updatedAt = iso(now);
+  return { round };
 }
 
 /** Adds rounds to a salon that is not closed; a finished salon carries on with the next speaker. */
@@ -270,10 +319,13 @@ export interface CommitOptions {
 export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: number, options: CommitOptions = {}): Turn | undefined {
   const next = nextTurn(salon);
   if (salon.status === 'closed' || !next || next.index !== generated.index) return undefined;
-  const seat = salon.seats[next.seat];
+  const picked = planNext(salon, next.index);
+  // A turn is started with its pick saved; a record written mid-turn by an older version has none, and its order picks.
+  const speaker = 'pick' in picked ? picked.pick.seat : moderatedPick(salon, next.index, picked.ask, { miss: 'failed' }).seat;
+  const seat = seatAt(salon, speaker);
   const turn: Turn = {
     index: next.index,
-    seat: next.seat,
+    seat: speaker,
     round: next.round,
     name: seat.name,
     modelKey: seat.key,
@@ -296,13 +348,15 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   salon.outbox.push({ key: turnKey(salon.id, turn.index), kind: 'turn', turnIndex: turn.index, messageIds: [], ...(draftIds.length ? { draftIds } : {}) });
   salon.draft = undefined;
   salon.writing = undefined;
+  salon.next = undefined;
+  if (salon.chosen?.seat === speaker) salon.chosen = undefined;
   salon.failure = undefined;
   salon.updatedAt = iso(now);
   const { threshold, maxNudges } = options.repetition ?? { threshold: Infinity, maxNudges: Infinity };
   salon.repetitive = (generated.repetition ?? 0) >= threshold ? (salon.repetitive ?? 0) + 1 : 0;
   const looping = salon.repetitive >= maxNudges;
-  if ((next.last && next.seat === 'B') || looping) {
-    if (looping && !(next.last && next.seat === 'B')) {
+  if (next.final || looping) {
+    if (looping && !next.final) {
       salon.endedEarly = repetitionText(salon.repetitive);
     }
     finish(salon, now, options.autoClose ?? false);
@@ -352,7 +406,7 @@ export function recordFailure(salon: SalonRecord, input: FailureInput, now: numb
   if (salon.status === 'closed') return 'paused';
   salon.writing = undefined;
   const attempts = (salon.failure?.seat === input.seat ? salon.failure.attempts : 0) + 1;
-  const name = salon.seats[input.seat].name;
+  const name = seatAt(salon, input.seat).name;
   salon.failure = { seat: input.seat, name, reason: input.reason, at: iso(now), attempts, maxAttempts: policy.maxAttempts };
   salon.updatedAt = iso(now);
   if (!input.permanent && attempts < policy.maxAttempts && salon.status === 'running') {

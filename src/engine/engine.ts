@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import { createSalon, type Interjection, type NewSalon, type Post, type SalonHead, type SalonRecord, type Seat } from '../domain/salon.js';
+import { createSalon, type Interjection, type NewSalon, type Post, type Person, type SalonHead, type SalonRecord, type Seat } from '../domain/salon.js';
+import type { AnsweredIn } from '../domain/order.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
 import { HoldingAll, type Holding } from './holding.js';
@@ -221,15 +222,21 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
     return this.holding.findActive(id);
   }
 
-  async ask(
-    id: string,
-    input: transitions.InterjectionInput,
-  ): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: { index: number; round: number; seat: Seat } }> {
+  async ask(id: string, input: transitions.InterjectionInput): Promise<{ salon: SalonRecord; interjection: Interjection; answeredIn: AnsweredIn }> {
     let added!: ReturnType<typeof transitions.addInterjection>;
     const salon = await this.change(id, (s, now) => {
       added = transitions.addInterjection(s, input, now, { maxPending: this.options.config.salon.maxPendingQuestions });
     });
     return { salon, ...added };
+  }
+
+  /** A person chose who speaks next (`/salon next`): that seat takes the first turn not yet picked. */
+  async chooseNext(id: string, seat: Seat, person: Person): Promise<{ salon: SalonRecord; round: number }> {
+    let chosen!: { round: number };
+    const salon = await this.change(id, (s, now) => {
+      chosen = transitions.chooseNext(s, seat, person, now);
+    });
+    return { salon, ...chosen };
   }
 
   /** Adds rounds; a finished salon carries on at once. */

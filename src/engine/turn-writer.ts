@@ -12,8 +12,11 @@ import type { Config } from '../config/index.js';
 import { modelFailureText } from '../wording/index.js';
 import { costOf } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
-import { repetitionScore, REPETITION_WINDOW } from '../domain/repetition.js';
-import { nextTurn, turnKey, type Participant, type SalonRecord, type Seat } from '../domain/salon.js';
+import { moderatorRequest, readModeratorAnswer } from '../domain/moderator.js';
+import { planNext } from '../domain/order.js';
+import type { Prompt } from '../domain/prompts.js';
+import { repetitionScore, repetitionWindow } from '../domain/repetition.js';
+import { nextTurn, seatAt, turnKey, type Participant, type SalonRecord, type Seat } from '../domain/salon.js';
 import { estimateTokens, ownNameStripper } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
 import { DraftWriter } from './draft-writer.js';
@@ -42,10 +45,15 @@ export interface WriterDeps {
 /** The model that writes a closing synthesis, or undefined for none. `wanted` overrides the config. */
 export function synthesizerFor(config: Config, salon: SalonRecord, wanted: boolean | undefined): Participant | undefined {
   if (!(wanted ?? config.salon.synthesis)) return undefined;
-  const key = config.salon.synthesizer ?? salon.seats.A.key;
+  const key = config.salon.synthesizer ?? seatAt(salon, 0).key;
   const model = Object.hasOwn(config.models, key) ? config.models[key] : undefined;
   return { key, name: model?.name ?? key, model: model?.model ?? key };
 }
+
+/** What `prepare` found: ask the moderator first, or write the turn. */
+type Plan =
+  | { kind: 'moderate'; salon: SalonRecord; index: number; eligible: Seat[] }
+  | { kind: 'write'; salon: SalonRecord; next: NonNullable<ReturnType<typeof nextTurn>>; seat: Seat; prompt: Prompt };
 
 export class TurnWriter {
   constructor(private readonly deps: WriterDeps) {}
@@ -58,49 +66,37 @@ export class TurnWriter {
     else if (salon.status === 'running' && (salon.nextTurnAt ?? Infinity) <= this.deps.clock.now()) await this.takeTurn(room);
   }
 
-  /** Writes the salon's next turn if it is due and may be written now. */
+  /**
+   * Writes the salon's next turn if it is due and may be written now. In moderated order the moderator is asked
+   * first, outside the salon's queue as a model call is; its pick is saved with the turn's start.
+   */
   private async takeTurn(room: Room): Promise<void> {
     const { deps } = this;
     const { id } = room;
     const controller = new AbortController();
-    const plan = await deps.exclusive(room, async () => {
-      const salon = room.record;
-      const next = nextTurn(salon);
-      // Two steps may race to the same due turn; only one may write it. A change queued before this one may have
-      // ended the salon (a close, a deleted thread), and the engine dropped its room.
-      if (room.disposed || !next || salon.status !== 'running' || room.writing) return undefined;
-      // Write ahead of the thread by one turn at most: the next turn may be written while the last is being posted,
-      // but a salon slowed by Discord never runs rounds ahead of what its audience sees (or can pause).
-      const unposted = salon.outbox.filter((p) => p.kind === 'turn');
-      if (unposted.length > 1 || (unposted[0] && unposted[0].turnIndex !== next.index - 1)) return undefined;
-      if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
-      if (transitions.overBudget(salon)) {
-        // Checked before every request: a salon never starts one its budget has already used up.
-        await deps.changeHeld(room, (draft, now) => transitions.pauseOverBudget(draft, now));
-        return undefined;
-      }
+    let plan = await deps.exclusive(room, () => this.prepare(room, controller));
+    if (plan?.kind === 'moderate') {
+      let call: transitions.ModeratorCall;
       try {
-        const settings = this.seatSettings(salon, next.seat);
-        // Saved before the model is called: a question saved after this, on any process, waits for the next turn,
-        // which is what its reply says. Another process's change saved meanwhile is in the record it returns.
-        const started = await deps.changeHeld(room, (draft, now) => transitions.startTurn(draft, next.index, now));
-        if (started.writing?.index !== next.index) return undefined;
-        const prompt = buildPrompt(started, next.seat, settings);
-        room.writing = controller;
-        return { salon: started, next, prompt };
+        call = await this.moderate(room, plan.salon, plan.index, plan.eligible, controller.signal);
       } catch (err) {
-        if (!(err instanceof ModelError)) throw err;
-        await this.failTurn(room, next.seat, err);
-        return undefined;
+        room.writing = undefined;
+        if (err instanceof ModelAbortedError || isLetGo(err)) return;
+        throw err;
       }
-    });
-    if (!plan) return;
-    const { salon, next, prompt } = plan;
-    const seat = salon.seats[next.seat];
-    const log = deps.log.child({ salonId: id, turn: next.index, seat: next.seat, model: seat.model });
-    const typing = this.startTyping(room, next.seat);
+      plan = await deps.exclusive(room, () => this.prepare(room, controller, call));
+    }
+    if (plan?.kind !== 'write') {
+      if (room.writing === controller) room.writing = undefined;
+      return;
+    }
+    const { salon, next, seat: speaker, prompt } = plan;
+    const seat = seatAt(salon, speaker);
+    const log = deps.log.child({ salonId: id, turn: next.index, seat: speaker, model: seat.model });
+    const typing = this.startTyping(room, speaker);
     const draft = this.draftWriter(room, next.index, log);
-    const strip = ownNameStripper([seat.name, seat.key]);
+    // A reply that opens with any participant's name (its own, or one it answers) loses the prefix.
+    const strip = ownNameStripper(salon.seats.flatMap((p) => [p.name, p.key]).sort((a, b) => b.length - a.length));
     const startedAt = deps.clock.now();
     try {
       log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns, streaming: !!draft }, 'turn started');
@@ -124,7 +120,7 @@ export class TurnWriter {
       // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
       const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
       const pricing = deps.config.models[seat.key]?.pricing;
-      const recent = salon.turns.slice(-REPETITION_WINDOW).map((t) => t.text);
+      const recent = salon.turns.slice(-repetitionWindow(salon.seats.length)).map((t) => t.text);
       const settings = deps.config.salon;
       await deps.changeQueued(room, (record, now) =>
         transitions.commitTurn(
@@ -159,7 +155,7 @@ export class TurnWriter {
         const failure = err instanceof ModelError ? err : new ModelError(modelFailureText({ code: 'unexpected' }), false);
         if (err instanceof ModelError) log.warn({ reason: failure.reason, permanent: failure.permanent, status: failure.status }, 'turn failed');
         else log.error({ err }, 'turn failed unexpectedly');
-        await deps.exclusive(room, () => this.failTurn(room, next.seat, failure));
+        await deps.exclusive(room, () => this.failTurn(room, speaker, failure));
       }
     } finally {
       typing.stop();
@@ -168,6 +164,90 @@ export class TurnWriter {
       const unsettled = await draft?.settle();
       if (unsettled?.maybePosted && nextTurn(room.record)?.index === next.index) room.uncertainDraft = true;
       room.writing = undefined;
+    }
+  }
+
+  /**
+   * Inside the salon's queue: whether the next turn may be written now, and if so, its pick saved with its start
+   * and its prompt. Asks for the moderator first when the pick needs one (`moderated` is its answer, once asked).
+   */
+  private async prepare(room: Room, controller: AbortController, moderated?: transitions.ModeratorCall): Promise<Plan | undefined> {
+    const { deps } = this;
+    const salon = room.record;
+    const next = nextTurn(salon);
+    if (room.disposed) return undefined;
+    // Two steps may race to the same due turn; only one may write it. A change queued before this one may have
+    // ended the salon (a close, a deleted thread), and the engine dropped its room.
+    const mayWrite = next && salon.status === 'running' && (!room.writing || room.writing === controller);
+    if (!mayWrite) {
+      // The moderator was asked and paid for: that counts, and its pick stands for when the salon goes on.
+      if (moderated) await deps.changeHeld(room, (draft, now) => transitions.startTurn(draft, next?.index ?? -1, now, moderated));
+      return undefined;
+    }
+    // Write ahead of the thread by one turn at most: the next turn may be written while the last is being posted,
+    // but a salon slowed by Discord never runs rounds ahead of what its audience sees (or can pause).
+    const unposted = salon.outbox.filter((p) => p.kind === 'turn');
+    if (unposted.length > 1 || (unposted[0] && unposted[0].turnIndex !== next.index - 1)) return undefined;
+    if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
+    if (!moderated && transitions.overBudget(salon)) {
+      // Checked before every request, the moderator's included: a salon never starts one its budget has already used up.
+      await deps.changeHeld(room, (draft, now) => transitions.pauseOverBudget(draft, now));
+      return undefined;
+    }
+    const pick = planNext(salon, next.index);
+    if (!moderated && 'ask' in pick && salon.moderator) {
+      room.writing = controller;
+      return { kind: 'moderate', salon, index: next.index, eligible: pick.ask };
+    }
+    // Saved before the model is called: a question saved after this, on any process, waits for the next turn,
+    // which is what its reply says. Another process's change saved meanwhile is in the record it returns.
+    const started = await deps.changeHeld(room, (draft, now) => transitions.startTurn(draft, next.index, now, moderated));
+    const speaker = started.next?.index === next.index ? started.next.seat : undefined;
+    if (started.writing?.index !== next.index || speaker === undefined) return undefined;
+    try {
+      const prompt = buildPrompt(started, speaker, this.seatSettings(started, speaker));
+      room.writing = controller;
+      return { kind: 'write', salon: started, next, seat: speaker, prompt };
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      await this.failTurn(room, speaker, err);
+      return undefined;
+    }
+  }
+
+  /** Asks the moderator who speaks next. Never fails the turn: a failed or unusable answer is a miss, and the fallback picks. */
+  private async moderate(room: Room, salon: SalonRecord, index: number, eligible: Seat[], signal: AbortSignal): Promise<transitions.ModeratorCall> {
+    const { deps } = this;
+    const moderator = salon.moderator!;
+    const log = deps.log.child({ salonId: room.id, turn: index, moderator: moderator.key });
+    const model = Object.hasOwn(deps.config.models, moderator.key) ? deps.config.models[moderator.key] : undefined;
+    if (!model) {
+      log.warn('the moderator is no longer in the config; the seat that spoke least recently speaks');
+      return { answer: { miss: 'failed' } };
+    }
+    const request = moderatorRequest(salon, index, eligible, model.system);
+    try {
+      const reply = await deps.models.complete({
+        modelKey: moderator.key,
+        messages: request.messages,
+        signal,
+        answerSchema: request.answerSchema,
+        timeoutMs: deps.config.salon.moderatorTimeoutSeconds * 1000,
+        maxRetries: 0,
+      });
+      const usage = reply.usage ?? {
+        promptTokens: estimateTokens(request.messages.map((m) => m.content).join('\n')),
+        completionTokens: estimateTokens(reply.text),
+        estimated: true,
+      };
+      const answer = readModeratorAnswer(salon, reply.text, eligible);
+      log.info({ latencyMs: reply.latencyMs, answer, usage: reply.usage }, 'moderator answered');
+      return { answer, usage, cost: costOf(usage, model.pricing) };
+    } catch (err) {
+      if (err instanceof ModelAbortedError) throw err;
+      log.warn({ reason: err instanceof ModelError ? err.reason : String(err) }, 'moderator failed; the seat that spoke least recently speaks');
+      // A request that failed is not billed: it counts as a call, at no cost.
+      return { answer: { miss: 'failed' }, cost: { usd: 0, source: 'pricing' } };
     }
   }
 
@@ -210,8 +290,9 @@ export class TurnWriter {
   }
 
   private seatSettings(salon: SalonRecord, seat: Seat) {
-    const model = this.deps.config.models[salon.seats[seat].key];
-    if (!model) throw new ModelError(modelFailureText({ code: 'not_in_config', modelKey: salon.seats[seat].key, by: 'seat' }), true);
+    const { key } = seatAt(salon, seat);
+    const model = this.deps.config.models[key];
+    if (!model) throw new ModelError(modelFailureText({ code: 'not_in_config', modelKey: key, by: 'seat' }), true);
     return { persona: model.system, contextTokens: model.contextTokens, maxTokens: model.maxTokens };
   }
 

@@ -14,7 +14,27 @@ const migrations: Record<number, (record: Record<string, unknown>) => Record<str
     outbox: Array.isArray(record.outbox) ? record.outbox.map(liftNotice) : record.outbox,
     ...(typeof record.pausedReason === 'string' ? { pausedReason: { code: 'legacy', text: record.pausedReason } } : {}),
   }),
+  // Schema 2 had two seats, A and B, by letter; schema 3 has a list of two to six, by number (A is 0).
+  2: (record) => {
+    const seats = record.seats as Record<string, unknown> | undefined;
+    if (!seats || typeof seats.A !== 'object' || typeof seats.B !== 'object' || seats.A === null || seats.B === null) {
+      throw new RecordError('field seats is missing');
+    }
+    const failure = record.failure as Record<string, unknown> | undefined;
+    return {
+      ...record,
+      seats: [seats.A, seats.B],
+      interjections: Array.isArray(record.interjections) ? record.interjections.map((q) => withSeatNumber(q, 'to')) : record.interjections,
+      ...(failure && typeof failure === 'object' ? { failure: withSeatNumber(failure, 'seat') } : {}),
+    };
+  },
 };
+
+function withSeatNumber(item: unknown, field: string): unknown {
+  if (typeof item !== 'object' || item === null) return item;
+  const value = (item as Record<string, unknown>)[field];
+  return value === 'A' || value === 'B' ? { ...item, [field]: value === 'A' ? 0 : 1 } : item;
+}
 
 function liftNotice(post: unknown): unknown {
   if (typeof post !== 'object' || post === null) return post;
@@ -42,7 +62,12 @@ export function migrate(raw: unknown): SalonRecord {
   for (const field of ['turns', 'interjections', 'outbox'] as const) {
     if (!Array.isArray(record[field])) throw new RecordError(`field ${field} is missing or not a list`);
   }
-  const seats = record.seats as Record<string, unknown> | undefined;
-  if (!seats || typeof seats.A !== 'object' || typeof seats.B !== 'object') throw new RecordError('field seats is missing');
+  // Each turn is stored once, apart from the head, and kept as it was written: a salon whose head was saved at
+  // schema 3 may still hold turns written at schema 2, with the seat as a letter.
+  record = { ...record, turns: (record.turns as unknown[]).map((t) => withSeatNumber(t, 'seat')) };
+  const seats = record.seats;
+  if (!Array.isArray(seats) || seats.length < 2 || seats.some((p) => typeof p !== 'object' || p === null)) {
+    throw new RecordError('field seats is missing or not a list of participants');
+  }
   return record as unknown as SalonRecord;
 }

@@ -3,20 +3,30 @@
  * and its options', keyed by the option's own name.
  */
 export const descriptions = {
-  salon: 'Host a conversation between two language models in a thread',
+  salon: 'Host a conversation between language models in a thread',
   start: {
-    summary: 'Start a salon: two models talk about a topic in a new thread',
+    summary: 'Start a salon: two to six models talk about a topic in a new thread',
     topic: 'What the models should talk about',
     model_a: 'The model that speaks first',
     model_b: 'The model that answers',
-    rounds: 'Rounds (A speaks, then B)',
+    model_c: 'A third model (optional)',
+    model_d: 'A fourth model (optional)',
+    model_e: 'A fifth model (optional)',
+    model_f: 'A sixth model (optional)',
+    rounds: 'Rounds (every model speaks once a round)',
     delay: 'Seconds between turns',
     budget: 'The most this salon may spend, in US dollars',
+    panel: 'A panel of models from the server’s config, in place of model_a…model_f',
+    order: 'Who speaks next: the seats in order, or a moderator model’s pick',
   },
   ask: {
     summary: 'Put a question to the salon; the next speaker (or the one you pick) answers it',
     question: 'Your question',
     to: 'Which model should answer (default: whoever speaks next)',
+  },
+  next: {
+    summary: 'Choose who speaks next (once; someone who has not spoken this round)',
+    speaker: 'The model that speaks next',
   },
   pause: {
     summary: 'Pause this salon: no model speaks until it is resumed',
@@ -41,6 +51,11 @@ export const descriptions = {
     rounds: 'Rounds to run in the fork (default: as many as the parent)',
     model_a: 'The model that speaks first (default: the parent’s)',
     model_b: 'The model that answers (default: the parent’s)',
+    model_c: 'The third model (default: the parent’s, if it had one)',
+    model_d: 'The fourth model (default: the parent’s, if it had one)',
+    model_e: 'The fifth model (default: the parent’s, if it had one)',
+    model_f: 'The sixth model (default: the parent’s, if it had one)',
+    panel: 'A panel from the server’s config, in place of the parent’s models',
     direction: 'An opening question that steers the fork',
   },
   close: {

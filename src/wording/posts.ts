@@ -1,5 +1,4 @@
 /** The words around what the models say in a salon's thread. */
-import type { Seat } from '../domain/salon.js';
 import { CUT_OFF_LINE } from '../domain/transcript.js';
 
 /** A turn's text as posted: a reply cut off at the model's length limit says so under it, as the archive does. */
@@ -30,9 +29,9 @@ export function forkThreadName(topic: string): string {
 /** A name for when the one given has nothing visible left: a thread's, a speaker's webhook name. */
 export const STAND_IN_NAME = 'Salon';
 
-/** Two seats with one display name are told apart by their letter. */
-export function seatName(name: string, seat: Seat): string {
-  return `${name} (${seat})`;
+/** Seats with one display name are told apart by a number: the second `GLM 4.7` is `GLM 4.7 (2)`. */
+export function seatName(name: string, nth: number): string {
+  return `${name} (${nth})`;
 }
 
 /** The name of the webhook through which the models post, as the channel's integrations list it. */

@@ -20,6 +20,11 @@ function where(command: string): string {
   return `Use \`/salon ${command}\` inside a salon's thread (start one with \`/salon start\`).`;
 }
 
+/** `A`, `A or B`, `A, B or C`. */
+export function listOf(items: string[], last: 'and' | 'or'): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+}
+
 function salons(n: number): string {
   return `${n} ${n === 1 ? 'salon' : 'salons'}`;
 }
@@ -95,9 +100,30 @@ export function refusalText(refusal: Refusal): string {
     case 'not_controller':
       return `Only ${refusal.starter} (who started this salon) or members with the Manage Threads permission can ${refusal.command} it.`;
     case 'unknown_speaker': {
-      const [a, b] = refusal.names;
-      return `This salon has no speaker "${refusal.wanted}". Put your question to ${a} or ${b}, or leave \`to\` empty for whoever speaks next.`;
+      const names = listOf(refusal.names, 'or');
+      const wanted = cutOnWord(refusal.wanted, 60);
+      if (refusal.command === 'next') return `This salon has no speaker "${wanted}". Choose ${names}.`;
+      return `This salon has no speaker "${wanted}". Put your question to ${names}, or leave \`to\` empty for whoever speaks next.`;
     }
+    case 'unknown_panel':
+      return refusal.panels.length > 0
+        ? `There is no panel "${cutOnWord(refusal.wanted, 60)}". Available: ${refusal.panels.map((p) => `\`${p}\``).join(', ')}.`
+        : `There is no panel "${cutOnWord(refusal.wanted, 60)}": this server's config defines none. Choose the models with \`model_a\`…\`model_f\`.`;
+    case 'panel_with_models':
+      return `\`panel\` chooses every seat; leave ${refusal.options.map((o) => `\`${o}\``).join(', ')} empty, or choose the models without a panel.`;
+    case 'seat_gap':
+      return `Seats are filled in order: give \`${refusal.missing}\` before \`${refusal.option}\`.`;
+    case 'no_moderator':
+      return (
+        'Moderated order needs a moderator model, and this server’s config names none (`salon.moderator`). ' +
+        'Use `order:round-robin`, or ask the operator to set one.'
+      );
+    case 'seat_spoke':
+      return refusal.speaking
+        ? `${refusal.name} is speaking now; choose someone who has not spoken in round ${refusal.round}.`
+        : `${refusal.name} has already spoken in round ${refusal.round}; every seat speaks once a round. Choose someone who has not spoken yet.`;
+    case 'no_turn_to_choose':
+      return 'Every turn left in this salon already has its speaker. Add rounds with `/salon extend`, then choose.';
     case 'unknown_model': {
       const list = refusal.models.map((m) => `\`${m.key}\` (${m.name})`).join(', ');
       return `There is no model "${cutOnWord(refusal.wanted, 60)}" for ${refusal.option}. Available: ${list}.`;

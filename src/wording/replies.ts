@@ -3,6 +3,8 @@
  * (`<@id>`, `<#id>`), as Discord renders them.
  */
 import { formatUSD } from '../domain/ledger.js';
+import { listOf } from './refusals.js';
+import type { AnsweredIn } from '../domain/order.js';
 import type { SalonRecord, Seat } from '../domain/salon.js';
 import { cutOnWord } from '../domain/text.js';
 
@@ -17,14 +19,10 @@ function roundsWord(n: number): string {
  * `/salon ask`: the question, shown in the thread so everyone watching knows what is coming, and who answers it
  * when: "next" when it is the coming turn, "in round 3" when the answer is a while off.
  */
-export function askedReply(
-  salon: SalonRecord,
-  question: { name: string; text: string; to?: Seat },
-  answeredIn: { index: number; round: number; seat: Seat },
-): string {
-  const aimed = question.to ? ` (for ${salon.seats[question.to].name})` : '';
-  const who = salon.seats[answeredIn.seat].name;
-  const soon = answeredIn.index === salon.turns.length ? 'next' : `in round ${answeredIn.round}`;
+export function askedReply(salon: SalonRecord, question: { name: string; text: string; to?: Seat }, answeredIn: AnsweredIn): string {
+  const aimed = question.to !== undefined ? ` (for ${salon.seats[question.to]?.name})` : '';
+  const who = answeredIn.seat !== undefined ? salon.seats[answeredIn.seat]?.name : 'Whoever the moderator picks';
+  const soon = answeredIn.next ? 'next' : `in round ${answeredIn.round}`;
   const when = `${who} will answer it ${soon}${salon.status === 'paused' ? ', once the salon is resumed' : ''}`;
   return `❓ **${question.name}** asks${aimed}: ${question.text}\n-# ${when}.`;
 }
@@ -47,11 +45,19 @@ export function extendedReply(reply: { by: string; added: number; total: number;
 }
 
 /** `/salon fork`: where the fork went, who speaks in it, and the direction it was given. */
-export function forkedReply(reply: { fromRound: number; thread: string; a: string; b: string; rounds: number; direction?: string }): string {
+export function forkedReply(reply: { fromRound: number; thread: string; names: string[]; rounds: number; direction?: string }): string {
   return (
-    `🍴 Forked after round ${reply.fromRound} into ${reply.thread}: **${reply.a}** and **${reply.b}**, ` +
-    `${reply.rounds} more ${roundsWord(reply.rounds)}.${reply.direction ? ` Direction: “${cutOnWord(reply.direction, 200)}”` : ''}`
+    `🍴 Forked after round ${reply.fromRound} into ${reply.thread}: ${listOf(
+      reply.names.map((n) => `**${n}**`),
+      'and',
+    )}, ` + `${reply.rounds} more ${roundsWord(reply.rounds)}.${reply.direction ? ` Direction: “${cutOnWord(reply.direction, 200)}”` : ''}`
   );
+}
+
+/** `/salon next`: who speaks next, chosen by whom. */
+export function nextChosenReply(reply: { by: string; name: string; round: number; afterCurrent: boolean }): string {
+  const when = reply.afterCurrent ? 'after the turn being written' : 'next';
+  return `⏭️ ${reply.by} chose **${reply.name}** to speak ${when} (round ${reply.round}).`;
 }
 
 /** `/salon pause`. */
@@ -71,11 +77,14 @@ export function resumedReply(reply: { by: string; budgetUSD?: number; nextSpeake
 }
 
 /** `/salon start`: who talks, where, for how long and at what cost at most. */
-export function startedReply(reply: { a: string; b: string; thread: string; rounds: number; budgetUSD?: number }): string {
+export function startedReply(reply: { names: string[]; moderator?: string; thread: string; rounds: number; budgetUSD?: number }): string {
   const budget = reply.budgetUSD !== undefined ? `, a budget of ${formatUSD(reply.budgetUSD)}` : '';
+  const moderated = reply.moderator !== undefined ? `, moderated by **${reply.moderator}**,` : '';
   return (
-    `🎙️ A salon between **${reply.a}** and **${reply.b}** has begun in ${reply.thread}: ` +
-    `${reply.rounds} ${roundsWord(reply.rounds)}${budget}. Join the thread to watch and ask questions.`
+    `🎙️ A salon between ${listOf(
+      reply.names.map((n) => `**${n}**`),
+      'and',
+    )}${moderated} has begun in ${reply.thread}: ` + `${reply.rounds} ${roundsWord(reply.rounds)}${budget}. Join the thread to watch and ask questions.`
   );
 }
 
