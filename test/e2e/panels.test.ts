@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config, ModelConfig } from '../../src/config/index.js';
 import type { SalonRecord } from '../../src/domain/salon.js';
+import { openKeyv } from '../../src/store/keyv-factory.js';
 import { responseSchemaOf, type ChatRequest, type Reply } from '../fakes/openai-server.js';
 import { command } from '../helpers/command.js';
 import { whenSalon } from '../helpers/engine-events.js';
@@ -251,5 +252,78 @@ describe('panels', () => {
       [2, 2],
       [2, 2],
     ]);
+  });
+
+  it('forks a panel keeping its seats, or with a panel that drops seats, and extends a panel', async () => {
+    world = await panelWorld({ rounds: 1 });
+    const parentId = await startSalon(world, { panel: 'four' });
+    await whenSalon(world.bot.engine, parentId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    const extended = await command(world.discord, world.ada, parentId, 'extend', { rounds: 1 }).response();
+    expect(extended.content).toContain('the salon now has 2. Claude Opus 4.5 speaks next.');
+    const parent = await whenSalon(world.bot.engine, parentId, (s) => s.status === 'finished' && s.turns.length === 8 && s.outbox.length === 0, 15_000);
+    expect(speakers(parent).slice(4)).toEqual(['Claude Opus 4.5', 'GLM 4.7', 'GPT 5', 'Gemini 3']);
+
+    // Same seats, one replaced.
+    const same = await command(world.discord, world.bob, parentId, 'fork', { from_round: 1, rounds: 1, model_c: 'kimi' }).response(10_000);
+    expect(same.content).toContain('**Claude Opus 4.5**, **GLM 4.7**, **Kimi K2** and **Gemini 3**');
+    const sameId = /<#(\d+)>/.exec(same.content)![1]!;
+    const forked = await whenSalon(world.bot.engine, sameId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    expect(speakers(forked)).toEqual([...speakers(parent).slice(0, 4), 'Claude Opus 4.5', 'GLM 4.7', 'Kimi K2', 'Gemini 3']);
+    expect(shownSpeakers(world, sameId)).toEqual(['Claude Opus 4.5', 'GLM 4.7', 'Kimi K2', 'Gemini 3']);
+
+    // A two-seat panel in place of four: the carried round keeps its four speakers, the fork's rounds have two.
+    world.config.panels.pair = ['gpt', 'gemini'];
+    const pair = await command(world.discord, world.bob, parentId, 'fork', { from_round: 2, rounds: 1, panel: 'pair' }).response(10_000);
+    const pairId = /<#(\d+)>/.exec(pair.content)![1]!;
+    const small = await whenSalon(world.bot.engine, pairId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    expect(small.turns.map((t) => t.round)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3]);
+    expect(speakers(small).slice(8)).toEqual(['GPT 5', 'Gemini 3']);
+    // GPT 5 held seat 2 in the parent and seat 0 now: its parent turns are another participant's words, labelled.
+    const gpt = world.models.requests.filter((r) => r.body.model === 'openai/gpt-5').at(-1)!;
+    expect(gpt.body.messages.filter((m) => m.role === 'assistant')).toEqual([]);
+    expect(JSON.stringify(gpt.body.messages)).toContain(`GPT 5:\\n${parent.turns[2]!.text}`);
+  });
+
+  it('loads a two-seat salon saved before panels (schema 2) and finishes it as before', async () => {
+    world = await panelWorld({ rounds: 2, turnDelaySeconds: 3600 });
+    const threadId = await startSalon(world);
+    await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
+    await command(world.discord, world.bob, threadId, 'ask', { question: 'And you, GLM?', to: '1' }).response();
+    await world.bot.stop();
+
+    // Write it back as the version before panels stored it: seats by letter, turns and questions by letter.
+    const opened = await openKeyv(world.storeUrl);
+    const head = (await opened.keyv.get(`salon:${threadId}`)) as Record<string, unknown> & { seats: unknown[] };
+    const letter = (seat: unknown) => (seat === 0 ? 'A' : 'B');
+    const { next: _next, ...rest } = head;
+    await opened.keyv.set(`salon:${threadId}`, {
+      ...rest,
+      schema: 2,
+      seats: { A: head.seats[0], B: head.seats[1] },
+      interjections: (head.interjections as { to?: number }[]).map((q) => ({ ...q, to: letter(q.to) })),
+      delaySeconds: 0,
+      nextTurnAt: Date.now(),
+    });
+    const turn = (await opened.keyv.get(`turn:${threadId}:0`)) as { seat: unknown };
+    await opened.keyv.set(`turn:${threadId}:0`, { ...turn, seat: letter(turn.seat) });
+    await opened.close();
+
+    await world.restart();
+    const done = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    expect(done.schema).toBe(3);
+    expect(done.turns.map((t) => [t.seat, t.name])).toEqual([
+      [0, 'Claude Opus 4.5'],
+      [1, 'GLM 4.7'],
+      [0, 'Claude Opus 4.5'],
+      [1, 'GLM 4.7'],
+    ]);
+    expect(shownSpeakers(world, threadId)).toEqual(['Claude Opus 4.5', 'GLM 4.7', 'Claude Opus 4.5', 'GLM 4.7']);
+    expect(done.interjections.map((q) => [q.to, q.answeredBy])).toEqual([[1, 1]]);
+    // The two seats are prompted as two seats always were.
+    expect(world.models.requests.at(-1)!.body.messages[0]!.content).toContain('You are GLM 4.7, one of two language models');
+    await command(world.discord, world.ada, threadId, 'close').response();
+    const { text } = await transcriptOf(world.discord, threadId);
+    expect(text).toContain('# Salon: Claude Opus 4.5 and GLM 4.7');
+    expect(text.match(/^## Round \d: /gm)).toHaveLength(4);
   });
 });
