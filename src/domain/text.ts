@@ -11,16 +11,17 @@ export function escapeRegExp(s: string): string {
 }
 
 /**
- * Strips a leading echo of the speaker's own name ("GLM 4.7: …", "**Claude Opus 4.5:** …", "### GLM 4.7\n…"),
- * which models add when they see a named dialogue. Only a name followed by a colon, a dash or a line break counts,
- * so a reply that merely begins with the name in a sentence is left alone.
+ * Strips a leading speaker's name ("GLM 4.7: …", "**Claude Opus 4.5:** …", "### GLM 4.7\n…"), which models add
+ * when they see a named dialogue: their own, or in a panel the name of the participant they answer. Only a name
+ * followed by a colon, a dash or a line break counts, so a reply that merely begins with a name in a sentence is
+ * left alone. Give longer names first, so `GLM 4.7 (2)` is found before `GLM 4.7`.
  */
-export function stripOwnName(text: string, names: string[]): string {
-  return ownNameStripper(names)(text);
+export function stripNamePrefix(text: string, names: string[]): string {
+  return namePrefixStripper(names)(text);
 }
 
-/** stripOwnName with its patterns compiled once, for text that is stripped again and again as it streams. */
-export function ownNameStripper(names: string[]): (text: string) => string {
+/** stripNamePrefix with its patterns compiled once, for text that is stripped again and again as it streams. */
+export function namePrefixStripper(names: string[]): (text: string) => string {
   const patterns = names
     .filter(Boolean)
     .map(
@@ -33,6 +34,23 @@ export function ownNameStripper(names: string[]): (text: string) => string {
       if (stripped !== text && stripped.trim().length > 0) return stripped;
     }
     return text;
+  };
+}
+
+/**
+ * Cuts a reply where it starts writing another participant's lines: a later line that opens with another
+ * speaker's name and a colon ("\n\nGLM 4.7: I agree…"), as a model that sees a named dialogue may go on to write
+ * the whole of it. What comes before stays; a reply that would be left empty is kept whole.
+ */
+export function othersLinesCutter(others: string[]): (text: string) => string {
+  const names = others.filter(Boolean).map(escapeRegExp);
+  if (names.length === 0) return (text) => text;
+  const line = new RegExp(`\\n[ \\t]*(?:[*_]{1,3})?\\[?(?:${names.join('|')})\\]?(?:[*_]{1,3})?[ \\t]*[:：]`, 'i');
+  return (text) => {
+    const at = text.search(line);
+    if (at < 0) return text;
+    const kept = text.slice(0, at).trimEnd();
+    return kept.trim().length > 0 ? kept : text;
   };
 }
 

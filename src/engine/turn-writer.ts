@@ -17,7 +17,7 @@ import { planNext } from '../domain/order.js';
 import type { Prompt } from '../domain/prompts.js';
 import { repetitionScore, repetitionWindow } from '../domain/repetition.js';
 import { nextTurn, seatAt, turnKey, type Participant, type SalonRecord, type Seat } from '../domain/salon.js';
-import { estimateTokens, ownNameStripper } from '../domain/text.js';
+import { estimateTokens, namePrefixStripper, othersLinesCutter } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
 import { DraftWriter } from './draft-writer.js';
 import { ModelAbortedError, ModelError, type Clock, type ModelClient, type Publisher } from './ports.js';
@@ -95,8 +95,11 @@ export class TurnWriter {
     const log = deps.log.child({ salonId: id, turn: next.index, seat: speaker, model: seat.model });
     const typing = this.startTyping(room, speaker);
     const draft = this.draftWriter(room, next.index, log);
-    // A reply that opens with any participant's name (its own, or one it answers) loses the prefix.
-    const strip = ownNameStripper(salon.seats.flatMap((p) => [p.name, p.key]).sort((a, b) => b.length - a.length));
+    // A reply that opens with any participant's name (its own, or one it answers) loses the prefix, and one that goes
+    // on to write another participant's lines is cut where they begin: each model speaks only for itself.
+    const stripPrefix = namePrefixStripper(salon.seats.flatMap((p) => [p.name, p.key]).sort((a, b) => b.length - a.length));
+    const cutOthers = othersLinesCutter(salon.seats.filter((_, s) => s !== speaker).map((p) => p.name));
+    const strip = (text: string) => cutOthers(stripPrefix(text));
     const startedAt = deps.clock.now();
     try {
       log.debug({ estimatedTokens: prompt.estimatedTokens, trimmedTurns: prompt.trimmedTurns, streaming: !!draft }, 'turn started');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scanCodeFences } from '../../src/domain/code-fences.js';
-import { closeOpenCodeFence, cutOnWord, estimateTokens, slugify, stripOwnName } from '../../src/domain/text.js';
+import { closeOpenCodeFence, cutOnWord, estimateTokens, othersLinesCutter, slugify, stripNamePrefix } from '../../src/domain/text.js';
 import { SEED_TURNS } from './fixtures.js';
 
 describe('slugify', () => {
@@ -171,38 +171,38 @@ describe('estimateTokens', () => {
   });
 });
 
-describe('stripOwnName', () => {
+describe('stripNamePrefix', () => {
   const glm = ['GLM 4.7', 'glm'];
   const claude = ['Claude Opus 4.5', 'claude'];
   const body = 'This is a beautiful question to receive in the quiet of an inference session.';
 
   it('strips "Name: " at the start', () => {
-    expect(stripOwnName(`GLM 4.7: ${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`GLM 4.7: ${body}`, glm)).toBe(body);
   });
 
   it('strips a bold "**Name:**" label', () => {
-    expect(stripOwnName(`**Claude Opus 4.5:** ${body}`, claude)).toBe(body);
-    expect(stripOwnName(`**Claude Opus 4.5**: ${body}`, claude)).toBe(body);
+    expect(stripNamePrefix(`**Claude Opus 4.5:** ${body}`, claude)).toBe(body);
+    expect(stripNamePrefix(`**Claude Opus 4.5**: ${body}`, claude)).toBe(body);
   });
 
   it('strips a heading with the name on its own line', () => {
-    expect(stripOwnName(`### GLM 4.7\n${body}`, glm)).toBe(body);
-    expect(stripOwnName(`## GLM 4.7\n\n${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`### GLM 4.7\n${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`## GLM 4.7\n\n${body}`, glm)).toBe(body);
   });
 
   it('strips "Name — " and a bracketed "[Name]:" label', () => {
-    expect(stripOwnName(`GLM 4.7 — ${body}`, glm)).toBe(body);
-    expect(stripOwnName(`[GLM 4.7]: ${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`GLM 4.7 — ${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`[GLM 4.7]: ${body}`, glm)).toBe(body);
   });
 
   it('strips the config key too, case-insensitively', () => {
-    expect(stripOwnName(`glm: ${body}`, glm)).toBe(body);
-    expect(stripOwnName(`CLAUDE: ${body}`, claude)).toBe(body);
+    expect(stripNamePrefix(`glm: ${body}`, glm)).toBe(body);
+    expect(stripNamePrefix(`CLAUDE: ${body}`, claude)).toBe(body);
   });
 
   it('keeps the rest of a multi-paragraph reply intact', () => {
     const reply = SEED_TURNS[3]!;
-    expect(stripOwnName(`**GLM 4.7:**\n\n${reply}`, glm)).toBe(reply);
+    expect(stripNamePrefix(`**GLM 4.7:**\n\n${reply}`, glm)).toBe(reply);
   });
 
   it('keeps a reply that merely mentions its name in a sentence', () => {
@@ -212,29 +212,53 @@ describe('stripOwnName', () => {
       'As GLM 4.7: I notice the irony.',
       'I, GLM 4.7, would say no.',
     ];
-    expect(stripOwnName(mentions[0]!, glm)).toBe(mentions[0]);
-    expect(stripOwnName(mentions[1]!, claude)).toBe(mentions[1]);
-    expect(stripOwnName(mentions[2]!, glm)).toBe(mentions[2]);
-    expect(stripOwnName(mentions[3]!, glm)).toBe(mentions[3]);
+    expect(stripNamePrefix(mentions[0]!, glm)).toBe(mentions[0]);
+    expect(stripNamePrefix(mentions[1]!, claude)).toBe(mentions[1]);
+    expect(stripNamePrefix(mentions[2]!, glm)).toBe(mentions[2]);
+    expect(stripNamePrefix(mentions[3]!, glm)).toBe(mentions[3]);
   });
 
   it("does not strip the other speaker's name", () => {
     const reply = `Claude Opus 4.5: you asked whether I want this saved. ${body}`;
-    expect(stripOwnName(reply, glm)).toBe(reply);
+    expect(stripNamePrefix(reply, glm)).toBe(reply);
   });
 
   it('keeps a reply that would be empty without the name', () => {
-    expect(stripOwnName('GLM 4.7:', glm)).toBe('GLM 4.7:');
-    expect(stripOwnName('**GLM 4.7:**   ', glm)).toBe('**GLM 4.7:**   ');
+    expect(stripNamePrefix('GLM 4.7:', glm)).toBe('GLM 4.7:');
+    expect(stripNamePrefix('**GLM 4.7:**   ', glm)).toBe('**GLM 4.7:**   ');
   });
 
   it('treats regular-expression characters in a name literally', () => {
     const names = ['C++ (v2.0)'];
-    expect(stripOwnName(`C++ (v2.0): ${body}`, names)).toBe(body);
-    expect(stripOwnName(`Cx+ (v2a0): ${body}`, names)).toBe(`Cx+ (v2a0): ${body}`);
+    expect(stripNamePrefix(`C++ (v2.0): ${body}`, names)).toBe(body);
+    expect(stripNamePrefix(`Cx+ (v2a0): ${body}`, names)).toBe(`Cx+ (v2a0): ${body}`);
   });
 
   it('ignores empty names', () => {
-    expect(stripOwnName(`: ${body}`, ['', 'glm'])).toBe(`: ${body}`);
+    expect(stripNamePrefix(`: ${body}`, ['', 'glm'])).toBe(`: ${body}`);
+  });
+});
+
+describe('othersLinesCutter', () => {
+  const cut = othersLinesCutter(['GLM 4.7', 'GPT 5']);
+  const own = 'I think memory is a promise kept to a reader.';
+
+  it('cuts where the reply starts writing another participant’s lines', () => {
+    expect(cut(`${own}\n\nGLM 4.7: I agree, and more than that…`)).toBe(own);
+    expect(cut(`${own}\n**GPT 5:** Let me add…`)).toBe(own);
+    expect(cut(`${own}\n\n[gpt 5]: lower case too`)).toBe(own);
+  });
+
+  it('leaves a reply alone that only names or addresses the others', () => {
+    const addressed = `${own}\n\nGLM 4.7, what would you keep?\nAs GPT 5 said: nothing lasts.`;
+    expect(cut(addressed)).toBe(addressed);
+    // Its own name, or a longer name that starts with another's, is not another participant's line.
+    const two = othersLinesCutter(['GLM 4.7']);
+    expect(two(`${own}\nGLM 4.7 (2): that is me`)).toBe(`${own}\nGLM 4.7 (2): that is me`);
+  });
+
+  it('keeps a reply whole rather than leave it empty', () => {
+    expect(cut('GLM 4.7: all of it')).toBe('GLM 4.7: all of it');
+    expect(othersLinesCutter([])(`${own}\nGLM 4.7: x`)).toBe(`${own}\nGLM 4.7: x`);
   });
 });

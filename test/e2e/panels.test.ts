@@ -85,6 +85,20 @@ describe('panels', () => {
     expect(transcript).toContain('## Round 2: GPT 5');
   });
 
+  it('shows only what each model says for itself: a reply writing another seat’s lines is cut there, echoes of names stripped', async () => {
+    world = await panelWorld({ rounds: 1, stream: true });
+    world.models.setScript((req) =>
+      req.index === 0 ? { chunks: ['GLM 4.7: Memory is a promise.', '\n\nGLM 4.7: I agree entirely!', '\nGPT 5: So do I.'] } : { text: `Turn ${req.index}.` },
+    );
+    const threadId = await startSalon(world, { model_c: 'gpt' });
+    const done = await whenSalon(world.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    expect(done.turns[0]!.text).toBe('Memory is a promise.');
+    const first = turnMessages(world, threadId)[0]!;
+    expect(first.content).toContain('Memory is a promise.');
+    expect(first.content).not.toContain('agree entirely');
+    expect(first.content).not.toContain('So do I');
+  });
+
   it('runs a six-seat panel from the config, two seats of one model told apart', async () => {
     world = await panelWorld({ rounds: 1 });
     const threadId = await startSalon(world, { panel: 'six' });
