@@ -26,7 +26,7 @@ const next: Subcommand = {
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'next');
-    assertCanControl(interaction, salon, 'choose who speaks next in');
+    assertCanControl(interaction, salon, 'next');
     const seat = resolveSeat(salon, interaction.options.getString(Option.Speaker), 'next');
     if (seat === undefined) throw new SalonError({ code: 'unknown_speaker', wanted: '', names: salon.seats.map((p) => p.name), command: 'next' });
     const person = { id: interaction.user.id, name: displayName(interaction) };

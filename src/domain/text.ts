@@ -45,7 +45,7 @@ export function namePrefixStripper(names: string[]): (text: string) => string {
 export function othersLinesCutter(others: string[]): (text: string) => string {
   const names = others.filter(Boolean).map(escapeRegExp);
   if (names.length === 0) return (text) => text;
-  const line = new RegExp(`\\n[ \\t]*(?:[*_]{1,3})?\\[?(?:${names.join('|')})\\]?(?:[*_]{1,3})?[ \\t]*[:：]`, 'i');
+  const line = new RegExp(`\\n[^\\S\\n]*(?:[*_]{1,3})?\\[?(?:${names.join('|')})\\]?(?:[*_]{1,3})?[^\\S\\n]*[:：]`, 'i');
   return (text) => {
     const at = text.search(line);
     if (at < 0) return text;

@@ -25,6 +25,9 @@ export function listOf(items: string[], last: 'and' | 'or'): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
 }
 
+/** What a controlling command does to a salon, where its name does not say it ("can pause it"). */
+const CONTROL_VERBS: Record<string, string> = { next: 'choose who speaks next in' };
+
 function salons(n: number): string {
   return `${n} ${n === 1 ? 'salon' : 'salons'}`;
 }
@@ -97,8 +100,10 @@ export function refusalText(refusal: Refusal): string {
         `You already have ${salons(refusal.active)} running or paused, the most one person may have at once (access.maxActivePerUser). ` +
         'Close one with `/salon close` first.'
       );
-    case 'not_controller':
-      return `Only ${refusal.starter} (who started this salon) or members with the Manage Threads permission can ${refusal.command} it.`;
+    case 'not_controller': {
+      const verb = CONTROL_VERBS[refusal.command] ?? refusal.command;
+      return `Only ${refusal.starter} (who started this salon) or members with the Manage Threads permission can ${verb} it.`;
+    }
     case 'unknown_speaker': {
       const names = listOf(refusal.names, 'or');
       const wanted = cutOnWord(refusal.wanted, 60);
