@@ -133,9 +133,11 @@ describe('round counting', () => {
 
 describe('eligibility', () => {
   it('gives every seat exactly one turn per round, whatever the moderator, the people and the retries do', () => {
-    const seeds = [1, 2, 3, 42, 2025, Number(process.env.SALON_ORDER_SEED ?? Math.floor(Math.random() * 2 ** 31))];
-    for (const seed of seeds) {
-      console.info(`order: random moderated salon, seed ${seed} (replay with SALON_ORDER_SEED=${seed})`);
+    // Fixed seeds, and one new each run: printed, and replayed alone with SALON_ORDER_SEED=<seed>.
+    const fixed = process.env.SALON_ORDER_SEED ? [] : Array.from({ length: 100 }, (_, i) => i + 1);
+    const fresh = Number(process.env.SALON_ORDER_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.info(`order: random moderated salons, seeds 1..${fixed.length} and ${fresh} (replay one with SALON_ORDER_SEED=<seed>)`);
+    for (const seed of [...fixed, fresh]) {
       const random = prng(seed);
       const pick = (n: number) => Math.floor(random() * n);
       const seats = 2 + pick(5);
