@@ -124,11 +124,14 @@ export function readModeratorAnswer(salon: SalonRecord, text: string, eligible: 
     const reason = oneLine(json.reason);
     return { seat: named, ...(reason ? { reason } : {}) };
   }
-  const named = seatsNamed(salon, answer);
+  // The name comes first, alone on its line as the prompt asks; what follows it, if anything, is the reason, which may
+  // name other seats. An answer whose first line names no seat is read whole.
+  const [first = '', ...rest] = answer.split('\n');
+  const onFirst = seatsNamed(salon, first);
+  const named = onFirst.length > 0 ? onFirst : seatsNamed(salon, answer);
   const maySpeak = named.filter((seat) => eligible.includes(seat));
   if (maySpeak.length === 1) {
-    // The name comes first; what follows it, if anything, is the reason.
-    const reason = oneLine(answer.split('\n').slice(1).join(' '));
+    const reason = oneLine(rest.join(' '));
     return { seat: maySpeak[0]!, ...(reason ? { reason } : {}) };
   }
   // One seat named, and it has spoken already: said so, rather than "unclear".
