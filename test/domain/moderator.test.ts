@@ -112,7 +112,12 @@ describe('moderatorRequest', () => {
     const eligible = eligibleSeats(salon, 1);
     expect(eligible).toEqual([0, 2, 3]);
     const { answerSchema } = moderatorRequest(salon, 1, eligible);
-    const schema = answerSchema.schema as { type: string; properties: Record<string, { type: string; enum?: string[] }>; required: string[]; additionalProperties: unknown };
+    const schema = answerSchema.schema as {
+      type: string;
+      properties: Record<string, { type: string; enum?: string[] }>;
+      required: string[];
+      additionalProperties: unknown;
+    };
     expect(answerSchema.name).toMatch(/^[a-zA-Z0-9_-]+$/);
     expect(schema.type).toBe('object');
     expect(schema.properties.speaker?.enum).toEqual(['Claude Opus 4.5', 'GLM 4.7 (2)', 'GPT-5']);

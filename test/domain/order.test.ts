@@ -4,23 +4,7 @@ import { ledgerOf, spentUSD } from '../../src/domain/ledger.js';
 import { eligibleSeats, firstUnpicked, knownSpeaker, leastRecent, moderatedPick, planNext, type ModeratorAnswer } from '../../src/domain/order.js';
 import { nextTurn, roundOf, roundStart, roundsDone, totalTurns, type SalonRecord, type Seat } from '../../src/domain/salon.js';
 import { addInterjection, chooseNext, close, commitTurn, extend, pause, resume, startTurn } from '../../src/domain/transitions.js';
-import {
-  ADA,
-  BOB,
-  CLAUDE,
-  GEMINI,
-  GLM,
-  GPT,
-  MODERATOR,
-  T0,
-  call,
-  forkSalon,
-  moderatedSalon,
-  panelSalon,
-  prng,
-  takeTurn,
-  takeTurns,
-} from './panel-fixtures.js';
+import { ADA, BOB, CLAUDE, GEMINI, GLM, GPT, MODERATOR, T0, call, forkSalon, moderatedSalon, panelSalon, prng, takeTurn, takeTurns } from './panel-fixtures.js';
 
 /** The refusal `fn` throws; fails the test if it throws nothing, or not a SalonError, or changes the salon. */
 function refusal(salon: SalonRecord, fn: () => unknown): Refusal {
@@ -189,7 +173,10 @@ describe('eligibility', () => {
       expect(salon.turns, `seed ${seed}`).toHaveLength(totalTurns(salon));
       const all = Array.from({ length: seats }, (_, seat) => seat);
       for (const [round, spoke] of roundsOfSeats(salon)) {
-        expect([...spoke].sort((a, b) => a - b), `seed ${seed}, round ${round}: ${spoke.join(',')}`).toEqual(all);
+        expect(
+          [...spoke].sort((a, b) => a - b),
+          `seed ${seed}, round ${round}: ${spoke.join(',')}`,
+        ).toEqual(all);
         spoke.slice(1).forEach((seat, i) => expect(seat, `seed ${seed}, round ${round}`).not.toBe(spoke[i]));
       }
       expect(salon.moderation?.count, `seed ${seed}`).toBeGreaterThanOrEqual(salon.turns.length);
@@ -444,7 +431,11 @@ describe('moderated order', () => {
     resume(salon, T0);
     startTurn(salon, 0, T0);
     expect(salon.writing?.index).toBe(0);
-    commitTurn(salon, { index: 0, text: 't', startedAt: T0, answered: [], usage: { promptTokens: 1000, completionTokens: 500 }, cost: { usd: 0.01, source: 'endpoint' } }, T0);
+    commitTurn(
+      salon,
+      { index: 0, text: 't', startedAt: T0, answered: [], usage: { promptTokens: 1000, completionTokens: 500 }, cost: { usd: 0.01, source: 'endpoint' } },
+      T0,
+    );
     expect(salon.turns[0]?.seat).toBe(2);
     // A call without a cost counts its tokens and says its cost is unknown.
     startTurn(salon, 1, T0, { answer: { seat: 0 }, usage: { promptTokens: 50, completionTokens: 5, estimated: true } });
@@ -462,7 +453,8 @@ describe('moderated order', () => {
 });
 
 describe('who answers a question (addInterjection with panels)', () => {
-  const ask = (salon: SalonRecord, id: string, to?: Seat) => addInterjection(salon, { id, author: ADA, text: 'Well?', ...(to !== undefined ? { to } : {}) }, T0);
+  const ask = (salon: SalonRecord, id: string, to?: Seat) =>
+    addInterjection(salon, { id, author: ADA, text: 'Well?', ...(to !== undefined ? { to } : {}) }, T0);
 
   it('puts a question aimed at a seat that has not spoken to this round, and at one that has to the next', () => {
     const salon = panelSalon(4, { rounds: 2 });

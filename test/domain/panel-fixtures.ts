@@ -98,7 +98,10 @@ export function forkSalon(parentSeats: Participant[], fromRound: number, seats: 
     id: 'fork-1',
     threadId: 'fork-1',
     rounds,
-    fork: { origin: { salonId: 'thread-p', threadId: 'thread-p', fromRound, topic: 'Whether a conversation needs a chair.' }, turns: parentTurns(parentSeats, fromRound) },
+    fork: {
+      origin: { salonId: 'thread-p', threadId: 'thread-p', fromRound, topic: 'Whether a conversation needs a chair.' },
+      turns: parentTurns(parentSeats, fromRound),
+    },
     ...overrides,
   });
 }
