@@ -79,15 +79,32 @@ function phrase(text: string): RegExp {
   return new RegExp(`(?<![\\p{L}\\p{N}])${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'giu');
 }
 
+/**
+ * Each way a seat may be called (display name or model key, lower-case) and the seats it calls: one, except a key that
+ * two seats share (one model in two seats).
+ */
+function spellings(salon: SalonRecord): Map<string, Seat[]> {
+  const called = new Map<string, Seat[]>();
+  salon.seats.forEach((p, seat) => {
+    for (const name of new Set([p.name.toLowerCase(), p.key.toLowerCase()])) called.set(name, [...(called.get(name) ?? []), seat]);
+  });
+  return called;
+}
+
+/** The seats a name calls, given who may speak: a key two seats share means whichever of them may speak. */
+function meant(seats: Seat[], eligible: Seat[]): Seat[] {
+  const maySpeak = seats.filter((seat) => eligible.includes(seat));
+  return maySpeak.length > 0 ? maySpeak : seats;
+}
+
 /** The seats `text` names, by display name or model key; a longer name is found before a shorter one inside it. */
-function seatsNamed(salon: SalonRecord, text: string): Seat[] {
-  const candidates = salon.seats.flatMap((p, seat) => [p.name, p.key].map((name) => ({ seat, name }))).sort((a, b) => b.name.length - a.name.length);
+function seatsNamed(salon: SalonRecord, text: string, eligible: Seat[]): Seat[] {
   const found = new Set<Seat>();
   let rest = text;
-  for (const { seat, name } of candidates) {
+  for (const [name, seats] of [...spellings(salon)].sort((a, b) => b[0].length - a[0].length)) {
     const re = phrase(name);
     if (re.test(rest)) {
-      found.add(seat);
+      for (const seat of meant(seats, eligible)) found.add(seat);
       rest = rest.replace(re, ' ');
     }
   }
@@ -119,16 +136,22 @@ export function readModeratorAnswer(salon: SalonRecord, text: string, eligible: 
   const json = jsonOf(answer);
   if (json) {
     const speaker = oneLine(json.speaker);
-    const named = speaker ? salon.seats.findIndex((p) => [p.name, p.key].some((n) => n.toLowerCase() === speaker.toLowerCase())) : -1;
-    if (named < 0) return { miss: 'unclear' };
+    const named = meant(speaker ? (spellings(salon).get(speaker.toLowerCase()) ?? []) : [], eligible);
+    // A seat that may speak, or else one that has spoken (the pick says so); a shared key both of whose seats may
+    // speak is unclear.
+    const seat = named.length === 1 || !named.some((s) => eligible.includes(s)) ? named[0] : undefined;
+    if (seat === undefined) return { miss: 'unclear' };
     const reason = oneLine(json.reason);
-    return { seat: named, ...(reason ? { reason } : {}) };
+    return { seat, ...(reason ? { reason } : {}) };
   }
-  const named = seatsNamed(salon, answer);
+  // The name comes first, alone on its line as the prompt asks; what follows it, if anything, is the reason, which may
+  // name other seats. An answer whose first line names no seat is read whole.
+  const [first = '', ...rest] = answer.split('\n');
+  const onFirst = seatsNamed(salon, first, eligible);
+  const named = onFirst.length > 0 ? onFirst : seatsNamed(salon, answer, eligible);
   const maySpeak = named.filter((seat) => eligible.includes(seat));
   if (maySpeak.length === 1) {
-    // The name comes first; what follows it, if anything, is the reason.
-    const reason = oneLine(answer.split('\n').slice(1).join(' '));
+    const reason = oneLine(rest.join(' '));
     return { seat: maySpeak[0]!, ...(reason ? { reason } : {}) };
   }
   // One seat named, and it has spoken already: said so, rather than "unclear".

@@ -319,8 +319,9 @@ export interface CommitOptions {
 export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: number, options: CommitOptions = {}): Turn | undefined {
   const next = nextTurn(salon);
   if (salon.status === 'closed' || !next || next.index !== generated.index) return undefined;
-  const picked = planNext(salon, next.index);
   // A turn is started with its pick saved; a record written mid-turn by an older version has none, and its order picks.
+  const saved = salon.next?.index === next.index;
+  const picked = planNext(salon, next.index);
   const speaker = 'pick' in picked ? picked.pick.seat : moderatedPick(salon, next.index, picked.ask, { miss: 'failed' }).seat;
   const seat = seatAt(salon, speaker);
   const turn: Turn = {
@@ -349,7 +350,9 @@ export function commitTurn(salon: SalonRecord, generated: GeneratedTurn, now: nu
   salon.draft = undefined;
   salon.writing = undefined;
   salon.next = undefined;
-  if (salon.chosen?.seat === speaker) salon.chosen = undefined;
+  // A person's choice is spent by the turn that used it: startTurn clears it when it saves the pick, so here only a
+  // pick made now (no pick saved) can have used it. A choice made while this turn was written is for a later turn.
+  if (!saved && 'pick' in picked && picked.pick.by === 'person') salon.chosen = undefined;
   salon.failure = undefined;
   salon.updatedAt = iso(now);
   const { threshold, maxNudges } = options.repetition ?? { threshold: Infinity, maxNudges: Infinity };
