@@ -64,8 +64,7 @@ export function addInterjection(
   // A turn already being written cannot see the question; the first turn that can is the one after it.
   const inFlight = salon.writing?.index === salon.turns.length;
   const from = salon.turns.length + (inFlight ? 1 : 0);
-  const answeredIn = answeringRound(salon, from, input.to);
-  if (!answeredIn) {
+  if (!answeringRound(salon, from, input.to)) {
     const lastInFlight = inFlight && from >= totalTurns(salon) ? { lastInFlight: true } : {};
     throw new SalonError({ code: 'no_turn_left', ...(input.to !== undefined ? { to: seatAt(salon, input.to).name } : {}), ...lastInFlight });
   }
@@ -82,6 +81,8 @@ export function addInterjection(
     ...(input.to !== undefined ? { to: input.to } : {}),
   };
   salon.interjections.push(interjection);
+  // Worked out again with the question in place: in moderated order, a question put to a seat makes it the next pick.
+  const answeredIn = answeringRound(salon, from, input.to)!;
   return { interjection, answeredIn };
 }
 

@@ -494,4 +494,12 @@ describe('who answers a question (addInterjection with panels)', () => {
     startTurn(salon, 1, T0, call({ seat: 3 }));
     expect(ask(salon, 'q2').answeredIn).toEqual({ round: 1, seat: 3, next: true });
   });
+
+  it('says a question put to a seat that may speak is answered next in moderated order: it makes that seat the pick', () => {
+    const salon = moderatedSalon(4);
+    takeTurn(salon, T0, { seat: 1 });
+    expect(ask(salon, 'q1', 3).answeredIn).toEqual({ round: 1, seat: 3, next: true });
+    // A seat that has spoken waits for the next round.
+    expect(ask(salon, 'q2', 1).answeredIn).toEqual({ round: 2, seat: 1, next: false });
+  });
 });
