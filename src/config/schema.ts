@@ -134,7 +134,15 @@ export const configSchema = z.strictObject({
         .array(text('a model key'), { error: 'expected a list of model keys' })
         .min(LIMITS.seats.min, `expected ${LIMITS.seats.min} to ${LIMITS.seats.max} model keys`)
         .max(LIMITS.seats.max, `expected ${LIMITS.seats.min} to ${LIMITS.seats.max} model keys`),
-      { error: 'expected a map of panels' },
+      // A value that is no map, or a bad name; a bad list keeps its own message.
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type'
+            ? 'expected a map of panels'
+            : issue.code === 'invalid_key'
+              ? 'panel names are 1-32 letters, digits, - or _'
+              : undefined,
+      },
     )
     .default({}),
   access: accessSchema.default({ channels: [], startRoles: [] }),
