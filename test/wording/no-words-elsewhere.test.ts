@@ -11,7 +11,8 @@
  * - the few texts listed in ALLOWED, each with its reason.
  * Not read: the operator's side (src/app.ts, main.ts, env.ts, deploy-commands.ts, the health check, config, store,
  * queue, proxy), whose words go to stderr and logs; the transcript and the ledger's figures, which are the archive's
- * format (src/domain/transcript.ts, ledger.ts); and the prompts, which are said to the models (src/domain/prompts.ts).
+ * format (src/domain/transcript.ts, ledger.ts); and the prompts, which are said to the models (src/domain/prompts.ts, and
+ * src/domain/moderator.ts: what the moderator model is asked).
  * Single words (a name like "Salon") are not sentences and are not caught.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const READ = ['commands', 'src/discord', 'src/engine', 'src/models', 'src/domain'];
-const NOT_READ = new Set(['src/domain/transcript.ts', 'src/domain/ledger.ts', 'src/domain/prompts.ts']);
+const NOT_READ = new Set(['src/domain/transcript.ts', 'src/domain/ledger.ts', 'src/domain/prompts.ts', 'src/domain/moderator.ts']);
 
 /** Errors whose message is shown in Discord: a literal in them is a word out of place. */
 const USER_FACING_ERRORS = new Set(['ModelError', 'PublishError', 'SalonError']);
