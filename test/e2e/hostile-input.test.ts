@@ -551,7 +551,7 @@ describe('hostile input to /salon', () => {
         refusal: /already running|finished all its rounds/,
         async afterwards(w, threadId) {
           const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, WAIT_MS);
-          expect(salon.turns.map((t) => t.seat)).toEqual(['A', 'B']);
+          expect(salon.turns.map((t) => t.seat)).toEqual([0, 1]);
           expect(w.models.requests).toHaveLength(2);
           expect(turnMessages(w, threadId)).toHaveLength(2);
         },
