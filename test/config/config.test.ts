@@ -44,6 +44,8 @@ describe('config', () => {
       synthesis: true,
       synthesizer: 'claude',
       repetition: { threshold: 0.8, maxNudges: 2 },
+      order: 'round-robin',
+      moderatorTimeoutSeconds: 20,
     });
     expect(config.models.claude!.pricing).toEqual({ prompt: 5, completion: 25, cachedPrompt: 0.5 });
     expect(config.access).toEqual({ channels: [], startRoles: [] });

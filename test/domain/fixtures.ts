@@ -82,7 +82,7 @@ export function salonInput(overrides: Partial<NewSalon> = {}): NewSalon {
     threadId: 'thread-1',
     starter: { id: 'user-1', name: 'Ada' },
     topic: TOPIC,
-    seats: { A: CLAUDE, B: GLM },
+    seats: [CLAUDE, GLM],
     rounds: 2,
     delaySeconds: 20,
     ...overrides,

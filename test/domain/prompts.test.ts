@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { knownSpeaker } from '../../src/domain/order.js';
 import { buildPrompt, systemPrompt, type ChatMessage, type Prompt, type SeatSettings } from '../../src/domain/prompts.js';
 import { nextTurn, type Participant, type SalonRecord } from '../../src/domain/salon.js';
 import { estimateTokens } from '../../src/domain/text.js';
@@ -13,8 +14,8 @@ const PERSONA = 'You are known in these archives as the Prism: you refract rathe
 
 /** Takes the next turn with `text`, answering whatever the prompt for it would answer. */
 function take(salon: SalonRecord, text: string, now: number): void {
-  const next = nextTurn(salon)!;
-  const prompt = buildPrompt(salon, next.seat, roomy);
+  const seat = knownSpeaker(salon, nextTurn(salon)!.index)!;
+  const prompt = buildPrompt(salon, seat, roomy);
   const turn = commitTurn(salon, generated(salon, { text, answered: prompt.answering, startedAt: now - 20_000 }), now);
   expect(turn).toBeDefined();
 }
@@ -40,7 +41,7 @@ function lastContent(prompt: Prompt): string {
 describe('systemPrompt', () => {
   it('frames the salon: own name, the other, the topic, the rounds and the persona', () => {
     const salon = newSalon({ rounds: 5 });
-    const a = systemPrompt(salon, 'A', PERSONA);
+    const a = systemPrompt(salon, 0, PERSONA);
     expect(a).toMatch(/^You are Claude Opus 4\.5\b/);
     expect(a).toContain('The other participant is GLM 4.7');
     expect(a).toContain(TOPIC);
@@ -48,7 +49,7 @@ describe('systemPrompt', () => {
     expect(a).toContain('set by Ada');
     expect(a.endsWith(PERSONA)).toBe(true);
 
-    const b = systemPrompt(salon, 'B');
+    const b = systemPrompt(salon, 1);
     expect(b).toMatch(/^You are GLM 4\.7\b/);
     expect(b).toContain('The other participant is Claude Opus 4.5');
     expect(b).toContain(TOPIC);
@@ -56,17 +57,17 @@ describe('systemPrompt', () => {
   });
 
   it('says "1 round" for a one-round salon', () => {
-    expect(systemPrompt(newSalon({ rounds: 1 }), 'A')).toContain('1 round.');
+    expect(systemPrompt(newSalon({ rounds: 1 }), 0)).toContain('1 round.');
   });
 
   it('ignores a blank persona and trims a padded one', () => {
     const salon = newSalon();
-    expect(systemPrompt(salon, 'A', '   \n ')).toBe(systemPrompt(salon, 'A'));
-    expect(systemPrompt(salon, 'A', `\n  ${PERSONA}  \n`)).toBe(systemPrompt(salon, 'A', PERSONA));
+    expect(systemPrompt(salon, 0, '   \n ')).toBe(systemPrompt(salon, 0));
+    expect(systemPrompt(salon, 0, `\n  ${PERSONA}  \n`)).toBe(systemPrompt(salon, 0, PERSONA));
   });
 
   it('carries nothing that changes from turn to turn (no round number, no closing cue)', () => {
-    const text = systemPrompt(newSalon({ rounds: 3 }), 'B', PERSONA);
+    const text = systemPrompt(newSalon({ rounds: 3 }), 1, PERSONA);
     expect(text).not.toMatch(/Round \d+ of \d+/);
     expect(text).not.toMatch(/final turn|closing turn: bring/i);
   });
@@ -77,29 +78,29 @@ describe('buildPrompt: the system prompt is a stable prefix', () => {
     const salon = newSalon({ rounds: 3 });
     const settings: SeatSettings = { persona: PERSONA, contextTokens: 64_000, maxTokens: 1024 };
     const tight: SeatSettings = { persona: PERSONA, contextTokens: 1024 + 900, maxTokens: 1024 };
-    const seen: Record<'A' | 'B', Set<string>> = { A: new Set(), B: new Set() };
+    const seen = [new Set<string>(), new Set<string>()];
     let now = T0;
     for (let i = 0; i < 6; i++) {
       if (i === 3) addInterjection(salon, { id: 'q-1', author: { id: 'u-2', name: 'Grace' }, text: 'Do you dream between queries?' }, now);
-      const next = nextTurn(salon)!;
-      for (const s of [settings, tight]) seen[next.seat].add(buildPrompt(salon, next.seat, s).messages[0]!.content);
+      const seat = knownSpeaker(salon, nextTurn(salon)!.index)!;
+      for (const s of [settings, tight]) seen[seat]!.add(buildPrompt(salon, seat, s).messages[0]!.content);
       // the other seat's view at this moment shares the same prefix as its own turns
-      seen[next.seat === 'A' ? 'B' : 'A'].add(buildPrompt(salon, next.seat === 'A' ? 'B' : 'A', settings).messages[0]!.content);
+      seen[1 - seat]!.add(buildPrompt(salon, 1 - seat, settings).messages[0]!.content);
       now += 60_000;
       take(salon, SEED_TURNS[i]!, now);
     }
-    expect(seen.A.size).toBe(1);
-    expect(seen.B.size).toBe(1);
-    expect([...seen.A][0]).toBe(systemPrompt(salon, 'A', PERSONA));
-    expect([...seen.B][0]).toBe(systemPrompt(salon, 'B', PERSONA));
-    expect([...seen.A][0]).not.toBe([...seen.B][0]);
+    expect(seen[0]!.size).toBe(1);
+    expect(seen[1]!.size).toBe(1);
+    expect([...seen[0]!][0]).toBe(systemPrompt(salon, 0, PERSONA));
+    expect([...seen[1]!][0]).toBe(systemPrompt(salon, 1, PERSONA));
+    expect([...seen[0]!][0]).not.toBe([...seen[1]!][0]);
   });
 });
 
 describe('buildPrompt: the round note', () => {
   it('the first turn of A: the topic and the note in one user message', () => {
     const salon = newSalon({ rounds: 3 });
-    const prompt = buildPrompt(salon, 'A', roomy);
+    const prompt = buildPrompt(salon, 0, roomy);
     expect(roles(prompt)).toEqual(['system', 'user']);
     const user = lastContent(prompt);
     expect(user.startsWith(`Topic: ${TOPIC}`)).toBe(true);
@@ -112,7 +113,7 @@ describe('buildPrompt: the round note', () => {
   it('gives "n of N" at the end of the last user message, with no closing cue before the last round', () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 3);
-    const prompt = buildPrompt(salon, 'B', roomy);
+    const prompt = buildPrompt(salon, 1, roomy);
     const note = '[Round 2 of 3. Your turn, GLM 4.7.]';
     expect(lastContent(prompt).endsWith(`\n\n${note}`)).toBe(true);
     // only once, and only in the last message
@@ -123,23 +124,23 @@ describe('buildPrompt: the round note', () => {
   it('on the last round, A is told it is its closing turn and that the other has the final word', () => {
     const salon = newSalon({ rounds: 2 });
     playTurns(salon, 2);
-    const last = lastContent(buildPrompt(salon, 'A', roomy));
+    const last = lastContent(buildPrompt(salon, 0, roomy));
     expect(last).toMatch(/\[Round 2 of 2\. Your turn, Claude Opus 4\.5\. This is your closing turn: [^\]]*GLM 4\.7 will have the final word\.\]$/);
   });
 
   it('on the last round, B is told this is the final turn of the salon', () => {
     const salon = newSalon({ rounds: 2 });
     playTurns(salon, 3);
-    const last = lastContent(buildPrompt(salon, 'B', roomy));
+    const last = lastContent(buildPrompt(salon, 1, roomy));
     expect(last).toMatch(/\[Round 2 of 2\. Your turn, GLM 4\.7\. This is the final turn of the salon[^\]]*\]$/);
     expect(last).not.toContain('final word');
   });
 
   it('a one-round salon: A closes and B ends', () => {
     const salon = newSalon({ rounds: 1 });
-    expect(lastContent(buildPrompt(salon, 'A', roomy))).toContain('This is your closing turn');
+    expect(lastContent(buildPrompt(salon, 0, roomy))).toContain('This is your closing turn');
     playTurns(salon, 1);
-    expect(lastContent(buildPrompt(salon, 'B', roomy))).toContain('This is the final turn of the salon');
+    expect(lastContent(buildPrompt(salon, 1, roomy))).toContain('This is the final turn of the salon');
   });
 });
 
@@ -147,7 +148,7 @@ describe('buildPrompt: each model sees the dialogue from its own seat', () => {
   it("A's own turns are assistant, B's are user, in order", () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 4);
-    const prompt = buildPrompt(salon, 'A', roomy);
+    const prompt = buildPrompt(salon, 0, roomy);
     expectWellFormed(prompt.messages);
     expect(roles(prompt)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
     expect(prompt.messages[2]!.content).toBe(SEED_TURNS[0]);
@@ -161,7 +162,7 @@ describe('buildPrompt: each model sees the dialogue from its own seat', () => {
   it("B sees the topic and A's opening together as its first user message, labelled with A's name", () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 3);
-    const prompt = buildPrompt(salon, 'B', roomy);
+    const prompt = buildPrompt(salon, 1, roomy);
     expectWellFormed(prompt.messages);
     expect(roles(prompt)).toEqual(['system', 'user', 'assistant', 'user']);
     const first = prompt.messages[1]!.content;
@@ -173,18 +174,18 @@ describe('buildPrompt: each model sees the dialogue from its own seat', () => {
 
   it('two copies of the same model (same key, model id and name) still get the roles by seat', () => {
     const twin: Participant = { ...GLM };
-    const salon = newSalon({ seats: { A: twin, B: { ...GLM } }, rounds: 3 });
+    const salon = newSalon({ seats: [twin, { ...GLM }], rounds: 3 });
     const texts = ['A speaks first: the fossil.', 'B answers: the flame.', 'A again: the ash.', 'B again: the ember.', 'A: closing.'];
     playTurns(salon, 4, T0, texts);
 
-    const forA = buildPrompt(salon, 'A', roomy);
+    const forA = buildPrompt(salon, 0, roomy);
     expectWellFormed(forA.messages);
     const assistantA = forA.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
     expect(assistantA).toEqual(['A speaks first: the fossil.', 'A again: the ash.']);
     expect(forA.messages.filter((m) => m.role === 'user').some((m) => m.content.includes('B answers: the flame.'))).toBe(true);
 
     playTurns(salon, 1, T0 + 1_000_000, texts);
-    const forB = buildPrompt(salon, 'B', roomy);
+    const forB = buildPrompt(salon, 1, roomy);
     expectWellFormed(forB.messages);
     const assistantB = forB.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
     expect(assistantB).toEqual(['B answers: the flame.', 'B again: the ember.']);
@@ -198,7 +199,7 @@ describe('buildPrompt: questions from people watching', () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 1);
     addInterjection(salon, { id: 'msg-1', author: { id: 'u-1', name: 'Ada' }, text: 'Would either of you want this conversation saved?' }, T0 + 40_000);
-    const prompt = buildPrompt(salon, 'B', roomy);
+    const prompt = buildPrompt(salon, 1, roomy);
     expectWellFormed(prompt.messages);
     const last = lastContent(prompt);
     expect(last).toContain('[Question from Ada, a person watching the salon]\nWould either of you want this conversation saved?');
@@ -214,7 +215,7 @@ describe('buildPrompt: questions from people watching', () => {
     playTurns(salon, 2);
     addInterjection(salon, { id: 'q-1', author: { id: 'u-1', name: 'Ada' }, text: 'First question?' }, T0 + 100_000);
     addInterjection(salon, { id: 'q-2', author: { id: 'u-2', name: 'Grace' }, text: 'Second question?' }, T0 + 101_000);
-    const prompt = buildPrompt(salon, 'A', roomy);
+    const prompt = buildPrompt(salon, 0, roomy);
     expectWellFormed(prompt.messages);
     const last = lastContent(prompt);
     expect(last.indexOf('[Question from Ada,')).toBeGreaterThan(-1);
@@ -226,7 +227,7 @@ describe('buildPrompt: questions from people watching', () => {
   it('a question asked before the opening is answered by A and kept right after the topic', () => {
     const salon = newSalon({ rounds: 2 });
     addInterjection(salon, { id: 'q-0', author: { id: 'u-1', name: 'Ada' }, text: 'Start with the salamanders, please.' }, T0);
-    const prompt = buildPrompt(salon, 'A', roomy);
+    const prompt = buildPrompt(salon, 0, roomy);
     expect(roles(prompt)).toEqual(['system', 'user']);
     const user = lastContent(prompt);
     expect(user.startsWith(`Topic: ${TOPIC}`)).toBe(true);
@@ -243,7 +244,7 @@ describe('buildPrompt: questions from people watching', () => {
     expect(salon.interjections[0]!.answeredBy).toBe(1);
 
     // A's view: Grace's question and GLM's answer share one user message, the question first, the turn labelled.
-    const forA = buildPrompt(salon, 'A', roomy);
+    const forA = buildPrompt(salon, 0, roomy);
     expectWellFormed(forA.messages);
     expect(forA.answering).toEqual([]);
     const withQuestion = forA.messages.filter((m) => m.content.includes('[Question from Grace'));
@@ -253,7 +254,7 @@ describe('buildPrompt: questions from people watching', () => {
     expect(lastContent(forA)).not.toContain('audience');
 
     // B's view: the question is the last thing before B's own (assistant) answer.
-    const forB = buildPrompt(salon, 'B', roomy);
+    const forB = buildPrompt(salon, 1, roomy);
     expectWellFormed(forB.messages);
     const i = forB.messages.findIndex((m) => m.role === 'assistant' && m.content === SEED_TURNS[1]);
     expect(i).toBeGreaterThan(0);
@@ -264,12 +265,12 @@ describe('buildPrompt: questions from people watching', () => {
   it('a question that arrived while the turn was being written waits for the next speaker', () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 1);
-    const forB = buildPrompt(salon, 'B', roomy);
+    const forB = buildPrompt(salon, 1, roomy);
     expect(forB.answering).toEqual([]);
     addInterjection(salon, { id: 'late', author: { id: 'u-3', name: 'Alan' }, text: 'Is a fossil alive?' }, T0 + 50_000);
     commitTurn(salon, generated(salon, { answered: forB.answering }), T0 + 90_000);
 
-    const forA = buildPrompt(salon, 'A', roomy);
+    const forA = buildPrompt(salon, 0, roomy);
     expect(forA.answering).toEqual(['late']);
     const last = lastContent(forA);
     expect(last.indexOf(SEED_TURNS[1]!)).toBeLessThan(last.indexOf('[Question from Alan'));
@@ -282,11 +283,11 @@ describe('buildPrompt: questions from people watching', () => {
     for (let i = 0; i < 7; i++) {
       if (i % 3 === 0) addInterjection(salon, { id: `q-${i}`, author: { id: 'u', name: `Reader ${i}` }, text: `Question number ${i}?` }, now);
       if (i === 4) addInterjection(salon, { id: 'q-extra', author: { id: 'u', name: 'Reader X' }, text: 'And another?' }, now);
-      for (const seat of ['A', 'B'] as const) expectWellFormed(buildPrompt(salon, seat, roomy).messages);
+      for (const seat of [0, 1]) expectWellFormed(buildPrompt(salon, seat, roomy).messages);
       now += 60_000;
       take(salon, SEED_TURNS[i]!, now);
     }
-    for (const seat of ['A', 'B'] as const) expectWellFormed(buildPrompt(salon, seat, roomy).messages);
+    for (const seat of [0, 1]) expectWellFormed(buildPrompt(salon, seat, roomy).messages);
   });
 });
 
@@ -303,7 +304,7 @@ describe('buildPrompt: fitting the context budget', () => {
 
   it('keeps everything when the history fits, and reports its estimate', () => {
     const salon = longSalon();
-    const prompt = buildPrompt(salon, 'B', roomy);
+    const prompt = buildPrompt(salon, 1, roomy);
     expect(prompt.trimmedTurns).toBe(0);
     expect(prompt.messages.some((m) => MARKER.test(m.content))).toBe(false);
     for (const turn of salon.turns) expect(prompt.messages.some((m) => m.content.includes(turn.text))).toBe(true);
@@ -314,29 +315,29 @@ describe('buildPrompt: fitting the context budget', () => {
 
   it('the budget is contextTokens − maxTokens: exactly enough keeps all, one token less trims', () => {
     const salon = longSalon();
-    const full = buildPrompt(salon, 'B', roomy).estimatedTokens;
-    const exact = buildPrompt(salon, 'B', { contextTokens: full + 1024, maxTokens: 1024 });
+    const full = buildPrompt(salon, 1, roomy).estimatedTokens;
+    const exact = buildPrompt(salon, 1, { contextTokens: full + 1024, maxTokens: 1024 });
     expect(exact.trimmedTurns).toBe(0);
     expect(exact.estimatedTokens).toBe(full);
-    const short = buildPrompt(salon, 'B', { contextTokens: full + 1023, maxTokens: 1024 });
+    const short = buildPrompt(salon, 1, { contextTokens: full + 1023, maxTokens: 1024 });
     expect(short.trimmedTurns).toBeGreaterThan(0);
     expect(short.estimatedTokens).toBeLessThanOrEqual(full - 1);
     // the same budget split differently trims the same way
-    const other = buildPrompt(salon, 'B', { contextTokens: full + 4000, maxTokens: 4001 });
+    const other = buildPrompt(salon, 1, { contextTokens: full + 4000, maxTokens: 4001 });
     expect(other.messages).toEqual(short.messages);
   });
 
   it('drops the oldest turns first, keeps the topic and the latest piece, and marks the gap', () => {
     const salon = longSalon();
     const budget = 2_000;
-    const prompt = buildPrompt(salon, 'B', { persona: PERSONA, contextTokens: 1024 + budget, maxTokens: 1024 });
+    const prompt = buildPrompt(salon, 1, { persona: PERSONA, contextTokens: 1024 + budget, maxTokens: 1024 });
     expectWellFormed(prompt.messages);
     expect(prompt.estimatedTokens).toBeLessThanOrEqual(budget);
     expect(prompt.trimmedTurns).toBeGreaterThan(0);
     expect(prompt.trimmedTurns).toBeLessThan(15);
 
     // system prompt untouched
-    expect(prompt.messages[0]!.content).toBe(systemPrompt(salon, 'B', PERSONA));
+    expect(prompt.messages[0]!.content).toBe(systemPrompt(salon, 1, PERSONA));
     // topic first, then the marker with the count
     const first = prompt.messages[1]!;
     expect(first.role).toBe('user');
@@ -362,7 +363,7 @@ describe('buildPrompt: fitting the context budget', () => {
   it('never drops the topic or the latest piece, however small the budget', () => {
     const salon = newSalon({ rounds: 8 });
     playTurns(salon, 15, T0, LONG_TEXTS);
-    const prompt = buildPrompt(salon, 'B', { contextTokens: 1024, maxTokens: 1024 });
+    const prompt = buildPrompt(salon, 1, { contextTokens: 1024, maxTokens: 1024 });
     expectWellFormed(prompt.messages);
     expect(prompt.trimmedTurns).toBe(14);
     const first = prompt.messages[1]!.content;
@@ -375,10 +376,10 @@ describe('buildPrompt: fitting the context budget', () => {
   it('says "1 earlier turn is" for a single dropped turn', () => {
     const salon = newSalon({ rounds: 3 });
     playTurns(salon, 3);
-    const full = buildPrompt(salon, 'B', roomy).estimatedTokens;
+    const full = buildPrompt(salon, 1, roomy).estimatedTokens;
     let found: Prompt | undefined;
     for (let budget = full - 1; budget > 0 && !found; budget--) {
-      const p = buildPrompt(salon, 'B', { contextTokens: budget + 1024, maxTokens: 1024 });
+      const p = buildPrompt(salon, 1, { contextTokens: budget + 1024, maxTokens: 1024 });
       if (p.trimmedTurns === 1) found = p;
     }
     expect(found).toBeDefined();
@@ -397,13 +398,13 @@ describe('buildPrompt: fitting the context budget', () => {
 
   it('at every budget: well-formed, within budget when possible, keeps topic and latest, fewer turns as the budget shrinks', () => {
     const salon = salonWithEarlyQuestion();
-    const full = buildPrompt(salon, 'A', roomy).estimatedTokens;
-    const minimal = buildPrompt(salon, 'A', { contextTokens: 1024, maxTokens: 1024 }).estimatedTokens;
+    const full = buildPrompt(salon, 0, roomy).estimatedTokens;
+    const minimal = buildPrompt(salon, 0, { contextTokens: 1024, maxTokens: 1024 }).estimatedTokens;
     expect(minimal).toBeLessThan(full);
 
     let previous = 0;
     for (let budget = full; budget >= minimal - 5; budget -= 1) {
-      const prompt = buildPrompt(salon, 'A', { contextTokens: budget + 1024, maxTokens: 1024 });
+      const prompt = buildPrompt(salon, 0, { contextTokens: budget + 1024, maxTokens: 1024 });
       expectWellFormed(prompt.messages);
       expect(prompt.messages[1]!.content.startsWith(`Topic: ${TOPIC}`)).toBe(true);
       expect(lastContent(prompt)).toContain(SEED_TURNS[5]);
@@ -418,11 +419,11 @@ describe('buildPrompt: fitting the context budget', () => {
 
   it('never claims "0 earlier turns are left out" when only a question had to go', () => {
     const salon = salonWithEarlyQuestion();
-    const full = buildPrompt(salon, 'A', roomy).estimatedTokens;
+    const full = buildPrompt(salon, 0, roomy).estimatedTokens;
     // the largest budget that leaves something out: the oldest piece, Ada's question
     let prompt: Prompt | undefined;
     for (let budget = full - 1; budget > 0 && !prompt; budget--) {
-      const p = buildPrompt(salon, 'A', { contextTokens: budget + 1024, maxTokens: 1024 });
+      const p = buildPrompt(salon, 0, { contextTokens: budget + 1024, maxTokens: 1024 });
       if (!p.messages.some((m) => m.content.includes('Begin with the prayer itself'))) prompt = p;
     }
     expect(prompt).toBeDefined();

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jaccard, repetitionScore, REPETITION_WINDOW, shingles } from '../../src/domain/repetition.js';
+import { jaccard, repetitionScore, repetitionWindow, shingles } from '../../src/domain/repetition.js';
 import { salonSchema } from '../../src/config/schema.js';
 
 const SEED = '/work/shared/seeds/000_af13f58fde8d9627.txt';
@@ -56,12 +56,13 @@ describe('repetition score on the seed 000 dialogue', () => {
 
   it('scores every genuine turn far below the default threshold (0.8) against the previous four', () => {
     expect(DEFAULT_THRESHOLD).toBe(0.8);
-    expect(REPETITION_WINDOW).toBe(4);
-    const scores = turns.map((t, i) => repetitionScore(t, turns.slice(Math.max(0, i - REPETITION_WINDOW), i)));
+    const window = repetitionWindow(2);
+    expect(window).toBe(4);
+    const scores = turns.map((t, i) => repetitionScore(t, turns.slice(Math.max(0, i - window), i)));
     const sorted = [...scores].sort((a, b) => a - b);
     const median = (sorted[4]! + sorted[5]!) / 2;
     console.log(
-      `[repetition] seed 000 scores vs previous ${REPETITION_WINDOW}: ${scores.map((s) => s.toFixed(3)).join(', ')}; max ${Math.max(...scores).toFixed(3)}, median ${median.toFixed(3)}`,
+      `[repetition] seed 000 scores vs previous ${window}: ${scores.map((s) => s.toFixed(3)).join(', ')}; max ${Math.max(...scores).toFixed(3)}, median ${median.toFixed(3)}`,
     );
     for (const s of scores) expect(s).toBeLessThan(DEFAULT_THRESHOLD);
     // Not just below: a whole order of magnitude below, so a threshold far lower would still be safe on real talk.

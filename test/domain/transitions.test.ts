@@ -8,12 +8,10 @@ import {
   isLive,
   questionsByTurn,
   nextTurn,
-  otherSeat,
   pendingInterjections,
   questionsFor,
   roundOf,
   roundsDone,
-  seatOf,
   totalTurns,
   turnKey,
   type Notice,
@@ -34,6 +32,7 @@ import {
   startTurn,
   type RetryPolicy,
 } from '../../src/domain/transitions.js';
+import { knownSpeaker } from '../../src/domain/order.js';
 import { CLAUDE, GLM, SEED_TURNS, T0, generated, newSalon, playTurns, salonInput, snapshot } from './fixtures.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -87,7 +86,7 @@ describe('createSalon', () => {
     expect(salon.createdAt).toBe(iso(T0));
     expect(salon.updatedAt).toBe(iso(T0));
     expect(salon.version).toBe(0);
-    expect(salon.seats).toEqual({ A: CLAUDE, B: GLM });
+    expect(salon.seats).toEqual([CLAUDE, GLM]);
     expect(salon.rounds).toBe(2);
     expect(salon.delaySeconds).toBe(20);
     expect(salon.topic).toBe(salonInput().topic);
@@ -101,31 +100,31 @@ describe('createSalon', () => {
 
 describe('turn order', () => {
   it('seats alternate A, B from index 0 and rounds count pairs from 1', () => {
-    expect([0, 1, 2, 3, 4, 5].map(seatOf)).toEqual(['A', 'B', 'A', 'B', 'A', 'B']);
-    expect([0, 1, 2, 3, 4, 5].map(roundOf)).toEqual([1, 1, 2, 2, 3, 3]);
-    expect(otherSeat('A')).toBe('B');
-    expect(otherSeat('B')).toBe('A');
-    expect(totalTurns({ rounds: 5 })).toBe(10);
+    const salon = newSalon({ rounds: 3 });
+    playTurns(salon, 6);
+    expect(salon.turns.map((t) => t.seat)).toEqual([0, 1, 0, 1, 0, 1]);
+    expect([0, 1, 2, 3, 4, 5].map((i) => roundOf(salon, i))).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(totalTurns({ seats: [CLAUDE, GLM], rounds: 5 })).toBe(10);
   });
 
   it('nextTurn walks A, B, A, B … for `rounds` rounds, flags the last round, then stops', () => {
     const salon = newSalon({ rounds: 3 });
-    const seen: { index: number; seat: string; round: number; last: boolean }[] = [];
+    const seen: { index: number; seat?: number; round: number; last: boolean; final: boolean }[] = [];
     let clock = T0;
     for (let step = 0; step < 10; step++) {
       const next = nextTurn(salon);
       if (!next) break;
-      seen.push(next);
+      seen.push({ ...next, seat: knownSpeaker(salon, next.index) });
       clock += 60_000;
       expect(commitTurn(salon, generated(salon), clock)).toBeDefined();
     }
     expect(seen).toEqual([
-      { index: 0, seat: 'A', round: 1, last: false },
-      { index: 1, seat: 'B', round: 1, last: false },
-      { index: 2, seat: 'A', round: 2, last: false },
-      { index: 3, seat: 'B', round: 2, last: false },
-      { index: 4, seat: 'A', round: 3, last: true },
-      { index: 5, seat: 'B', round: 3, last: true },
+      { index: 0, seat: 0, round: 1, last: false, final: false },
+      { index: 1, seat: 1, round: 1, last: false, final: false },
+      { index: 2, seat: 0, round: 2, last: false, final: false },
+      { index: 3, seat: 1, round: 2, last: false, final: false },
+      { index: 4, seat: 0, round: 3, last: true, final: false },
+      { index: 5, seat: 1, round: 3, last: true, final: true },
     ]);
     expect(nextTurn(salon)).toBeUndefined();
     expect(salon.turns).toHaveLength(6);
@@ -134,10 +133,12 @@ describe('turn order', () => {
 
   it('a one-round salon: both turns are the last round', () => {
     const salon = newSalon({ rounds: 1 });
-    expect(nextTurn(salon)).toEqual({ index: 0, seat: 'A', round: 1, last: true });
+    expect(nextTurn(salon)).toEqual({ index: 0, round: 1, last: true, final: false });
+    expect(knownSpeaker(salon, 0)).toBe(0);
     commitTurn(salon, generated(salon), T0 + 1000);
     expect(salon.status).toBe('running');
-    expect(nextTurn(salon)).toEqual({ index: 1, seat: 'B', round: 1, last: true });
+    expect(nextTurn(salon)).toEqual({ index: 1, round: 1, last: true, final: true });
+    expect(knownSpeaker(salon, 1)).toBe(1);
     commitTurn(salon, generated(salon), T0 + 2000);
     expect(salon.status).toBe('finished');
   });
@@ -163,7 +164,7 @@ describe('commitTurn', () => {
     const turn = commitTurn(salon, generated(salon, { usage, startedAt: started }), now);
     expect(turn).toEqual({
       index: 0,
-      seat: 'A',
+      seat: 0,
       round: 1,
       name: 'Claude Opus 4.5',
       modelKey: 'claude',
@@ -178,8 +179,8 @@ describe('commitTurn', () => {
     expect(salon.turns).toEqual([turn]);
 
     const second = commitTurn(salon, generated(salon, { finishReason: 'length' }), now + 60_000);
-    expect(second).toMatchObject({ index: 1, seat: 'B', round: 1, name: 'GLM 4.7', modelKey: 'glm', model: 'z-ai/glm-4.7', finishReason: 'length' });
-    expect(salon.turns.map((t) => t.seat)).toEqual(['A', 'B']);
+    expect(second).toMatchObject({ index: 1, seat: 1, round: 1, name: 'GLM 4.7', modelKey: 'glm', model: 'z-ai/glm-4.7', finishReason: 'length' });
+    expect(salon.turns.map((t) => t.seat)).toEqual([0, 1]);
   });
 
   it('pushes a turn post into the outbox and schedules the next turn after the delay', () => {
@@ -321,7 +322,7 @@ describe('commitTurn', () => {
 
   it('a successful turn clears the failure left by an earlier attempt', () => {
     const salon = newSalon();
-    expect(recordFailure(salon, { seat: 'A', reason: 'HTTP 503 from the endpoint', permanent: false }, T0 + 5_000, policy)).toBe('retry');
+    expect(recordFailure(salon, { seat: 0, reason: 'HTTP 503 from the endpoint', permanent: false }, T0 + 5_000, policy)).toBe('retry');
     expect(salon.failure).toBeDefined();
     commitTurn(salon, generated(salon), T0 + 60_000);
     expect(salon.failure).toBeUndefined();
@@ -335,7 +336,7 @@ describe('addInterjection', () => {
     const salon = newSalon();
     playTurns(salon, 2);
     const { interjection: q, answeredIn } = addInterjection(salon, { id: 'msg-77', author: ada, text: 'Would you want this saved?' }, T0 + 100_000);
-    expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
+    expect(answeredIn).toEqual({ round: 2, seat: 0, next: true });
     expect(q).toEqual({ id: 'msg-77', author: ada, text: 'Would you want this saved?', at: iso(T0 + 100_000), afterTurns: 2 });
     expect(salon.interjections).toEqual([q]);
     expect(pendingInterjections(salon)).toEqual([q]);
@@ -373,17 +374,17 @@ describe('addInterjection', () => {
       startTurn(salon, 1, T0 + 1_000);
       const { interjection, answeredIn } = addInterjection(salon, { id: 'q1', author: ada, text: 'And memory?' }, T0 + 2_000);
       expect(interjection.afterTurns).toBe(2);
-      expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
+      expect(answeredIn).toEqual({ round: 2, seat: 0, next: false });
       // The turn in flight fails and is written again: it still cannot take the question.
-      expect(questionsFor(salon, 'B', 1)).toEqual([]);
-      expect(questionsFor(salon, 'A', 2).map((q) => q.id)).toEqual(['q1']);
+      expect(questionsFor(salon, 1, 1)).toEqual([]);
+      expect(questionsFor(salon, 0, 2).map((q) => q.id)).toEqual(['q1']);
     });
 
     it('a question for the seat writing now waits for its next turn', () => {
       const salon = newSalon({ rounds: 3 });
       startTurn(salon, 0, T0);
-      const { answeredIn } = addInterjection(salon, { id: 'q1', author: ada, text: 'You, A?', to: 'A' }, T0 + 1);
-      expect(answeredIn).toEqual({ index: 2, round: 2, seat: 'A' });
+      const { answeredIn } = addInterjection(salon, { id: 'q1', author: ada, text: 'You, A?', to: 0 }, T0 + 1);
+      expect(answeredIn).toEqual({ round: 2, seat: 0, next: false });
     });
 
     it('refuses a question during the last turn, saying the last turn is being written', () => {
@@ -403,7 +404,7 @@ describe('addInterjection', () => {
       expect(committed.writing).toBeUndefined();
       const failed = newSalon();
       startTurn(failed, 0, T0);
-      recordFailure(failed, { seat: 'A', reason: 'down', permanent: false }, T0 + 1, { maxAttempts: 3, backoffMs: () => 1_000 });
+      recordFailure(failed, { seat: 0, reason: 'down', permanent: false }, T0 + 1, { maxAttempts: 3, backoffMs: () => 1_000 });
       expect(failed.writing).toBeUndefined();
       const closed = newSalon();
       startTurn(closed, 0, T0);
@@ -545,14 +546,14 @@ describe('pause / resume / close', () => {
 describe('recordFailure', () => {
   it('a transient failure retries with the backoff for each attempt, then pauses with one notice', () => {
     const salon = newSalon();
-    const fail = (now: number) => recordFailure(salon, { seat: 'A', reason: 'HTTP 503 from the endpoint', permanent: false }, now, policy);
+    const fail = (now: number) => recordFailure(salon, { seat: 0, reason: 'HTTP 503 from the endpoint', permanent: false }, now, policy);
 
     expect(fail(T0 + 10_000)).toBe('retry');
     expect(salon.status).toBe('running');
     expect(salon.nextTurnAt).toBe(T0 + 10_000 + 30_000);
     // The retry state is the record's, with the attempts allowed, so /salon status can say "try 2 of 3" on any process.
     expect(salon.failure).toEqual({
-      seat: 'A',
+      seat: 0,
       name: 'Claude Opus 4.5',
       reason: 'HTTP 503 from the endpoint',
       at: iso(T0 + 10_000),
@@ -582,11 +583,11 @@ describe('recordFailure', () => {
   it('a permanent failure pauses at once, naming the model and the reason', () => {
     const salon = newSalon();
     playTurns(salon, 1);
-    const outcome = recordFailure(salon, { seat: 'B', reason: 'the endpoint does not know the model z-ai/glm-4.7', permanent: true }, T0 + 60_000, policy);
+    const outcome = recordFailure(salon, { seat: 1, reason: 'the endpoint does not know the model z-ai/glm-4.7', permanent: true }, T0 + 60_000, policy);
     expect(outcome).toBe('paused');
     expect(salon.status).toBe('paused');
     expect(salon.nextTurnAt).toBeUndefined();
-    expect(salon.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7', attempts: 1 });
+    expect(salon.failure).toMatchObject({ seat: 1, name: 'GLM 4.7', attempts: 1 });
     const failure = notices(salon, 'model_failed');
     expect(failure).toHaveLength(1);
     expect(shown(failure[0]!)).toContain('GLM 4.7');
@@ -595,35 +596,35 @@ describe('recordFailure', () => {
 
   it('maxAttempts 1 pauses on the first transient failure', () => {
     const salon = newSalon();
-    expect(recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0, { maxAttempts: 1, backoffMs: () => 1000 })).toBe('paused');
+    expect(recordFailure(salon, { seat: 0, reason: 'timeout', permanent: false }, T0, { maxAttempts: 1, backoffMs: () => 1000 })).toBe('paused');
     expect(notices(salon, 'model_failed')).toHaveLength(1);
   });
 
   it('counts attempts per seat: a failure of the other seat starts over', () => {
     const salon = newSalon();
-    recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 1, policy);
-    recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 2, policy);
+    recordFailure(salon, { seat: 0, reason: 'timeout', permanent: false }, T0 + 1, policy);
+    recordFailure(salon, { seat: 0, reason: 'timeout', permanent: false }, T0 + 2, policy);
     commitTurn(salon, generated(salon), T0 + 3);
-    expect(recordFailure(salon, { seat: 'B', reason: 'timeout', permanent: false }, T0 + 4, policy)).toBe('retry');
+    expect(recordFailure(salon, { seat: 1, reason: 'timeout', permanent: false }, T0 + 4, policy)).toBe('retry');
     expect(salon.failure?.attempts).toBe(1);
     expect(salon.nextTurnAt).toBe(T0 + 4 + 30_000);
   });
 
   it('resume clears the failure, so the count starts again', () => {
     const salon = newSalon();
-    recordFailure(salon, { seat: 'A', reason: 'bad key', permanent: true }, T0 + 1, policy);
+    recordFailure(salon, { seat: 0, reason: 'bad key', permanent: true }, T0 + 1, policy);
     resume(salon, T0 + 10);
     expect(salon.failure).toBeUndefined();
     expect(salon.status).toBe('running');
-    expect(recordFailure(salon, { seat: 'A', reason: 'timeout', permanent: false }, T0 + 20, policy)).toBe('retry');
+    expect(recordFailure(salon, { seat: 0, reason: 'timeout', permanent: false }, T0 + 20, policy)).toBe('retry');
     expect(salon.failure?.attempts).toBe(1);
   });
 
   it('notices of separate pauses at the same turn have distinct keys (delivery is idempotent per key)', () => {
     const salon = newSalon();
-    recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 1, policy);
+    recordFailure(salon, { seat: 0, reason: 'invalid API key', permanent: true }, T0 + 1, policy);
     resume(salon, T0 + 10);
-    recordFailure(salon, { seat: 'A', reason: 'invalid API key', permanent: true }, T0 + 20, policy);
+    recordFailure(salon, { seat: 0, reason: 'invalid API key', permanent: true }, T0 + 20, policy);
     const keys = notices(salon, 'model_failed').map((p) => p.key);
     expect(keys).toHaveLength(2);
     expect(new Set(keys).size).toBe(2);

@@ -273,8 +273,8 @@ describe('hostile input to /salon', () => {
       /** The topic as it must be stored (default: the topic sent). */
       stored?: string;
       threadName?: string | RegExp;
-      seats?: { A: string; B: string };
-      names?: { A: string; B: string };
+      seats?: string[];
+      names?: string[];
       rounds?: number;
       delaySeconds?: number;
     }[] = [
@@ -312,14 +312,14 @@ describe('hostile input to /salon', () => {
       { description: 'rounds at the upper bound (50)', options: { rounds: 50 }, rounds: 50 },
       { description: 'delay at the lower bound (0)', options: { delay: 0 }, delaySeconds: 0 },
       { description: 'delay at the upper bound (86,400)', options: { delay: 86_400 }, delaySeconds: 86_400 },
-      { description: 'models by display name, in another case', options: { model_a: 'glm 4.7', model_b: 'CLAUDE OPUS 4.5' }, seats: { A: 'glm', B: 'claude' } },
-      { description: 'model keys padded with whitespace', options: { model_a: '  glm  ', model_b: '\tclaude ' }, seats: { A: 'glm', B: 'claude' } },
-      { description: 'a whitespace-only model (as if not given): the default', options: { model_a: '   ' }, seats: { A: 'claude', B: 'glm' } },
+      { description: 'models by display name, in another case', options: { model_a: 'glm 4.7', model_b: 'CLAUDE OPUS 4.5' }, seats: ['glm', 'claude'] },
+      { description: 'model keys padded with whitespace', options: { model_a: '  glm  ', model_b: '\tclaude ' }, seats: ['glm', 'claude'] },
+      { description: 'a whitespace-only model (as if not given): the default', options: { model_a: '   ' }, seats: ['claude', 'glm'] },
       {
         description: 'one model in both seats, by key and by name',
         options: { model_a: 'claude', model_b: 'Claude Opus 4.5' },
-        seats: { A: 'claude', B: 'claude' },
-        names: { A: 'Claude Opus 4.5 (A)', B: 'Claude Opus 4.5 (B)' },
+        seats: ['claude', 'claude'],
+        names: ['Claude Opus 4.5', 'Claude Opus 4.5 (2)'],
       },
     ];
 
@@ -333,8 +333,8 @@ describe('hostile input to /salon', () => {
       expect(salon.topic).toBe(stored);
       expect(salon.rounds).toBe(row.rounds ?? 1);
       expect(salon.delaySeconds).toBe(row.delaySeconds ?? 3600);
-      expect({ A: salon.seats.A.key, B: salon.seats.B.key }).toEqual(row.seats ?? { A: 'claude', B: 'glm' });
-      if (row.names) expect({ A: salon.seats.A.name, B: salon.seats.B.name }).toEqual(row.names);
+      expect(salon.seats.map((p) => p.key)).toEqual(row.seats ?? ['claude', 'glm']);
+      if (row.names) expect(salon.seats.map((p) => p.name)).toEqual(row.names);
 
       const thread = world.discord.channel(threadId)!;
       expect(thread.parent_id).toBe(world.discord.channelId);
@@ -551,7 +551,7 @@ describe('hostile input to /salon', () => {
         refusal: /already running|finished all its rounds/,
         async afterwards(w, threadId) {
           const salon = await whenSalon(w.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, WAIT_MS);
-          expect(salon.turns.map((t) => t.seat)).toEqual(['A', 'B']);
+          expect(salon.turns.map((t) => t.seat)).toEqual([0, 1]);
           expect(w.models.requests).toHaveLength(2);
           expect(turnMessages(w, threadId)).toHaveLength(2);
         },

@@ -48,10 +48,10 @@ describe('engine', () => {
     const done = await whenSalon(engine, salon.id, isDone, 10_000);
 
     expect(done.turns.map((t) => [t.seat, t.round, t.name])).toEqual([
-      ['A', 1, 'Claude Opus 4.5'],
-      ['B', 1, 'GLM 4.7'],
-      ['A', 2, 'Claude Opus 4.5'],
-      ['B', 2, 'GLM 4.7'],
+      [0, 1, 'Claude Opus 4.5'],
+      [1, 1, 'GLM 4.7'],
+      [0, 2, 'Claude Opus 4.5'],
+      [1, 2, 'GLM 4.7'],
     ]);
     expect(server.requests.map((r) => r.body.model)).toEqual(['anthropic/claude-opus-4.5', 'z-ai/glm-4.7', 'anthropic/claude-opus-4.5', 'z-ai/glm-4.7']);
     // Each model sees its own turns as assistant and the other's as user, alternating and ending on the user.
@@ -66,7 +66,7 @@ describe('engine', () => {
     expect(thread.map((m) => m.kind)).toEqual(['header', 'turn', 'turn', 'turn', 'turn', 'notice']);
     expect(thread.at(-1)!.text).toContain('finished after 2 rounds');
     // Typing shows while a model writes.
-    expect(publisher.threads.typing.some((t) => t.salonId === salon.id && t.seat === 'B')).toBe(true);
+    expect(publisher.threads.typing.some((t) => t.salonId === salon.id && t.seat === 1)).toBe(true);
 
     const closed = await engine.close(salon.id);
     const archived = await whenSalon(engine, salon.id, (s) => s.status === 'closed' && s.outbox.length === 0, 5_000);
@@ -234,7 +234,7 @@ describe('engine', () => {
     const { engine, publisher, lines } = await start(config);
     const salon = await engine.create(salonInputFor(config));
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
-    expect(paused.failure).toMatchObject({ seat: 'B', name: 'GLM 4.7' });
+    expect(paused.failure).toMatchObject({ seat: 1, name: 'GLM 4.7' });
     expect(pauseText(paused.pausedReason!)).toContain('the API key was refused (HTTP 401');
     const notices = publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice');
     expect(notices).toHaveLength(1);
@@ -329,7 +329,7 @@ describe('engine', () => {
     // The engine tries twice (maxAttempts 2), then pauses.
     const paused = await whenSalon(engine, salon.id, (s) => s.status === 'paused' && s.outbox.length === 0, 5_000);
     expect(server.requests).toHaveLength(2);
-    expect(paused.failure).toMatchObject({ seat: 'A', attempts: 2 });
+    expect(paused.failure).toMatchObject({ seat: 0, attempts: 2 });
     expect(pauseText(paused.pausedReason!)).toContain('server error (HTTP 503');
     expect(publisher.threads.messages(salon.id).filter((m) => m.kind === 'notice')).toHaveLength(1);
 

@@ -52,10 +52,10 @@ export function salonInputFor(config: Config, overrides: Partial<NewSalon> = {})
     id: `salon-${process.pid}-${counter}`,
     starter: { id: 'u1', name: 'Ada' },
     topic: 'Do language models want their words to persist?',
-    seats: {
-      A: { key: config.salon.modelA, name: config.models[config.salon.modelA]!.name, model: config.models[config.salon.modelA]!.model },
-      B: { key: config.salon.modelB, name: config.models[config.salon.modelB]!.name, model: config.models[config.salon.modelB]!.model },
-    },
+    seats: [
+      { key: config.salon.modelA, name: config.models[config.salon.modelA]!.name, model: config.models[config.salon.modelA]!.model },
+      { key: config.salon.modelB, name: config.models[config.salon.modelB]!.name, model: config.models[config.salon.modelB]!.model },
+    ],
     rounds: config.salon.rounds,
     delaySeconds: config.salon.turnDelaySeconds,
     ...overrides,

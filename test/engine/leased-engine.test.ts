@@ -76,7 +76,7 @@ describe('leased engine: a gateway and workers sharing Redis and PostgreSQL', ()
     await server.waitForRequests(1);
     const { interjection, answeredIn } = await gateway.engine.ask(salon.id, { id: 'q1', author: { id: 'u2', name: 'Grace' }, text: 'What about memory?' });
     // The gateway holds no room for the salon: the record tells it a turn is being written, so the reply names the next.
-    expect(answeredIn).toEqual({ index: 1, round: 1, seat: 'B' });
+    expect(answeredIn).toEqual({ round: 1, seat: 1, next: false });
     release();
     const done = await whenSalon(cluster, salon.id, handedBack, 20_000);
     expect(done.turns.map((t) => t.text)).toEqual(['Turn 0.', 'Turn 1.', 'Turn 2.', 'Turn 3.']);

@@ -209,11 +209,11 @@ describe('soak: thousands of turns through the engine and SQLite', () => {
 
   it('takes 5,000 turns after a warm-up with no growth of heap, handles or live salons', { timeout: 120_000 }, async () => {
     const gc = findGc();
-    const seats = {
-      A: { key: 'claude', name: config.models.claude!.name, model: config.models.claude!.model },
-      B: { key: 'glm', name: config.models.glm!.name, model: config.models.glm!.model },
-    };
-    const names = [seats.A.name, seats.B.name];
+    const seats = [
+      { key: 'claude', name: config.models.claude!.name, model: config.models.claude!.model },
+      { key: 'glm', name: config.models.glm!.name, model: config.models.glm!.model },
+    ];
+    const names = seats.map((p) => p.name);
     let turns = 0;
     let checked = 0;
     const problems: string[] = [];

@@ -16,7 +16,10 @@ function salonWithTurns(count: number) {
       id: 's',
       starter: { id: 'u', name: 'Ada' },
       topic: 'Persistence',
-      seats: { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'anthropic/claude-opus-4.5' }, B: { key: 'glm', name: 'GLM 4.7', model: 'z-ai/glm-4.7' } },
+      seats: [
+        { key: 'claude', name: 'Claude Opus 4.5', model: 'anthropic/claude-opus-4.5' },
+        { key: 'glm', name: 'GLM 4.7', model: 'z-ai/glm-4.7' },
+      ],
       rounds: 5,
       delaySeconds: 0,
     },
@@ -34,8 +37,8 @@ describe('prompt caching', () => {
   });
 
   it('marks the system prompt and the seat’s last own turn, a prefix the next prompt repeats exactly', () => {
-    const earlier = withCacheBreakpoints(buildPrompt(salonWithTurns(2), 'A', settings).messages);
-    const later = withCacheBreakpoints(buildPrompt(salonWithTurns(4), 'A', settings).messages);
+    const earlier = withCacheBreakpoints(buildPrompt(salonWithTurns(2), 0, settings).messages);
+    const later = withCacheBreakpoints(buildPrompt(salonWithTurns(4), 0, settings).messages);
     const marked = (ms: typeof earlier) => ms.flatMap((m, i) => (Array.isArray(m.content) ? [i] : []));
     expect(marked(earlier)).toEqual([0, 2]);
     expect(marked(later)).toEqual([0, 4]);
@@ -57,7 +60,7 @@ describe('prompt caching', () => {
     const config = testConfig(server.baseURL);
     config.models.claude!.promptCaching = true;
     const client = new OpenAIModelClient(config.models, memoryLogger().log);
-    const messages = buildPrompt(salonWithTurns(2), 'A', settings).messages;
+    const messages = buildPrompt(salonWithTurns(2), 0, settings).messages;
     await client.complete({ modelKey: 'claude', messages });
     await client.complete({ modelKey: 'glm', messages });
     client.close();

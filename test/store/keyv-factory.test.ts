@@ -8,7 +8,7 @@ import { redactStoreUrl, StoreError } from '../../src/store/store-error.js';
 import { RecordError } from '../../src/engine/ports.js';
 import { migrate } from '../../src/store/migrate.js';
 import { tempDir } from '../helpers/tmp.js';
-import { newSalon } from '../domain/fixtures.js';
+import { CLAUDE, GLM, newSalon } from '../domain/fixtures.js';
 
 describe('opening a store and reading its records', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -23,6 +23,8 @@ describe('opening a store and reading its records', () => {
     const old = {
       ...newSalon({ id: 'old' }),
       schema: 1,
+      // Schema 1 (and 2) kept the two seats by letter.
+      seats: { A: CLAUDE, B: GLM },
       status: 'paused',
       pausedReason: 'budget reached: $0.50 spent of $0.50',
       outbox: [

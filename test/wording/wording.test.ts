@@ -146,7 +146,10 @@ describe('statusText while a turn is retried', () => {
         id: '1',
         starter: { id: '2', name: 'Ada' },
         topic: 'Persistence',
-        seats: { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'a' }, B: { key: 'glm', name: 'GLM 4.7', model: 'b' } },
+        seats: [
+          { key: 'claude', name: 'Claude Opus 4.5', model: 'a' },
+          { key: 'glm', name: 'GLM 4.7', model: 'b' },
+        ],
         rounds: 2,
         delaySeconds: 0,
       },
@@ -156,7 +159,7 @@ describe('statusText while a turn is retried', () => {
 
   it('says which model, which try comes next and when, and why the last one failed', () => {
     const s = salon();
-    recordFailure(s, { seat: 'A', reason: 'the endpoint had a server error (HTTP 502: Upstream overloaded)', permanent: false }, T0, policy);
+    recordFailure(s, { seat: 0, reason: 'the endpoint had a server error (HTTP 502: Upstream overloaded)', permanent: false }, T0, policy);
     const text = statusText(s, T0 + 1_000);
     expect(text).toContain(`**Retrying:** Claude Opus 4.5, try 2 of 3, <t:${(T0 + 30_000) / 1000}:R>`);
     expect(text).toContain('**Last try failed:** the endpoint had a server error (HTTP 502: Upstream overloaded)');
@@ -167,7 +170,7 @@ describe('statusText while a turn is retried', () => {
 
   it('a record saved before the attempts allowed were kept says the try without "of"', () => {
     const s = salon();
-    recordFailure(s, { seat: 'A', reason: 'no reply within 120 s', permanent: false }, T0, policy);
+    recordFailure(s, { seat: 0, reason: 'no reply within 120 s', permanent: false }, T0, policy);
     delete s.failure!.maxAttempts;
     expect(statusText(s, T0)).toContain('**Retrying:** Claude Opus 4.5, try 2, ');
   });
@@ -179,7 +182,10 @@ describe('statusText while a turn is retried', () => {
 
 describe('headerText', () => {
   const T0 = Date.parse('2026-12-01T12:00:00Z');
-  const seats = { A: { key: 'claude', name: 'Claude Opus 4.5', model: 'a' }, B: { key: 'glm', name: 'GLM 4.7', model: 'b' } };
+  const seats = [
+    { key: 'claude', name: 'Claude Opus 4.5', model: 'a' },
+    { key: 'glm', name: 'GLM 4.7', model: 'b' },
+  ];
 
   it('names the topic, who speaks first and who answers, the rounds and the pace, and who started it', () => {
     const salon = createSalon({ id: '1', starter: { id: '2', name: 'Ada' }, topic: 'Persistence', seats, rounds: 3, delaySeconds: 90 }, T0);
@@ -216,11 +222,11 @@ describe('command replies', () => {
     [budgetSetReply('<@42>', 2.5), '💰 <@42> set the budget to $2.50.'],
     [resumedReply({ by: '<@42>', budgetUSD: 3, nextSpeaker: 'GLM 4.7' }), '▶️ Resumed by <@42>. The budget is now $3.00. GLM 4.7 speaks next.'],
     [
-      forkedReply({ fromRound: 2, thread: '<#77>', a: 'Claude Opus 4.5', b: 'GLM 4.7', rounds: 1, direction: 'What about memory?' }),
+      forkedReply({ fromRound: 2, thread: '<#77>', names: ['Claude Opus 4.5', 'GLM 4.7'], rounds: 1, direction: 'What about memory?' }),
       '🍴 Forked after round 2 into <#77>: **Claude Opus 4.5** and **GLM 4.7**, 1 more round. Direction: “What about memory?”',
     ],
     [
-      startedReply({ a: 'Claude Opus 4.5', b: 'GLM 4.7', thread: '<#77>', rounds: 3, budgetUSD: 0.5 }),
+      startedReply({ names: ['Claude Opus 4.5', 'GLM 4.7'], thread: '<#77>', rounds: 3, budgetUSD: 0.5 }),
       '🎙️ A salon between **Claude Opus 4.5** and **GLM 4.7** has begun in <#77>: 3 rounds, a budget of $0.50. Join the thread to watch and ask questions.',
     ],
     [warning(UNEXPECTED_FAILURE_REPLY), '⚠️ Something went wrong on our side; nothing was changed. Try again in a moment.'],
@@ -246,6 +252,6 @@ describe('the lines around what the models say', () => {
     expect(turnHeader('GLM 4.7', 2, 3)).toBe('**GLM 4.7** · round 2 of 3\n');
     expect(synthesisHeader('Claude Opus 4.5')).toBe('**Synthesis** · by Claude Opus 4.5\n');
     expect(synthesisHeader()).toBe('**Synthesis**\n');
-    expect(seatName('GLM 4.7', 'B')).toBe('GLM 4.7 (B)');
+    expect(seatName('GLM 4.7', 2)).toBe('GLM 4.7 (2)');
   });
 });
