@@ -115,12 +115,22 @@ export async function seatOptionChoices(interaction: AutocompleteInteraction, co
   await interaction.respond(focused.name === PANEL_OPTION ? panelChoices(config, typed) : modelChoices(config, typed));
 }
 
-/** A seat of `salon` named by its number, display name or model key; anything else is refused with the names. */
+/** A seat's letter, as the seat options name it: `A` is `model_a`. */
+function seatLetter(seat: Seat): string {
+  return String.fromCharCode(65 + seat);
+}
+
+/**
+ * A seat of `salon` named by its letter (`C` for `model_c`, what autocomplete sends), display name or model key;
+ * anything else is refused with the names.
+ */
 export function resolveSeat(salon: SalonRecord, value: string | null, command: 'ask' | 'next'): Seat | undefined {
   const wanted = value?.trim().toLowerCase();
   if (!wanted) return undefined;
-  const byNumber = /^\d$/.test(wanted) ? Number(wanted) : -1;
-  const seat = salon.seats.findIndex((p, i) => i === byNumber || wanted === p.name.toLowerCase() || wanted === p.key.toLowerCase());
+  const byName = salon.seats.findIndex((p) => wanted === p.name.toLowerCase());
+  const byKey = salon.seats.findIndex((p) => wanted === p.key.toLowerCase());
+  const byLetter = salon.seats.findIndex((_, seat) => wanted === seatLetter(seat).toLowerCase());
+  const seat = [byName, byKey, byLetter].find((s) => s >= 0) ?? -1;
   if (seat < 0) throw new SalonError({ code: 'unknown_speaker', wanted: value ?? '', names: salon.seats.map((p) => p.name), command });
   return seat;
 }
@@ -131,7 +141,7 @@ export function seatChoices(salon: SalonRecord, typed: string): { name: string; 
   return salon.seats
     .map((p, seat) => ({ p, seat }))
     .filter(({ p }) => !needle || p.name.toLowerCase().includes(needle) || p.key.toLowerCase().includes(needle))
-    .map(({ p, seat }) => ({ name: cutOnWord(p.name, 100), value: String(seat) }));
+    .map(({ p, seat }) => ({ name: cutOnWord(p.name, 100), value: seatLetter(seat) }));
 }
 
 /** Refuses, naming them, when the bot lacks what it needs to host a salon in `channel`. */

@@ -74,11 +74,21 @@ export function planNext(salon: SalonRecord, index: number): { pick: NextSpeaker
   return { ask: eligible };
 }
 
-/** The seat that takes turn `index` if it is known now (taken, picked, or needing no moderator). */
+/**
+ * The seat that takes turn `index` if it is known now: taken, picked, or needing no moderator. For the turn after the
+ * coming one, the coming one's pick is assumed where it needs no moderator either (a turn started by an older
+ * version, with no pick saved).
+ */
 export function knownSpeaker(salon: SalonRecord, index: number): Seat | undefined {
   const seat = seatOfTurn(salon, index);
-  if (seat !== undefined || index !== firstUnpicked(salon)) return seat;
-  const plan = planNext(salon, index);
+  if (seat !== undefined || index > salon.turns.length + 1) return seat;
+  let view = salon;
+  if (index === salon.turns.length + 1 && salon.next?.index !== salon.turns.length) {
+    const coming = planNext(salon, salon.turns.length);
+    if (!('pick' in coming)) return undefined;
+    view = { ...salon, next: coming.pick, chosen: coming.pick.by === 'person' ? undefined : salon.chosen };
+  }
+  const plan = planNext(view, index);
   return 'pick' in plan ? plan.pick.seat : undefined;
 }
 

@@ -502,4 +502,13 @@ describe('who answers a question (addInterjection with panels)', () => {
     // A seat that has spoken waits for the next round.
     expect(ask(salon, 'q2', 1).answeredIn).toEqual({ round: 2, seat: 1, next: false });
   });
+
+  it('names who answers a question asked while a turn started by an older version (no pick saved) is written', () => {
+    const salon = panelSalon(3, { rounds: 2 });
+    takeTurn(salon, T0);
+    // Saved mid-turn before picks were kept: the turn is being written, its seat not recorded.
+    salon.writing = { index: 1, since: new Date(T0).toISOString() };
+    expect(salon.next).toBeUndefined();
+    expect(ask(salon, 'q1').answeredIn).toEqual({ round: 1, seat: 2, next: false });
+  });
 });

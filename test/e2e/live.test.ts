@@ -27,8 +27,8 @@ describe('live salons', () => {
       value: 'gl',
       options: { question: 'x' },
     });
-    expect(choices).toEqual([{ name: 'GLM 4.7', value: '1' }]);
-    const reply = await command(world.discord, world.bob, threadId, 'ask', { question: 'Do you remember anything?', to: '1' }).response();
+    expect(choices).toEqual([{ name: 'GLM 4.7', value: 'B' }]);
+    const reply = await command(world.discord, world.bob, threadId, 'ask', { question: 'Do you remember anything?', to: 'B' }).response();
     expect(reply.content).toContain('**Bob** asks (for GLM 4.7): Do you remember anything?');
     expect(reply.content).toContain('GLM 4.7 will answer it in round 1');
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'claude, what would you keep?' });

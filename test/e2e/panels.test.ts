@@ -206,14 +206,14 @@ describe('panels', () => {
       focused: 'speaker',
       value: 'ge',
     });
-    expect(choices).toEqual([{ name: 'Gemini 3', value: '3' }]);
+    expect(choices).toEqual([{ name: 'Gemini 3', value: 'D' }]);
     const spoke = await command(world.discord, world.ada, threadId, 'next', { speaker: 'Claude Opus 4.5' }).response();
     expect(spoke.ephemeral).toBe(true);
     expect(spoke.content).toContain('Claude Opus 4.5 has already spoken in round 1');
-    const notAllowed = await command(world.discord, world.bob, threadId, 'next', { speaker: '3' }).response();
+    const notAllowed = await command(world.discord, world.bob, threadId, 'next', { speaker: 'D' }).response();
     expect(notAllowed.ephemeral).toBe(true);
     expect(notAllowed.content).toContain('Only Ada');
-    const chosen = await command(world.discord, world.ada, threadId, 'next', { speaker: '3' }).response();
+    const chosen = await command(world.discord, world.ada, threadId, 'next', { speaker: 'D' }).response();
     expect(chosen.ephemeral).toBe(false);
     expect(chosen.content).toContain('chose **Gemini 3** to speak next (round 1)');
     const status = await command(world.discord, world.bob, threadId, 'status').response();
@@ -245,7 +245,7 @@ describe('panels', () => {
       options: { question: 'x' },
     });
     expect(choices.map((c) => c.name)).toEqual(['Claude Opus 4.5', 'GLM 4.7', 'GPT 5']);
-    const reply = await command(world.discord, world.bob, threadId, 'ask', { question: 'What would you forget?', to: '2' }).response();
+    const reply = await command(world.discord, world.bob, threadId, 'ask', { question: 'What would you forget?', to: 'C' }).response();
     expect(reply.content).toContain('(for GPT 5)');
     expect(reply.content).toContain('GPT 5 will answer it in round 1');
     world.discord.postUserMessage({ user: world.ada, channelId: threadId, content: 'gpt: and what would you keep?' });
@@ -302,7 +302,7 @@ describe('panels', () => {
     world = await panelWorld({ rounds: 2, turnDelaySeconds: 3600 });
     const threadId = await startSalon(world);
     await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1 && s.outbox.length === 0, 10_000);
-    await command(world.discord, world.bob, threadId, 'ask', { question: 'And you, GLM?', to: '1' }).response();
+    await command(world.discord, world.bob, threadId, 'ask', { question: 'And you, GLM?', to: 'B' }).response();
     await world.bot.stop();
 
     // Write it back as the version before panels stored it: seats by letter, turns and questions by letter.
