@@ -18,6 +18,10 @@ export type Refusal =
   | { code: 'seat_spoke'; name: string; round: number; speaking: boolean }
   /** `/salon next`: every turn left is already taken or picked. */
   | { code: 'no_turn_to_choose' }
+  /** `/salon unshare` of a salon that is not shared. */
+  | { code: 'not_shared' }
+  /** `/salon share` while the operator has turned sharing off (`web.sharing: false`), or no web server runs. */
+  | { code: 'sharing_off'; reason: 'config' | 'no_server' }
   /** A new budget that is no more than what was spent already. */
   | { code: 'budget_below_spent'; spent: number; budget: number }
   | { code: 'budget_spent'; spent: number; budget: number }

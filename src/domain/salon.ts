@@ -203,6 +203,8 @@ export interface SalonRecord {
    * that turn cannot see it. Cleared when the turn is committed or fails, and when the salon closes.
    */
   writing?: { index: number; since: string };
+  /** Shared on the web (`/salon share`): absent while it is not, and again as soon as it is unshared. */
+  share?: Share;
   /** The most this salon may spend, in USD; absent: no cap. */
   budgetUSD?: number;
   /** Repetitive turns in a row (see repetition.ts); the next prompts carry a nudge while it is above 0. */
@@ -232,6 +234,16 @@ export interface Lease {
   epoch: number;
   until: number;
   released?: boolean;
+}
+
+/**
+ * A salon shared on the web. `token` is the link's only secret: random (at least 128 bits), never a Discord id, and
+ * the same for as long as the salon stays shared. `listed`: shown on the gallery's index page.
+ */
+export interface Share {
+  token: string;
+  listed: boolean;
+  since: string;
 }
 
 /** A salon without its turns: what a list of many salons needs, at a fraction of the cost. */

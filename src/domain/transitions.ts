@@ -22,6 +22,7 @@ import {
   type Post,
   type SalonRecord,
   type Seat,
+  type Share,
   type Turn,
   type Usage,
   type Cost,
@@ -140,6 +141,23 @@ export function chooseNext(salon: SalonRecord, seat: Seat, person: Person, now: 
   salon.chosen = { seat, person };
   salon.updatedAt = iso(now);
   return { round };
+}
+
+/**
+ * Shares the salon on the web under `token`, or, shared already, keeps its token (the link stays the same) and sets
+ * whether it is listed. Closed salons may be shared: their page is the archive.
+ */
+export function share(salon: SalonRecord, token: string, listed: boolean, now: number): Share {
+  salon.share = salon.share ? { ...salon.share, listed } : { token, listed, since: iso(now) };
+  salon.updatedAt = iso(now);
+  return salon.share;
+}
+
+/** Takes the salon off the web: its token finds nothing from now on. */
+export function unshare(salon: SalonRecord, now: number): void {
+  if (!salon.share) throw new SalonError({ code: 'not_shared' });
+  salon.share = undefined;
+  salon.updatedAt = iso(now);
 }
 
 /** Adds rounds to a salon that is not closed; a finished salon carries on with the next speaker. */

@@ -127,6 +127,12 @@ export function refusalText(refusal: Refusal): string {
       return refusal.speaking
         ? `${refusal.name} is speaking now; choose someone who has not spoken in round ${refusal.round}.`
         : `${refusal.name} has already spoken in round ${refusal.round}; every seat speaks once a round. Choose someone who has not spoken yet.`;
+    case 'not_shared':
+      return 'This salon is not shared on the web; there is nothing to unshare.';
+    case 'sharing_off':
+      return refusal.reason === 'config'
+        ? 'Sharing salons on the web is turned off on this server (`web.sharing: false` in the config).'
+        : 'This bot runs no web server, so there is nowhere to share the salon (the operator sets `SALON_WEB_PORT`).';
     case 'no_turn_to_choose':
       return 'Every turn left in this salon already has its speaker. Add rounds with `/salon extend`, then choose.';
     case 'unknown_model': {
