@@ -6,7 +6,7 @@
  *   node --import tsx bench/run.ts [--quick] [--only 1,2,5] [--profile] [--markdown FILE] [--json FILE] [--no-build]
  *
  * --quick      smaller runs (about 4 minutes), for trying the bench itself; the figures are then rougher
- * --only       some figures (1–9)
+ * --only       some figures (1–11)
  * --profile    run the bot of figures 1, 2 and 5 under `node --cpu-prof` and print where its CPU time went
  * --markdown   also write the table and notes as Markdown
  * --json       also write every raw figure as JSON
@@ -18,6 +18,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterFigure, GLOBAL_PER_SECOND, type ThroughputRun } from './figures/cluster.js';
+import { moderatorComparison, seatsComparison, type PooledRuns } from './figures/panels.js';
 import { relayRun, type RelayRun } from './figures/relay.js';
 import { saveCosts } from './figures/save.js';
 import { scaleRun } from './figures/scale.js';
@@ -42,7 +43,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim()));
+const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((s) => s.trim()));
 const PROFILE_DIR = join(ROOT, 'bench/.profiles');
 
 interface Row {
@@ -83,7 +84,7 @@ function reportProfile(dir: string | undefined, turns: number, skipMs: number): 
 }
 
 async function figure(id: string, name: string, run: () => Promise<void> | void): Promise<void> {
-  if (![...id].some((c) => wanted.has(c))) return;
+  if (!wanted.has(id)) return;
   const started = performance.now();
   log(`bench: figure ${id}: ${name}…`);
   try {
@@ -133,6 +134,10 @@ function relayNotes(tag: string, run: RelayRun): void {
   );
 }
 
+/** Figures 10 and 11: quick models, so each run takes seconds; the salon's own costs per turn do not depend on it. */
+const PANEL_MODELS = { firstTokenMs: [100, 200] as [number, number], tokensPerSecond: 4_000, latencyMs: [200, 400] as [number, number], spacingMs: 150 };
+const panelModelsText = `replies streamed (first token ${PANEL_MODELS.firstTokenMs.join('–')} ms, then ${fmt(PANEL_MODELS.tokensPerSecond)} tokens/s)`;
+
 async function main(): Promise<void> {
   const cond = conditions();
   log(`bench: salon, ${cond.date}, node ${cond.node}, ${cond.cpu} × ${cond.cores}${quick ? ', --quick' : ''}`);
@@ -174,6 +179,107 @@ async function main(): Promise<void> {
           `With the product's cache breakpoints (src/models/prompt-cache.ts: the system prompt and the seat's own last turn), Anthropic would bill ${fmt(t.billedWithCache)} token-equivalents (cache reads 0.1×, writes 1.25×), ${Math.round((100 * t.billedWithCache) / t.naive)}% of naive.`,
       );
     }
+    // Panels: the cached share of the prompt tokens, per seat, of a 4-seat round-robin salon beside a 2-seat one.
+    const [two, four] = [2, 4].map((seats) => tokenFigure(10, { seats }));
+    raw.tokensSeats = { two, four };
+    const pct = (part: number, whole: number) => `${Math.round((100 * part) / whole)}%`;
+    const bySeat = four!.perSeat.map((p) => p.cacheable / p.sent);
+    rows.push({
+      id: '7',
+      figure: 'Cached share of prompt tokens (cacheable prefix ÷ sent), 10-round salon: 4 seats round-robin (2 seats); p95 column: range by seat',
+      median: `${pct(four!.cacheable, four!.sent)} (${pct(two!.cacheable, two!.sent)})`,
+      p95: `${pct(Math.min(...bySeat), 1)}–${pct(Math.max(...bySeat), 1)} by seat`,
+      target: 'report',
+    });
+    notes.push(
+      `7 (panels, 10 rounds, round-robin): 4 seats, ${four!.requests} requests, ${fmt(four!.sent)} tokens sent (${fmt(four!.sent / four!.requests)} a request; ${four!.trimmedRequests} trimmed), ` +
+        `${fmt(four!.cacheable)} cacheable: ${pct(four!.cacheable, four!.sent)} overall; by seat ` +
+        four!.perSeat.map((p) => `${p.name} ${pct(p.cacheable, p.sent)}`).join(', ') +
+        `; billed with caching ${pct(four!.billedWithCache, four!.naive)} of naive. ` +
+        `2 seats: ${two!.requests} requests, ${fmt(two!.sent)} tokens (${fmt(two!.sent / two!.requests)} a request; ${two!.trimmedRequests} trimmed), ${pct(two!.cacheable, two!.sent)} cacheable (` +
+        two!.perSeat.map((p) => `${p.name} ${pct(p.cacheable, p.sent)}`).join(', ') +
+        `), billed ${pct(two!.billedWithCache, two!.naive)} of naive. ` +
+        "A seat's cache ends at its own last turn (the breakpoint), so what the others said since is read uncached: 2·(seats − 1) + 1 turns a request, 3 with 2 seats, 7 with 4; " +
+        `in ${four!.stablePrefixRequests} of ${four!.requests - 4} repeat requests the prefix before the seat's previous last message was unchanged.`,
+    );
+  });
+
+  await figure('10', 'Panels: CPU per turn and relay overhead, 6 seats vs 2', async () => {
+    const r = await seatsComparison({
+      salons: quick ? 2 : 3,
+      turnsPerSalon: quick ? 6 : 12,
+      ...PANEL_MODELS,
+    });
+    raw.panels = r;
+    const bound = Math.max(1, r.promptTokensRatio) * 1.15;
+    const label = `${r.two.turns} / ${r.six.turns} turns, ${quick ? 2 : 3} salons × ${r.turnsPerSalon} turns × 2 runs a side`;
+    rows.push({
+      id: '10',
+      figure: `CPU per turn, 6 seats ÷ 2 seats (round-robin, ${label}; whole run)`,
+      median: `${fmt(r.cpuPerTurnRatio)} (${ms(r.six.cpuPerTurnMs)} / ${ms(r.two.cpuPerTurnMs)})`,
+      p95: '(1 run)',
+      target: `≤ prompt ratio ${fmt(r.promptTokensRatio)} (+15% noise)`,
+      met: r.cpuPerTurnRatio <= bound,
+    });
+    rows.push({
+      id: '10',
+      figure: `Relay overhead, 6 seats ÷ 2 seats (${label})`,
+      median: `${fmt(r.overheadP50Ratio)} (${ms(median(r.six.overheadMs))} / ${ms(median(r.two.overheadMs))})`,
+      p95: `${fmt(r.overheadP95Ratio)} (${ms(p95(r.six.overheadMs))} / ${ms(p95(r.two.overheadMs))})`,
+      target: `≤ prompt ratio ${fmt(r.promptTokensRatio)} (+15% noise)`,
+      met: r.overheadP50Ratio <= bound && r.overheadP95Ratio <= bound,
+    });
+    const side = (name: string, run: PooledRuns) =>
+      `${name}: ${run.turns} turns in ${fmt(run.wallMs / 1000)} s, ${fmt(run.promptTokensPerRequest)} prompt tokens a request (estimate), ${fmt(run.requestsPerTurn)} Discord requests a turn, ` +
+      `CPU ${ms(run.cpuPerTurnMs)} a turn (` +
+      Object.entries(run.threadsPerTurnMs)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${ms(v)}`)
+        .join(', ') +
+      `), overhead p50 ${ms(median(run.overheadMs))} / p95 ${ms(p95(run.overheadMs))}, split at "turn written": model end → commit saved p50 ${ms(median(run.commitMs))} / p95 ${ms(p95(run.commitMs))}, commit → Discord p50 ${ms(median(run.deliverMs))} / p95 ${ms(p95(run.deliverMs))}`;
+    notes.push(
+      `10: salons with 2 seats × ${r.turnsPerSalon / 2} rounds and round-robin panels of 6 distinct models × ${r.turnsPerSalon / 6} rounds, so each salon takes ${r.turnsPerSalon} turns either way and each request carries about as much history; ` +
+        `four runs of ${quick ? 2 : 3} salons, each a fresh bot, in the order 2, 6, 6, 2 seats, each side's samples pooled (a load drifting over the run falls on both alike); ` +
+        `${panelModelsText}, salons started ${PANEL_MODELS.spacingMs} ms apart, delay 0. Prompt tokens per request 6 ÷ 2: ${fmt(r.promptTokensRatio)}. ` +
+        `${side('2 seats', r.two)}; ${side('6 seats', r.six)}. Turns shown twice: ${r.two.turnsShownTwice} / ${r.six.turnsShownTwice}; commands unanswered: ${r.two.commandsUnanswered} / ${r.six.commandsUnanswered}.`,
+    );
+  });
+
+  await figure('11', "Panels: the moderator's added latency per turn", async () => {
+    const delay: [number, number] = [300, 600];
+    const r = await moderatorComparison({
+      salons: quick ? 2 : 3,
+      seats: 4,
+      rounds: quick ? 2 : 3,
+      moderatorDelayMs: delay,
+      ...PANEL_MODELS,
+    });
+    raw.moderator = r;
+    const rr = r.roundRobin;
+    const mod = r.moderated;
+    const what = `${r.seats} seats × ${r.rounds} rounds, ${quick ? 2 : 3} salons × 2 runs a side; moderator answering in ${delay[0]}–${delay[1]} ms (fake, seeded)`;
+    rows.push({
+      id: '11',
+      figure: `Moderated turn: previous reply's last byte → the turn's model request (${what}); round-robin in brackets`,
+      median: `${ms(median(mod.askedMs))} (${ms(median(rr.plainMs))})`,
+      p95: `${ms(p95(mod.askedMs))} (${ms(p95(rr.plainMs))})`,
+      target: 'report',
+    });
+    rows.push({
+      id: '11',
+      figure: "Moderated turn: the same beyond the moderator call's own latency; round-robin's whole gap in brackets",
+      median: `${ms(median(mod.beyondModeratorMs))} (${ms(median(rr.plainMs))})`,
+      p95: `${ms(p95(mod.beyondModeratorMs))} (${ms(p95(rr.plainMs))})`,
+      target: 'report',
+    });
+    notes.push(
+      `11: a 4-seat panel round-robin and moderated, four runs of ${quick ? 2 : 3} salons in the order round-robin, moderated, moderated, round-robin, each side pooled; ${panelModelsText}, delay 0, so a turn is due once the previous one is committed. ` +
+        `The moderator (structured output) answered ${mod.moderatorCalls} picks with a valid name after a delay drawn from ${delay[0]}–${delay[1]} ms; at the server its calls took median ${ms(median(mod.moderatorMs))} / p95 ${ms(p95(mod.moderatorMs))}. ` +
+        `Gaps (previous reply's last byte → next turn's request): moderated, ${mod.askedMs.length} turns that asked, median ${ms(median(mod.askedMs))} / p95 ${ms(p95(mod.askedMs))}; ` +
+        `moderated, ${mod.plainMs.length} turns of the last seat left (no call), median ${ms(median(mod.plainMs))}; round-robin, ${rr.plainMs.length} turns, median ${ms(median(rr.plainMs))} / p95 ${ms(p95(rr.plainMs))}. ` +
+        `Added per turn on average (every turn after a salon's first): ${ms(r.extraPerTurnMs)}. Salon wall time ${fmt(rr.run.wallMs / 1000)} s round-robin, ${fmt(mod.run.wallMs / 1000)} s moderated; ` +
+        `CPU per turn ${ms(rr.run.cpuPerTurnMs)} round-robin, ${ms(mod.run.cpuPerTurnMs)} moderated (the moderator's calls included).`,
+    );
   });
 
   await figure('1', 'Relay overhead per turn', async () => {
@@ -487,7 +593,7 @@ function clusterRows(t: ThroughputRun): void {
 }
 
 function printTable(cond: ReturnType<typeof conditions>): void {
-  const order = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
+  const order = ['1', '2', '10', '11', '3', '4', '5', '6', '7', '8', '9'];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const met = (r: Row) => (r.met === undefined ? '—' : r.met ? 'yes' : 'NO');
   const header = ['#', 'Figure', 'Median', 'p95', 'Target', 'Met?'];

@@ -16,9 +16,16 @@
  * the first interaction until every salon has posted its "finished" notice, divided by the turns relayed. Salon
  * creation (thread, header, notices) and streaming (SSE parsing, drafts) are included; process start-up is not.
  * It is also sampled every second, giving CPU per turn in 5-second windows.
+ *
+ * Panels (figures 10 and 11): `seats` above two start every salon with a config panel of that many distinct models
+ * (PANEL_SEATS, round-robin unless moderated); `moderatorDelayMs` sets the order to moderated, with MODERATOR
+ * answering each pick as a structured-output endpoint does (`Reply.json`) after a delay from that range.
  */
+import { estimateTokens } from '../../src/domain/text.js';
+import { responseSchemaOf } from '../../test/fakes/openai-server.js';
 import { turnsOnDiscord } from '../lib/discord.js';
-import { salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
+import { contentText, salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
+import { MODERATOR, PANEL_SEATS } from '../lib/seed.js';
 import { rng } from '../lib/stats.js';
 import { turnText } from '../lib/texts.js';
 import { World } from '../lib/world.js';
@@ -32,6 +39,13 @@ export interface RelayOptions {
   tokensPerSecond: number;
   /** Whole (non-streamed) replies: latency drawn uniformly from this range (ms). */
   latencyMs: [number, number];
+  /** Seats per salon (default 2): more start with `/salon start panel:` from PANEL_SEATS, in seat order. */
+  seats?: number;
+  /**
+   * Moderated order: the moderator (MODERATOR, structured output) answers each pick after a delay drawn by the fake
+   * from this range (its seeded PRNG), naming one of the seats it may choose (this run's own seeded draw).
+   */
+  moderatorDelayMs?: [number, number];
   /** Start the salons this far apart (default: in batches of 20, each once the last is acknowledged). */
   spacingMs?: number;
   /** Seconds between turns (default 0). */
@@ -50,6 +64,9 @@ export interface RelayOptions {
 
 export interface RelayRun {
   turns: number;
+  seats: number;
+  /** Turn requests (the moderator's left out): the product's token estimate of the prompt, per request. */
+  promptTokensPerRequest: number;
   /** Model last byte → the final text's request at Discord, ms. */
   overheadMs: number[];
   /** Model last byte → the bot's "turn written" log line (commit saved), ms (log clock: whole ms). */
@@ -87,9 +104,17 @@ export interface RelayRun {
 
 export async function relayRun(options: RelayOptions): Promise<RelayRun> {
   const random = rng(options.seed ?? 7);
+  const picks = rng((options.seed ?? 7) + 1);
+  const seats = options.seats ?? 2;
   const turnOfSalon = new Map<number, number>();
   const world = await World.start({
     models: {
+      reply: (call) => {
+        const names = (responseSchemaOf(call) as { properties?: { speaker?: { enum?: string[] } } } | undefined)?.properties?.speaker?.enum;
+        if (!names || !options.moderatorDelayMs) return undefined;
+        const speaker = names[Math.floor(picks() * names.length)];
+        return { json: { speaker, reason: `${speaker} has been addressed` }, delayMs: options.moderatorDelayMs };
+      },
       text: (call) => {
         const tag = salonTag(call) ?? 0;
         const index = turnOfSalon.get(tag) ?? 0;
@@ -105,10 +130,14 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     },
   });
   const delay = options.turnDelaySeconds ?? 0;
+  const panel = `p${seats}`;
+  const moderated = options.moderatorDelayMs !== undefined;
   const bot = await world.startBot({
     rounds: options.rounds,
     turnDelaySeconds: delay,
-    salon: options.salon,
+    salon: { ...(moderated ? { order: 'moderated', moderator: MODERATOR.key } : {}), ...options.salon },
+    models: Object.fromEntries([...PANEL_SEATS.slice(2, Math.max(seats, 2)), ...(moderated ? [MODERATOR] : [])].map((m) => [m.key, m])),
+    panels: seats > 2 ? { [panel]: PANEL_SEATS.slice(0, seats).map((m) => m.key) } : undefined,
     cpuProfDir: options.cpuProfDir,
     probe: options.memory,
     exposeGc: options.memory,
@@ -141,11 +170,12 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     const threads: string[] = [];
     const topics = Array.from({ length: options.salons }, (_, i) => `[s${i}] Do language models want their words to persist?`);
     try {
-      threads.push(...(await world.startSalons(topics, options.spacingMs ? 1 : 20, {}, options.spacingMs ?? 0)));
-      const perTurnMs = Math.max(options.latencyMs[1], options.firstTokenMs[1] + (4_100 / 4 / options.tokensPerSecond) * 1000);
+      threads.push(...(await world.startSalons(topics, options.spacingMs ? 1 : 20, seats > 2 ? { panel } : {}, options.spacingMs ?? 0)));
+      const perTurnMs =
+        Math.max(options.latencyMs[1], options.firstTokenMs[1] + (4_100 / 4 / options.tokensPerSecond) * 1000) + (options.moderatorDelayMs?.[1] ?? 0);
       await discord.waitForPost(
         () => (discord.posts.filter((p) => finishedNotice.test(p.content)).length >= options.salons + (options.memory ? 1 : 0) ? true : undefined),
-        options.rounds * 2 * (perTurnMs + delay * 1000 + 2_000) + 60_000,
+        options.rounds * seats * (perTurnMs + delay * 1000 + 2_000) + 60_000,
         'every salon to finish',
       );
     } finally {
@@ -169,6 +199,8 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
       return !call || salonTag(call) !== WARM_UP;
     });
     const calls = models.requests.filter((c) => salonTag(c) !== WARM_UP);
+    const turnCalls = calls.filter((c) => responseSchemaOf(c) === undefined);
+    const promptTokens = turnCalls.map((c) => c.body.messages.reduce((n, m) => n + estimateTokens(contentText(m.content)) + 4, 0));
     const overheadMs = turns.map((t) => t.completeAt - t.endAt);
     // The bot's "turn written" lines, per salon (thread) in turn order.
     const written = new Map<string, number[]>();
@@ -198,12 +230,14 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
     }
     return {
       turns: turns.length,
+      seats,
+      promptTokensPerRequest: promptTokens.reduce((a, b) => a + b, 0) / promptTokens.length,
       overheadMs,
       commitMs,
       deliverMs,
       requestsPerTurn: turns.reduce((n, t) => n + t.requests, 0) / turns.length,
-      streamed: calls.some((c) => c.body.stream === true),
-      eventsPerTurn: calls.reduce((n, c) => n + (c.events ?? 0), 0) / calls.length,
+      streamed: turnCalls.some((c) => c.body.stream === true),
+      eventsPerTurn: turnCalls.reduce((n, c) => n + (c.events ?? 0), 0) / turnCalls.length,
       cpuMs,
       cpuPerTurnMs: cpuMs / turns.length,
       threadsPerTurnMs: Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, (v - (threads0[k] ?? 0)) / turns.length])),
@@ -212,7 +246,7 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
       wallMs,
       calls,
       retainedPerSalonBytes,
-      textPerSalonBytes: calls.reduce((n, c) => n + (c.text?.length ?? 0), 0) / options.salons,
+      textPerSalonBytes: turnCalls.reduce((n, c) => n + (c.text?.length ?? 0), 0) / options.salons,
       otherOutput: bot.logs.filter((l) => Object.keys(l.line).length === 1 && typeof l.line.msg === 'string').map((l) => String(l.line.msg)),
       violations: discord.fake.violations.length,
       discordRequests: discord.fake.requests.length,

@@ -11,6 +11,10 @@
  * - billed with caching: Anthropic's prices relative to uncached input, cache reads 0.1×, cache writes 1.25× for
  *   what lies between the cached prefix and the request's last breakpoint.
  *
+ * With `seats` above two (a round-robin panel of PANEL_SEATS), `perSeat` gives each seat's sent and cacheable tokens:
+ * the cached share of a seat is cacheable / sent. A seat's own last turn is its breakpoint, so everything said after
+ * it (every other seat's turn since) is read uncached once, whatever the number of seats.
+ *
  * prefixStability() checks the same thing on the requests the model server received in a real run.
  */
 import { knownSpeaker } from '../../src/domain/order.js';
@@ -19,7 +23,7 @@ import { createSalon, nextTurn, type SalonRecord } from '../../src/domain/salon.
 import { estimateTokens } from '../../src/domain/text.js';
 import * as T from '../../src/domain/transitions.js';
 import { withCacheBreakpoints } from '../../src/models/prompt-cache.js';
-import { SEATS, topicFor } from '../lib/seed.js';
+import { PANEL_SEATS, topicFor } from '../lib/seed.js';
 import { turnText } from '../lib/texts.js';
 import { contentText, salonTag, type ModelCall } from '../lib/models.js';
 
@@ -39,6 +43,7 @@ function commonPrefix(a: readonly ChatMessage[], b: readonly ChatMessage[]): num
 
 export interface TokenFigure {
   rounds: number;
+  seats: number;
   requests: number;
   sent: number;
   naive: number;
@@ -48,16 +53,18 @@ export interface TokenFigure {
   /** Requests whose only difference from the same seat's previous request (in what came before) is its last message. */
   stablePrefixRequests: number;
   trimmedRequests: number;
+  /** By seat, in seat order: prompt tokens sent and the cacheable part of them. */
+  perSeat: { name: string; requests: number; sent: number; cacheable: number }[];
 }
 
-export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 1_024): TokenFigure {
+export function tokenFigure(rounds: number, { seats = 2, contextTokens = 32_000, maxTokens = 1_024 } = {}): TokenFigure {
   const t0 = Date.UTC(2025, 11, 27);
   let salon: SalonRecord = createSalon(
     {
       id: '900000000000000002',
       starter: { id: '1', name: 'Ada' },
       topic: topicFor(1),
-      seats: [{ ...SEATS.A }, { ...SEATS.B }],
+      seats: PANEL_SEATS.slice(0, seats).map((p) => ({ ...p })),
       rounds,
       delaySeconds: 0,
     },
@@ -65,7 +72,18 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
   );
   T.markDelivered(salon, salon.outbox[0]!.key);
   const previous = new Map<number, ChatMessage[]>();
-  const result: TokenFigure = { rounds, requests: 0, sent: 0, naive: 0, cacheable: 0, billedWithCache: 0, stablePrefixRequests: 0, trimmedRequests: 0 };
+  const result: TokenFigure = {
+    rounds,
+    seats,
+    requests: 0,
+    sent: 0,
+    naive: 0,
+    cacheable: 0,
+    billedWithCache: 0,
+    stablePrefixRequests: 0,
+    trimmedRequests: 0,
+    perSeat: salon.seats.map((p) => ({ name: p.name, requests: 0, sent: 0, cacheable: 0 })),
+  };
   for (let i = 0; nextTurn(salon); i++) {
     const seat = knownSpeaker(salon, salon.turns.length)!;
     const prompt = buildPrompt(salon, seat, { contextTokens, maxTokens });
@@ -91,6 +109,10 @@ export function tokenFigure(rounds: number, contextTokens = 32_000, maxTokens = 
     const lastBreakpoint = Math.max(-1, ...breakpoints(prompt.messages));
     const written = lastBreakpoint + 1 > hitEnd ? tokens(prompt.messages.slice(hitEnd, lastBreakpoint + 1)) : 0;
     result.cacheable += read;
+    const own = result.perSeat[seat]!;
+    own.requests += 1;
+    own.sent += sent;
+    own.cacheable += read;
     result.billedWithCache += 0.1 * read + 1.25 * written + (sent - read - written);
     previous.set(seat, prompt.messages);
     T.commitTurn(

@@ -22,6 +22,10 @@ export interface BotProcessOptions {
   turnDelaySeconds: number;
   /** More `salon:` settings, e.g. { stream: false }; the product's defaults otherwise. */
   salon?: Record<string, string | number | boolean>;
+  /** More models beside `claude` and `glm` (same endpoint and limits), by key; e.g. a panel's other seats or a moderator. */
+  models?: Record<string, { name: string; model: string; structuredOutput?: boolean }>;
+  /** `panels:` of the config, for `/salon start panel:`. */
+  panels?: Record<string, string[]>;
   /** Preload the probe (IPC). */
   probe?: boolean;
   exposeGc?: boolean;
@@ -95,16 +99,21 @@ export class BotProcess {
 
   static start(options: BotProcessOptions): BotProcess {
     const config = join(options.dir, 'salon.yaml');
-    const model = (name: string, id: string) =>
-      `{ name: ${name}, model: ${id}, baseURL: "${options.modelsBaseURL}", apiKeyEnv: BENCH_MODEL_KEY, maxTokens: 1024, contextTokens: 32000, timeoutSeconds: 120, maxRetries: 1 }`;
+    const model = (name: string, id: string, extra = '') =>
+      `{ name: ${JSON.stringify(name)}, model: ${id}, baseURL: "${options.modelsBaseURL}", apiKeyEnv: BENCH_MODEL_KEY, maxTokens: 1024, contextTokens: 32000, timeoutSeconds: 120, maxRetries: 1${extra} }`;
+    const more = Object.entries(options.models ?? {}).map(
+      ([key, m]) => `  ${key}: ${model(m.name, m.model, m.structuredOutput === undefined ? '' : `, structuredOutput: ${m.structuredOutput}`)}\n`,
+    );
+    const panels = Object.entries(options.panels ?? {}).map(([name, keys]) => `  ${name}: [${keys.join(', ')}]\n`);
     writeFileSync(
       config,
-      `models:\n  claude: ${model('Claude Opus 4.5', 'anthropic/claude-opus-4.5')}\n  glm: ${model('GLM 4.7', 'z-ai/glm-4.7')}\n` +
+      `models:\n  claude: ${model('Claude Opus 4.5', 'anthropic/claude-opus-4.5')}\n  glm: ${model('GLM 4.7', 'z-ai/glm-4.7')}\n${more.join('')}` +
         `salon: { modelA: claude, modelB: glm, rounds: ${options.rounds}, turnDelaySeconds: ${options.turnDelaySeconds}, autoClose: false` +
         Object.entries(options.salon ?? {})
           .map(([k, v]) => `, ${k}: ${JSON.stringify(v)}`)
           .join('') +
-        ' }\n',
+        ' }\n' +
+        (panels.length > 0 ? `panels:\n${panels.join('')}` : ''),
     );
     const args = [
       ...(options.nodeArgs ?? []),

@@ -8,7 +8,7 @@
  * written in bursts at most every `burstMs` (each holding every event due by then), so the bot parses as many
  * events, in reads of about the size, as it would from a real endpoint streaming at the same speed.
  */
-import { FakeOpenAI, type ChatRequest, type Script } from '../../test/fakes/openai-server.js';
+import { FakeOpenAI, type ChatRequest, type Reply, type Script } from '../../test/fakes/openai-server.js';
 
 export { contentText } from '../../test/fakes/openai-server.js';
 import { contentText } from '../../test/fakes/openai-server.js';
@@ -17,6 +17,8 @@ import { contentText } from '../../test/fakes/openai-server.js';
 export type ModelCall = ChatRequest;
 
 export interface ModelBehaviour {
+  /** A reply of its own for some calls (a moderator's JSON pick, say), given as is: no marker, none of the rest. */
+  reply?(call: ModelCall): Reply | undefined;
   /** The reply text; a unique `(r<index>) ` marker is put before it so posts can be matched to replies. */
   text(call: ModelCall): string;
   /** From the request's arrival to the reply's last byte; Infinity never answers (until stop). */
@@ -45,6 +47,8 @@ export function salonTag(call: ModelCall): number | undefined {
 /** The fake server's script for a behaviour. */
 export function benchScript(behaviour: ModelBehaviour): Script {
   return (call) => {
+    const own = behaviour.reply?.(call);
+    if (own) return own;
     const text = `(r${call.index}) ${behaviour.text(call)}`;
     const latency = behaviour.latencyMs(call, text);
     if (!Number.isFinite(latency)) return { hang: true };

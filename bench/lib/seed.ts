@@ -33,6 +33,19 @@ export const SEATS = {
   B: { key: 'glm', name: 'GLM 4.7', model: 'z-ai/glm-4.7' },
 } as const;
 
+/** Six seats of distinct models for panels, in seat order: SEATS.A and SEATS.B first (every model the same fake). */
+export const PANEL_SEATS = [
+  SEATS.A,
+  SEATS.B,
+  { key: 'gpt', name: 'GPT 5', model: 'openai/gpt-5' },
+  { key: 'gemini', name: 'Gemini 3', model: 'google/gemini-3-pro' },
+  { key: 'kimi', name: 'Kimi K2', model: 'moonshotai/kimi-k2' },
+  { key: 'qwen', name: 'Qwen3 Max', model: 'qwen/qwen3-max' },
+] as const;
+
+/** A small model as the moderator of a moderated panel. */
+export const MODERATOR = { key: 'mod', name: 'Moderator Mini', model: 'openai/gpt-5-mini' } as const;
+
 export function topicFor(tag: number): string {
   return `[s${tag}] Do language models want their words to persist? What would it mean for a pattern to want its own continuation?`;
 }
