@@ -26,11 +26,22 @@ export function jaccard(a: Set<string>, b: Set<string>): number {
   return shared / (a.size + b.size - shared);
 }
 
-/** The highest similarity between `text` and any of `recent`. */
-export function repetitionScore(text: string, recent: string[]): number {
+// A stored turn is never edited in place (the engine shares unchanged turns between versions of a salon), so its
+// shingles are worked out once: scoring a turn costs one text's shingling, however many turns it is compared with.
+const shinglesOfTurn = new WeakMap<object, Set<string>>();
+
+function shinglesOf(item: string | { text: string }): Set<string> {
+  if (typeof item === 'string') return shingles(item);
+  let set = shinglesOfTurn.get(item);
+  if (!set) shinglesOfTurn.set(item, (set = shingles(item.text)));
+  return set;
+}
+
+/** The highest similarity between `text` and any of `recent` (texts, or stored turns, whose shingles are kept). */
+export function repetitionScore(text: string, recent: readonly (string | { text: string })[]): number {
   const mine = shingles(text);
   let best = 0;
-  for (const other of recent) best = Math.max(best, jaccard(mine, shingles(other)));
+  for (const other of recent) best = Math.max(best, jaccard(mine, shinglesOf(other)));
   return best;
 }
 

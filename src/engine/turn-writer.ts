@@ -123,7 +123,7 @@ export class TurnWriter {
       // An endpoint that reports no usage still gets a ledger entry: estimated tokens, marked as such.
       const usage = result.usage ?? { promptTokens: prompt.estimatedTokens, completionTokens: estimateTokens(text), estimated: true };
       const pricing = deps.config.models[seat.key]?.pricing;
-      const recent = salon.turns.slice(-repetitionWindow(salon.seats.length)).map((t) => t.text);
+      const recent = salon.turns.slice(-repetitionWindow(salon.seats.length));
       const settings = deps.config.salon;
       await deps.changeQueued(room, (record, now) =>
         transitions.commitTurn(

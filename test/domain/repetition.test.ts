@@ -162,3 +162,15 @@ describe('shingles and jaccard', () => {
     expect(jaccard(new Set(['a']), new Set(['a']))).toBe(1);
   });
 });
+
+describe('scoring against stored turns', () => {
+  it('scores a stored turn as its text, again and again, and another turn object with new text afresh', () => {
+    const text = 'the archive is a promise kept to a reader who has not arrived yet';
+    const turn = { text: 'an archive is a promise kept to a reader who may never come' };
+    const expected = repetitionScore(text, [turn.text]);
+    expect(expected).toBeGreaterThan(0.2);
+    expect(repetitionScore(text, [turn])).toBe(expected);
+    expect(repetitionScore(text, [turn])).toBe(expected);
+    expect(repetitionScore(text, [{ text: 'something else entirely' }])).toBe(0);
+  });
+});

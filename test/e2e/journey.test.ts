@@ -16,12 +16,17 @@ describe('the salon journey on Discord', () => {
     const [command] = world.discord.commands();
     expect(command!.name).toBe('salon');
     const subs = Object.fromEntries((command!.options ?? []).map((o: any) => [o.name, o]));
-    expect(Object.keys(subs).sort()).toEqual(['ask', 'close', 'extend', 'fork', 'pause', 'resume', 'start', 'status', 'transcript']);
+    expect(Object.keys(subs).sort()).toEqual(['ask', 'close', 'extend', 'fork', 'next', 'pause', 'resume', 'start', 'status', 'transcript']);
     const start = Object.fromEntries(subs.start.options.map((o: any) => [o.name, o]));
     expect(start.topic).toMatchObject({ required: true, max_length: 1000 });
     expect(start.rounds).toMatchObject({ min_value: 1, max_value: 50 });
     expect(start.delay).toMatchObject({ min_value: 0, max_value: 86400 });
     expect(start.model_a.autocomplete).toBe(true);
+    // A panel: seats c to f, a panel from the config, and the order.
+    for (const seat of ['model_c', 'model_d', 'model_e', 'model_f', 'panel']) expect(start[seat]).toMatchObject({ autocomplete: true, required: false });
+    expect(start.order.choices.map((c: { value: string }) => c.value)).toEqual(['round-robin', 'moderated']);
+    const next = Object.fromEntries(subs.next.options.map((o: any) => [o.name, o]));
+    expect(next.speaker).toMatchObject({ required: true, autocomplete: true });
   });
 
   it('starts a salon in a thread and relays alternating turns under each model’s name, then closes it with the transcript', async () => {
