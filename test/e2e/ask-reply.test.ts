@@ -77,7 +77,7 @@ describe('the /salon ask reply names the turn that takes the question', () => {
     const threadId = await startSalon(world);
     await world.models.waitForRequests(2);
     const reply = await ask(world, threadId, 'During the call?');
-    const aimed = await ask(world, threadId, 'And you, B?', '1');
+    const aimed = await ask(world, threadId, 'And you, B?', 'B');
     release();
     const done = await whenSalon(world.bot.engine, threadId, finished, 10_000);
     expectKept(done, 'During the call?', promised(reply.content));
@@ -148,7 +148,7 @@ describe('the /salon ask reply names the turn that takes the question', () => {
       // Wait for a random number of requests, then ask at once or a moment later: before, during or after a call.
       await world.models.waitForRequests(1 + Math.floor(random() * 7));
       const question = `Question ${i}?`;
-      const to = random() < 0.3 ? (random() < 0.5 ? '0' : '1') : undefined;
+      const to = random() < 0.3 ? (random() < 0.5 ? 'A' : 'B') : undefined;
       const reply = await ask(world, threadId, question, to);
       replies.push({ question, content: reply.content, ephemeral: reply.ephemeral });
     }
