@@ -165,6 +165,13 @@ export interface SalonStore {
   activeIds(): Promise<string[]>;
   /** The heads (records without turns) of those salons; one that cannot be read is left out. */
   activeHeads(): Promise<SalonHead[]>;
+  /**
+   * The salon shared on the web under `token`, or undefined: for a token never given, and at once for one revoked
+   * (`share` gone or changed in the record saved last), whatever index the store keeps.
+   */
+  findShared(token: string): Promise<SalonRecord | undefined>;
+  /** The heads of salons shared with `listed: true`, newest salon first (by `createdAt`), `limit` from `offset`. */
+  listedHeads(page: { offset: number; limit: number }): Promise<{ heads: SalonHead[]; total: number }>;
   close(): Promise<void>;
 }
 

@@ -2,6 +2,8 @@
  * Where salons live, through keyv (SQLite by default). Each salon is a head (everything but its turns) plus one
  * key per turn, so a save writes the head and the turns that changed: the same cost at turn 400 as at turn 1.
  * An index of the salons the engine must keep running lets start-up read those and not every salon ever closed.
+ * A salon shared on the web has a key from its token to its id, and the listed ones an index of their own (id and
+ * creation time, so a page of them is read without reading the rest); both are hints, checked against the record.
  *
  * keyv has no compare-and-swap, so this store is for one process: versions are checked against what this
  * process last read or wrote, and the index is a single key updated under an in-process lock. Several processes
@@ -9,12 +11,15 @@
  * same port.
  */
 import type Keyv from 'keyv';
-import { isLive, type SalonHead, type SalonRecord, type Turn } from '../domain/salon.js';
+import { isLive, type SalonHead, type SalonRecord, type Share, type Turn } from '../domain/salon.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
-import { assemble, isInline, readable, splitRecord, type StoredHead } from './layout.js';
+import { assemble, createdAtMs, isInline, listedHead, readable, splitRecord, type StoredHead } from './layout.js';
 
 const INDEX_KEY = 'index:active';
+/** The listed shares: [id, createdAt in epoch ms] pairs. */
+const LISTED_KEY = 'index:listed';
 const headKey = (id: string) => `salon:${id}`;
+const shareKey = (token: string) => `share:${token}`;
 // Not under `salon:`: keyv 5.6 leaves a key that starts with its namespace ('salon') unprefixed in get and set
 // but prefixes it again in getMany, which then finds nothing.
 const turnKey = (id: string, index: number) => `turn:${id}:${index}`;
@@ -23,9 +28,13 @@ const READ_SLICE = 500;
 
 export class KeyvSalonStore implements SalonStore {
   private index?: Set<string>;
+  /** The listed shares, id to createdAt (epoch ms). */
+  private listed?: Map<string, number>;
   private indexWrite: Promise<unknown> = Promise.resolve();
   /** The stored version of each live salon this process has read or written, for conditional saves. */
   private readonly versions = new Map<string, number>();
+  /** The stored share of the same salons, so a save knows which token key to add or drop without a read. */
+  private readonly shares = new Map<string, Share | undefined>();
   /** Salons read in the layout before turns were kept apart: their next save writes every turn. */
   private readonly inline = new Set<string>();
 
@@ -40,25 +49,35 @@ export class KeyvSalonStore implements SalonStore {
     if (head === undefined) return undefined;
     const salon = await assemble(head, (count) => this.readTurns(id, count));
     if (isInline(head)) this.inline.add(id);
-    if (isLive(salon)) this.versions.set(id, salon.version);
+    if (isLive(salon)) this.remember(salon);
     return salon;
   }
 
   async save(record: SalonRecord, change?: SaveChange): Promise<void> {
-    const stored = this.versions.get(record.id) ?? (await this.storedVersion(record.id));
+    const { version: stored, share: was } = this.versions.has(record.id)
+      ? { version: this.versions.get(record.id), share: this.shares.get(record.id) }
+      : await this.storedHead(record.id);
     if (stored !== change?.expected) throw new StaleRecordError(record.id, change?.expected, stored);
     const active = isLive(record);
     const index = await this.loadIndex();
+    const listed = await this.loadListed();
+    const token = record.share?.token;
+    const isListed = record.share?.listed === true;
     const { head, turns } = splitRecord(record, this.inline.has(record.id) ? undefined : change?.turns);
-    // Order matters for a crash between writes: turns before the head that counts them, and an index entry
-    // added before the record that needs it and removed after, so a resumable salon is never missing.
+    // Order matters for a crash between writes: turns before the head that counts them, and an index entry (or a
+    // token's key) added before the record that needs it and removed after, so a resumable salon is never missing
+    // and a shared one always found. An entry left behind by a crash is harmless: readers check the record.
     if (turns.length > 0) await this.keyv.setMany(turns.map((turn) => ({ key: turnKey(record.id, turn.index), value: turn })));
     if (active && !index.has(record.id)) await this.updateIndex((s) => s.add(record.id));
+    if (token !== undefined && token !== was?.token) await this.keyv.set(shareKey(token), record.id);
+    if (isListed && !listed.has(record.id)) await this.updateListed((m) => m.set(record.id, createdAtMs(record)));
     await this.keyv.set(headKey(record.id), head);
     this.inline.delete(record.id);
-    if (active) this.versions.set(record.id, record.version);
-    else this.versions.delete(record.id);
+    if (active) this.remember(record);
+    else this.forget(record.id);
     if (!active && index.has(record.id)) await this.updateIndex((s) => s.delete(record.id));
+    if (!isListed && listed.has(record.id)) await this.updateListed((m) => m.delete(record.id));
+    if (was && was.token !== token) await this.dropToken(was.token, record.id);
   }
 
   async activeIds(): Promise<string[]> {
@@ -76,14 +95,43 @@ export class KeyvSalonStore implements SalonStore {
     return heads;
   }
 
+  async findShared(token: string): Promise<SalonRecord | undefined> {
+    const id: unknown = await this.keyv.get(shareKey(token));
+    if (typeof id !== 'string') return undefined;
+    const salon = await this.get(id);
+    return salon?.share?.token === token ? salon : undefined;
+  }
+
+  async listedHeads(page: { offset: number; limit: number }): Promise<{ heads: SalonHead[]; total: number }> {
+    const listed = [...(await this.loadListed())].sort(([a, at], [b, bt]) => bt - at || (a < b ? 1 : a > b ? -1 : 0));
+    const ids = listed.slice(Math.max(0, page.offset), Math.max(0, page.offset) + Math.max(0, page.limit)).map(([id]) => id);
+    const raw = await Promise.all(ids.map((id) => this.keyv.get<unknown>(headKey(id))));
+    return { heads: raw.flatMap((head) => (head === undefined ? [] : listedHead(head))), total: listed.length };
+  }
+
   async close(): Promise<void> {
     await this.indexWrite.catch(() => {});
     await this.onClose();
   }
 
-  private async storedVersion(id: string): Promise<number | undefined> {
-    const head = (await this.keyv.get(headKey(id))) as Pick<StoredHead, 'version'> | undefined;
-    return head?.version;
+  private remember(salon: SalonRecord): void {
+    this.versions.set(salon.id, salon.version);
+    this.shares.set(salon.id, salon.share);
+  }
+
+  private forget(id: string): void {
+    this.versions.delete(id);
+    this.shares.delete(id);
+  }
+
+  private async storedHead(id: string): Promise<{ version?: number; share?: Share }> {
+    const head = (await this.keyv.get(headKey(id))) as Pick<StoredHead, 'version' | 'share'> | undefined;
+    return { version: head?.version, share: head?.share };
+  }
+
+  /** Drops a token's key, unless it has come to name another salon. */
+  private async dropToken(token: string, id: string): Promise<void> {
+    if ((await this.keyv.get(shareKey(token))) === id) await this.keyv.delete(shareKey(token));
   }
 
   private async readTurns(id: string, count: number): Promise<unknown[]> {
@@ -103,13 +151,36 @@ export class KeyvSalonStore implements SalonStore {
     return this.index;
   }
 
+  private async loadListed(): Promise<Map<string, number>> {
+    if (!this.listed) {
+      const entries = (await this.keyv.get(LISTED_KEY)) as unknown;
+      const valid = Array.isArray(entries)
+        ? entries.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number')
+        : [];
+      this.listed ??= new Map(valid);
+    }
+    return this.listed;
+  }
+
   /** Index writes are serialised so two salons changing at once cannot drop each other's entry. */
   private updateIndex(change: (index: Set<string>) => void): Promise<void> {
-    const run = this.indexWrite.then(async () => {
+    return this.serialised(async () => {
       const index = await this.loadIndex();
       change(index);
       await this.keyv.set(INDEX_KEY, [...index]);
     });
+  }
+
+  private updateListed(change: (listed: Map<string, number>) => void): Promise<void> {
+    return this.serialised(async () => {
+      const listed = await this.loadListed();
+      change(listed);
+      await this.keyv.set(LISTED_KEY, [...listed]);
+    });
+  }
+
+  private serialised(write: () => Promise<void>): Promise<void> {
+    const run = this.indexWrite.then(write);
     this.indexWrite = run.catch(() => {});
     return run;
   }

@@ -50,3 +50,14 @@ export async function assemble(raw: unknown, readTurns: (count: number) => Promi
   if (missing >= 0 || turns.length !== turnCount) throw new RecordError(`turn ${missing >= 0 ? missing : turns.length} is missing`);
   return migrate({ ...head, turns });
 }
+
+/** When the salon was created, in epoch ms, to order the listed shares; 0 (the oldest) for a date that cannot be read. */
+export function createdAtMs(record: Pick<SalonRecord, 'createdAt'>): number {
+  const ms = Date.parse(record.createdAt);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/** The head of a listed share, or none when it cannot be read or is listed no more: the index is only a hint. */
+export function listedHead(raw: unknown): SalonHead[] {
+  return readable(raw).filter((head) => head.share?.listed === true);
+}

@@ -2,7 +2,9 @@
  * Salons on PostgreSQL, for several processes at once. A salon is a row of `salon_heads` (everything but its
  * turns, with its version) and a row of `salon_turns` per turn. Every save runs in one transaction whose first
  * statement is `UPDATE … WHERE version = expected`: a process that lost the salon to another changes nothing.
- * The index of live salons is the `live` column, under a partial index.
+ * The index of live salons is the `live` column, under a partial index. A shared salon's token is the `share_token`
+ * column (unique), and a listed one has `listed` set, ordered by `created_at`: written by the same statement as the
+ * head, so they never disagree with it, and checked against it all the same.
  *
  * Columns are `json`, not `jsonb`: a record is read and written whole, and `jsonb` refuses the \u0000 a model
  * may write.
@@ -10,7 +12,7 @@
 import pg from 'pg';
 import { isLive, type SalonHead, type SalonRecord } from '../domain/salon.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../engine/ports.js';
-import { assemble, readable, splitRecord } from './layout.js';
+import { assemble, createdAtMs, listedHead, splitRecord, readable } from './layout.js';
 
 export interface PostgresStoreOptions {
   /** Schema the tables live in; created when missing. */
@@ -84,6 +86,21 @@ export class PostgresSalonStore implements SalonStore {
         PRIMARY KEY (salon_id, idx)
       );
     `);
+      // Tables made before salons were shared gain the columns for it. Only when they lack them: ALTER TABLE takes a
+      // lock that would stall every save of a running cluster, at each start, for nothing.
+      const { rows } = await client.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'salon_heads' AND column_name = 'share_token'`,
+        [this.schema],
+      );
+      if (rows.length === 0) {
+        await client.query(`
+        ALTER TABLE ${this.heads} ADD COLUMN IF NOT EXISTS share_token text;
+        ALTER TABLE ${this.heads} ADD COLUMN IF NOT EXISTS listed boolean NOT NULL DEFAULT false;
+        ALTER TABLE ${this.heads} ADD COLUMN IF NOT EXISTS created_at timestamptz;
+        CREATE UNIQUE INDEX IF NOT EXISTS salon_heads_share_token ON ${this.heads} (share_token) WHERE share_token IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS salon_heads_listed ON ${this.heads} (created_at DESC, id DESC) WHERE listed;
+      `);
+      }
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -96,7 +113,11 @@ export class PostgresSalonStore implements SalonStore {
   async get(id: string): Promise<SalonRecord | undefined> {
     const { rows } = await this.pool.query<{ head: unknown }>(`SELECT head FROM ${this.heads} WHERE id = $1`, [id]);
     if (rows.length === 0) return undefined;
-    return assemble(rows[0]!.head, async (count) => {
+    return this.withTurns(id, rows[0]!.head);
+  }
+
+  private withTurns(id: string, head: unknown): Promise<SalonRecord> {
+    return assemble(head, async (count) => {
       const turns = await this.pool.query<{ idx: number; turn: unknown }>(`SELECT idx, turn FROM ${this.turns} WHERE salon_id = $1 AND idx < $2 ORDER BY idx`, [
         id,
         count,
@@ -119,20 +140,18 @@ export class PostgresSalonStore implements SalonStore {
     try {
       await client.query('BEGIN');
       const live = isLive(record);
+      const shared = [record.share?.token ?? null, record.share?.listed === true, new Date(createdAtMs(record)).toISOString()];
       const written = change
-        ? await client.query(`UPDATE ${this.heads} SET version = $2, live = $3, head = $4, updated_at = now() WHERE id = $1 AND version = $5`, [
-            record.id,
-            record.version,
-            live,
-            JSON.stringify(head),
-            change.expected,
-          ])
-        : await client.query(`INSERT INTO ${this.heads} (id, version, live, head) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
-            record.id,
-            record.version,
-            live,
-            JSON.stringify(head),
-          ]);
+        ? await client.query(
+            `UPDATE ${this.heads} SET version = $2, live = $3, head = $4, share_token = $6, listed = $7, created_at = $8, updated_at = now()
+             WHERE id = $1 AND version = $5`,
+            [record.id, record.version, live, JSON.stringify(head), change.expected, ...shared],
+          )
+        : await client.query(
+            `INSERT INTO ${this.heads} (id, version, live, head, share_token, listed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO NOTHING`,
+            [record.id, record.version, live, JSON.stringify(head), ...shared],
+          );
       if (written.rowCount !== 1) {
         await client.query('ROLLBACK');
         const found = await this.pool.query<{ version: number }>(`SELECT version FROM ${this.heads} WHERE id = $1`, [record.id]);
@@ -169,6 +188,26 @@ export class PostgresSalonStore implements SalonStore {
   async activeHeads(): Promise<SalonHead[]> {
     const { rows } = await this.pool.query<{ head: unknown }>(`SELECT head FROM ${this.heads} WHERE live`);
     return rows.flatMap((r) => readable(r.head));
+  }
+
+  async findShared(token: string): Promise<SalonRecord | undefined> {
+    const { rows } = await this.pool.query<{ id: string; head: unknown }>(`SELECT id, head FROM ${this.heads} WHERE share_token = $1`, [token]);
+    if (rows.length === 0) return undefined;
+    const salon = await this.withTurns(rows[0]!.id, rows[0]!.head);
+    return salon.share?.token === token ? salon : undefined;
+  }
+
+  async listedHeads(page: { offset: number; limit: number }): Promise<{ heads: SalonHead[]; total: number }> {
+    // One statement, so the count and the page are of one snapshot; the count's row comes even for a page past the end.
+    const { rows } = await this.pool.query<{ total: number; head: unknown }>(
+      `SELECT t.total, p.head FROM (SELECT count(*)::integer AS total FROM ${this.heads} WHERE listed) t
+       LEFT JOIN LATERAL (
+         SELECT head, created_at, id FROM ${this.heads} WHERE listed ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT $2
+       ) p ON true
+       ORDER BY p.created_at DESC, p.id DESC`,
+      [Math.max(0, page.offset), Math.max(0, page.limit)],
+    );
+    return { heads: rows.flatMap((r) => (r.head === null ? [] : listedHead(r.head))), total: rows[0]?.total ?? 0 };
   }
 
   async close(): Promise<void> {

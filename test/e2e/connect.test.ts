@@ -149,6 +149,8 @@ describe('commands sent as the bot connects', () => {
         return inner.activeIds();
       },
       activeHeads: () => inner.activeHeads(),
+      findShared: (token) => inner.findShared(token),
+      listedHeads: (page) => inner.listedHeads(page),
     };
     const before = sessionIds(world);
     const starting = launch(world, store);

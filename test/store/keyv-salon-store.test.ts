@@ -4,6 +4,7 @@ import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
+import { share } from '../../src/domain/transitions.js';
 import { salonStoreContract } from './salon-store.contract.js';
 
 async function openSqlite(file: string) {
@@ -41,6 +42,38 @@ describe('keyv store layout', () => {
       const again = await openSqlite(file);
       expect(await again.store.get('legacy')).toEqual(next);
       expect(await again.keyv.get('turn:legacy:3')).toEqual(old.turns[3]);
+      await again.store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('takes its share keys as hints: a token key or a listed entry the record does not bear out finds nothing', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'salons.sqlite');
+      const { store } = await openSqlite(file);
+      const shared = newSalon({ id: 'shared', rounds: 5 });
+      share(shared, 'real-token', false, 1);
+      await store.save(shared);
+      await store.save(newSalon({ id: 'plain', rounds: 5 }));
+      await store.save({ ...newSalon({ id: 'corrupt', rounds: 5 }), share: { token: 'corrupt-token', listed: true, since: 'x' } });
+      await store.close();
+      // As a crash between writes would leave them: keys naming salons whose records say otherwise.
+      const again = await openSqlite(file);
+      await again.keyv.set('share:stale-token', 'shared');
+      await again.keyv.set('share:plain-token', 'plain');
+      await again.keyv.set('salon:corrupt', { schema: 99, id: 'corrupt' });
+      await again.keyv.set('index:listed', [
+        ['shared', 3],
+        ['plain', 2],
+        ['gone', 1],
+        ['corrupt', 0],
+      ]);
+      expect(await again.store.findShared('stale-token')).toBeUndefined();
+      expect(await again.store.findShared('plain-token')).toBeUndefined();
+      expect((await again.store.findShared('real-token'))?.id).toBe('shared');
+      expect((await again.store.listedHeads({ offset: 0, limit: 10 })).heads).toEqual([]);
       await again.store.close();
     } finally {
       dir.cleanup();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordError } from '../../src/engine/ports.js';
 import { PostgresSalonStore } from '../../src/store/postgres-salon-store.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
+import { share } from '../../src/domain/transitions.js';
 import { salonStoreContract } from './salon-store.contract.js';
 import { dropSchema as dropSchemaAt, PrivatePostgres } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -40,6 +41,61 @@ describe('PostgreSQL store', () => {
     } finally {
       await raw.end();
       await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it('takes its share columns as hints: a token or a listed flag the head does not bear out finds nothing', async () => {
+    const schema = freshSchema();
+    const store = await PostgresSalonStore.open(POSTGRES_URL, { schema });
+    const raw = new pg.Client({ connectionString: POSTGRES_URL });
+    await raw.connect();
+    try {
+      const shared = newSalon({ id: 'shared', rounds: 5 });
+      share(shared, 'real-token', false, 1);
+      await store.save(shared);
+      await store.save(newSalon({ id: 'plain', rounds: 5 }));
+      await store.save({ ...newSalon({ id: 'corrupt', rounds: 5 }), share: { token: 'corrupt-token', listed: true, since: 'x' } });
+      await raw.query(`UPDATE "${schema}".salon_heads SET share_token = 'plain-token', listed = true WHERE id = 'plain'`);
+      await raw.query(`UPDATE "${schema}".salon_heads SET listed = true WHERE id = 'shared'`);
+      await raw.query(`UPDATE "${schema}".salon_heads SET head = '"garbage"' WHERE id = 'corrupt'`);
+      expect(await store.findShared('plain-token')).toBeUndefined();
+      expect((await store.findShared('real-token'))?.id).toBe('shared');
+      expect((await store.listedHeads({ offset: 0, limit: 10 })).heads).toEqual([]);
+    } finally {
+      await raw.end();
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it('adds the share columns to tables made before them, and keeps reading the salons stored there', async () => {
+    const schema = freshSchema();
+    const raw = new pg.Client({ connectionString: POSTGRES_URL });
+    await raw.connect();
+    try {
+      const old = newSalon({ id: 'old', rounds: 5 });
+      playTurns(old, 2);
+      const first = await PostgresSalonStore.open(POSTGRES_URL, { schema });
+      await first.save(old);
+      await first.close();
+      // The tables as the version before sharing made them.
+      await raw.query(`ALTER TABLE "${schema}".salon_heads DROP COLUMN share_token, DROP COLUMN listed, DROP COLUMN created_at`);
+      const store = await PostgresSalonStore.open(POSTGRES_URL, { schema });
+      try {
+        expect(await store.get('old')).toEqual(old);
+        expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+        const next = structuredClone(old);
+        share(next, 'after-upgrade', true, 1);
+        next.version += 1;
+        await store.save(next, { expected: old.version, turns: [] });
+        expect(await store.findShared('after-upgrade')).toEqual(next);
+        expect((await store.listedHeads({ offset: 0, limit: 10 })).total).toBe(1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await raw.end();
       await dropSchema(schema);
     }
   });

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecordError } from '../../src/engine/ports.js';
-import { RedisSalonStore, redisKeys } from '../../src/store/redis-salon-store.js';
+import { RedisSalonStore, redisKeys, shareKey } from '../../src/store/redis-salon-store.js';
+import { share } from '../../src/domain/transitions.js';
 import { freePort, startRedis } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { REDIS_URL } from '../helpers/server-urls.js';
@@ -58,6 +59,35 @@ describe('Redis store', () => {
     await raw.hset(redisKeys(prefix, 'corrupt').head, 'version', '3', 'head', '{"id":"corrupt",');
     await expect(store.get('corrupt')).rejects.toThrow(RecordError);
     await expect(store.get('corrupt')).rejects.toThrow('salon corrupt: the head is not valid JSON');
+  });
+
+  it('takes its share keys as hints: a token key or a listed entry the head does not bear out finds nothing', async () => {
+    const shared = newSalon({ id: 'shared', rounds: 5 });
+    share(shared, 'real-token', false, 1);
+    await store.save(shared);
+    await store.save(newSalon({ id: 'plain', rounds: 5 }));
+    // As a hand or an older version might leave them: keys naming salons whose heads say otherwise.
+    await raw.set(shareKey(prefix, 'stale-token'), 'shared');
+    await raw.set(shareKey(prefix, 'plain-token'), 'plain');
+    await raw.hset(redisKeys(prefix, 'corrupt').head, 'version', '0', 'head', '{"id":');
+    await raw.zadd(redisKeys(prefix, 'x').listed, 3, 'shared', 2, 'plain', 1, 'gone', 0, 'corrupt');
+    expect(await store.findShared('stale-token')).toBeUndefined();
+    expect(await store.findShared('plain-token')).toBeUndefined();
+    expect((await store.findShared('real-token'))?.id).toBe('shared');
+    expect((await store.listedHeads({ offset: 0, limit: 10 })).heads).toEqual([]);
+  });
+
+  it('drops the key of a token revoked, but not one that has come to name another salon', async () => {
+    const s = newSalon({ id: 'revoked', rounds: 5 });
+    share(s, 'first', true, 1);
+    await store.save(s);
+    expect(await raw.get(shareKey(prefix, 'first'))).toBe('revoked');
+    await store.save({ ...s, share: undefined, version: 1 }, { expected: 0, turns: [] });
+    expect(await raw.exists(shareKey(prefix, 'first'), redisKeys(prefix, 'revoked').listed)).toBe(0);
+    await store.save({ ...s, share: { token: 'second', listed: false, since: 'x' }, version: 2 }, { expected: 1, turns: [] });
+    await raw.set(shareKey(prefix, 'second'), 'another');
+    await store.save({ ...s, share: undefined, version: 3 }, { expected: 2, turns: [] });
+    expect(await raw.get(shareKey(prefix, 'second'))).toBe('another');
   });
 
   it('names a missing turn instead of handing the engine a salon with a hole in it', async () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
-import { close, commitTurn, markDelivered } from '../../src/domain/transitions.js';
+import { close, commitTurn, markDelivered, share, unshare } from '../../src/domain/transitions.js';
 import { changedTurns, copyForChange } from '../../src/engine/record-copy.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../../src/engine/ports.js';
 import { newSalon } from '../domain/fixtures.js';
@@ -30,6 +30,33 @@ function changed(before: SalonRecord, edit: (s: SalonRecord) => void): [SalonRec
   after.version += 1;
   return [after, { expected: before.version, turns: changedTurns(before, after) }];
 }
+
+/** The record less its turns: what a list of salons shows. */
+const headOf = ({ turns: _turns, ...head }: SalonRecord) => head;
+
+/** A token as the web gives one: random, and unlike any other. */
+const token = () => `t-${++serial}-${Math.random().toString(36).slice(2)}`;
+
+/** Saves a new salon, then each change in turn, and gives back the record as stored last. */
+async function saveThrough(store: SalonStore, s: SalonRecord, ...edits: ((d: SalonRecord) => void)[]): Promise<SalonRecord> {
+  await store.save(s);
+  return saveEdits(store, s, ...edits);
+}
+
+async function saveEdits(store: SalonStore, s: SalonRecord, ...edits: ((d: SalonRecord) => void)[]): Promise<SalonRecord> {
+  for (const edit of edits) {
+    const [next, change] = changed(s, edit);
+    await store.save(next, change);
+    s = next;
+  }
+  return s;
+}
+
+/** Ends the salon for good: closed, owing nothing, so it is no longer live. */
+const closeForGood = (d: SalonRecord) => {
+  close(d, 1);
+  d.outbox = [];
+};
 
 function addTurn(s: SalonRecord, text: string): void {
   const at = s.nextTurnAt ?? 0;
@@ -155,6 +182,155 @@ export function salonStoreContract(name: string, harness: () => StoreUnderTest, 
       expect(heads.sort((a, b) => a.id.localeCompare(b.id))).toEqual(expected.sort((a, b) => a.id.localeCompare(b.id)));
       expect(heads.every((h) => !('turns' in h) && !('turnCount' in h))).toBe(true);
     });
+
+    it('finds a shared salon by its token, turns and all, after reopening too, and nothing for a token never given', async () => {
+      const store = await open();
+      const t = token();
+      const plain = await saveThrough(store, salon(), (d) => addTurn(d, 'never shared'));
+      expect(await store.findShared(t)).toBeUndefined();
+      const shared = await saveThrough(
+        store,
+        salon(),
+        (d) => addTurn(d, 'one'),
+        (d) => share(d, t, false, 2),
+        (d) => addTurn(d, 'two'),
+      );
+      expect(shared.share).toMatchObject({ token: t, listed: false });
+      expect(await store.findShared(t)).toEqual(shared);
+      expect(await store.findShared(token())).toBeUndefined();
+      expect(await store.findShared('')).toBeUndefined();
+      await store.close();
+      const again = await open();
+      expect((await again.findShared(t))?.turns.map((x) => x.text)).toEqual(['one', 'two']);
+      expect(await again.findShared(t)).toEqual(shared);
+      expect(await again.get(plain.id)).toEqual(plain);
+    });
+
+    it('finds nothing under a token as soon as the salon is unshared; shared again, under its new token only', async () => {
+      const store = await open();
+      const [first, second] = [token(), token()];
+      let s = await saveThrough(store, salon(), (d) => share(d, first, true, 1));
+      expect((await store.findShared(first))?.id).toBe(s.id);
+      s = await saveEdits(store, s, (d) => unshare(d, 2));
+      expect(await store.findShared(first)).toBeUndefined();
+      expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+      expect((await store.get(s.id))?.share).toBeUndefined();
+      s = await saveEdits(store, s, (d) => share(d, second, false, 3));
+      expect(await store.findShared(first)).toBeUndefined();
+      expect(await store.findShared(second)).toEqual(s);
+      await store.close();
+      const again = await open();
+      expect(await again.findShared(first)).toBeUndefined();
+      expect(await again.findShared(second)).toEqual(s);
+    });
+
+    it('keeps the token while listing and unlisting a shared salon, and lists it only while listed', async () => {
+      const store = await open();
+      const t = token();
+      let s = await saveThrough(store, salon(), (d) => share(d, t, false, 1));
+      expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+      s = await saveEdits(store, s, (d) => share(d, token(), true, 2));
+      expect(s.share?.token).toBe(t);
+      expect(await store.findShared(t)).toEqual(s);
+      expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [headOf(s)], total: 1 });
+      s = await saveEdits(store, s, (d) => share(d, token(), false, 3));
+      expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+      expect(await store.findShared(t)).toEqual(s);
+      s = await saveEdits(store, s, (d) => share(d, token(), true, 4));
+      await store.close();
+      const again = await open();
+      expect(await again.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [headOf(s)], total: 1 });
+      expect(await again.findShared(t)).toEqual(s);
+    });
+
+    it('lists the listed salons newest first, a page at a time, with how many there are', async () => {
+      const store = await open();
+      // Created on days 1 to 6, saved out of that order; day 3 is shared unlisted and day 5 not shared at all.
+      const days = [4, 1, 6, 3, 2, 5];
+      const saved = new Map<number, SalonRecord>();
+      for (const day of days) {
+        const s = salon();
+        s.createdAt = new Date(Date.UTC(2026, 0, day)).toISOString();
+        const edits = day === 5 ? [] : [(d: SalonRecord) => share(d, token(), day !== 3, 1)];
+        saved.set(day, await saveThrough(store, s, (d) => addTurn(d, `day ${day}`), ...edits));
+      }
+      const page = async (offset: number, limit: number) => {
+        const { heads, total } = await store.listedHeads({ offset, limit });
+        return { days: heads.map((h) => [...saved].find(([, s]) => s.id === h.id)?.[0]), total };
+      };
+      expect(await page(0, 2)).toEqual({ days: [6, 4], total: 4 });
+      expect(await page(2, 2)).toEqual({ days: [2, 1], total: 4 });
+      expect(await page(3, 10)).toEqual({ days: [1], total: 4 });
+      expect(await page(4, 2)).toEqual({ days: [], total: 4 });
+      expect(await page(0, 0)).toEqual({ days: [], total: 4 });
+      const { heads } = await store.listedHeads({ offset: 0, limit: 10 });
+      expect(heads).toEqual([6, 4, 2, 1].map((day) => headOf(saved.get(day)!)));
+      expect(heads.every((h) => !('turns' in h) && !('turnCount' in h))).toBe(true);
+    });
+
+    it('finds and lists a shared salon after it has closed and is no longer live, until it is unshared', async () => {
+      const store = await open();
+      const t = token();
+      let s = await saveThrough(
+        store,
+        salon(),
+        (d) => addTurn(d, 'before closing'),
+        (d) => share(d, t, true, 2),
+        closeForGood,
+      );
+      expect(await store.activeIds()).not.toContain(s.id);
+      await store.close();
+      let again = await open();
+      expect(await again.findShared(t)).toEqual(s);
+      expect(await again.findShared(t)).toMatchObject({ status: 'closed' });
+      expect(await again.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [headOf(s)], total: 1 });
+      s = await saveEdits(again, s, (d) => share(d, token(), false, 3));
+      expect(await again.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+      expect(await again.findShared(t)).toEqual(s);
+      s = await saveEdits(again, s, (d) => unshare(d, 4));
+      expect(await again.findShared(t)).toBeUndefined();
+      await again.close();
+      again = await open();
+      expect(await again.findShared(t)).toBeUndefined();
+      expect(await again.get(s.id)).toEqual(s);
+    });
+
+    it('finds each shared salon under its own token only: unsharing one leaves the other', async () => {
+      const store = await open();
+      const [ta, tb] = [token(), token()];
+      let a = await saveThrough(
+        store,
+        salon(),
+        (d) => addTurn(d, 'salon a'),
+        (d) => share(d, ta, true, 1),
+      );
+      const b = await saveThrough(
+        store,
+        salon(),
+        (d) => addTurn(d, 'salon b'),
+        (d) => share(d, tb, true, 1),
+      );
+      expect(await store.findShared(ta)).toEqual(a);
+      expect(await store.findShared(tb)).toEqual(b);
+      a = await saveEdits(store, a, (d) => unshare(d, 2));
+      expect(await store.findShared(ta)).toBeUndefined();
+      expect(await store.findShared(tb)).toEqual(b);
+      expect(await store.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [headOf(b)], total: 1 });
+      expect(await store.get(a.id)).toEqual(a);
+    });
+
+    if (shared)
+      it('between two processes: a salon one shares or unshares is found, or not, by the other at once', async () => {
+        const [first, second] = [await open(), await open()];
+        const t = token();
+        let s = await saveThrough(first, salon(), (d) => share(d, t, true, 1));
+        expect(await second.findShared(t)).toEqual(s);
+        expect((await second.listedHeads({ offset: 0, limit: 10 })).total).toBe(1);
+        s = await saveEdits(first, s, (d) => unshare(d, 2));
+        expect(await second.findShared(t)).toBeUndefined();
+        expect(await second.listedHeads({ offset: 0, limit: 10 })).toEqual({ heads: [], total: 0 });
+        expect(await second.get(s.id)).toEqual(s);
+      });
 
     if (shared)
       it('between two processes: the one that read an old version cannot overwrite the other’s change', async () => {
