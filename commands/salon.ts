@@ -15,9 +15,11 @@ import pause from './pause.js';
 import resume from './resume.js';
 import start from './start.js';
 import status from './status.js';
+import share from './share.js';
 import transcript from './transcript.js';
+import unshare from './unshare.js';
 
-const subcommands: Subcommand[] = [start, ask, next, pause, resume, status, transcript, extend, fork, close];
+const subcommands: Subcommand[] = [start, ask, next, pause, resume, status, transcript, extend, fork, share, unshare, close];
 const byName = new Map(subcommands.map((s) => [s.name, s]));
 
 export const data = new SlashCommandBuilder().setName('salon').setDescription(descriptions.salon).setContexts(InteractionContextType.Guild);

@@ -23,6 +23,9 @@ import { openSalonStore } from './store/open-store.js';
 import { openJobQueue } from './queue/job-queue.js';
 import { startSalonWorker, type RunningWorker } from './queue/salon-worker.js';
 import { StartupError } from './startup-error.js';
+import { LocalLiveFeed, RedisLiveFeed, type LiveFeed } from './web/live-feed.js';
+import { liveFeedPublisher } from './web/live-publisher.js';
+import { startWebServer, type RunningWeb } from './web/server.js';
 
 export type Role = 'both' | 'gateway' | 'worker';
 
@@ -60,6 +63,11 @@ export interface BotOptions {
   cluster?: ClusterOptions;
   /** The gateway shards this process holds, of `count`; absent, Discord's recommended count, all here. */
   shards?: { ids: number[]; count: number };
+  /**
+   * The web gallery. With `port`, this process serves it; `publicUrl` alone says where another process (the web
+   * role) serves it, so `/salon share` can give its links.
+   */
+  web?: { port?: number; host?: string; publicUrl?: string; trustProxy?: boolean | string };
 }
 
 export interface RunningBot {
@@ -69,6 +77,8 @@ export interface RunningBot {
   engine: SalonEngine;
   /** Whether plain thread messages can be read (the Message Content intent is enabled). */
   messageContent: boolean;
+  /** The web gallery this process serves, if it does. */
+  web?: RunningWeb;
   /** Whether each part of this process is working: the gateway ready, the worker taking jobs. */
   health(): { ok: boolean; role: Role; gateway?: string; worker?: boolean; shards?: number[] };
   stop(): Promise<void>;
@@ -130,13 +140,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   );
   opened.add(() => ready.destroy());
 
+  // Open pages of shared salons hear of new turns from whichever process writes them.
+  const feed: LiveFeed = shared ? await starting(() => RedisLiveFeed.open(shared.queueUrl, shared.queuePrefix ?? 'salon', log)) : new LocalLiveFeed();
+  opened.add(() => feed.close());
+
   const models = options.models ?? new OpenAIModelClient(config.models, log);
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 4)}`;
   const engine = new SalonEngine({
     config,
     store,
     models,
-    publisher: new DiscordPublisher(ready, config, log),
+    publisher: liveFeedPublisher(new DiscordPublisher(ready, config, log), feed),
     log,
     ...(queue ? { driving: 'leased' as const, wakeups: queue.wakeups, leaseMs, workerId } : {}),
     ...options.engine,
@@ -154,6 +168,16 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   // the gate holds (and if need be defers) what arrives.
   const loading = performance.now();
   await starting(() => engine.start());
+  const webPort = options.web?.port;
+  const web =
+    webPort !== undefined && role !== 'worker'
+      ? await starting(() =>
+          startWebServer({ store, feed, log, port: webPort, host: options.web?.host ?? '127.0.0.1', publicUrl: options.web?.publicUrl, trustProxy: options.web?.trustProxy }),
+        )
+      : undefined;
+  if (web) opened.add(() => web.close());
+  const publicUrl = web?.publicUrl ?? options.web?.publicUrl;
+  if (publicUrl) ctx.web = { publicUrl, feed };
   if (hasGateway) {
     log.info({ ms: Math.round(performance.now() - loading) }, 'salons loaded; taking commands');
     gate.open(ctx);
@@ -178,6 +202,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     client: ready,
     engine,
     messageContent,
+    ...(web ? { web } : {}),
     health() {
       const gateway = hasGateway ? Status[ready.ws.status] : undefined;
       const ok = (!hasGateway || ready.ws.status === Status.Ready) && (!worker || worker.running);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 
-export type ProcessRole = 'both' | 'gateway' | 'worker' | 'proxy';
+export type ProcessRole = 'both' | 'gateway' | 'worker' | 'proxy' | 'web';
 
 /** The environment the bot reads, checked once at start-up. */
 export interface Env {
@@ -30,6 +30,8 @@ export interface Env {
   proxyHost: string;
   proxyUpstream?: string;
   proxyGlobalPerSecond?: number;
+  /** The web gallery: served by this process when `port` is set (always for SALON_ROLE=web). */
+  web: { port?: number; host: string; publicUrl?: string; trustProxy?: boolean | string };
 }
 
 /** A variable with a value salon cannot use; the message names it. */
@@ -40,7 +42,7 @@ export class EnvError extends Error {
   }
 }
 
-const ROLES: readonly ProcessRole[] = ['both', 'gateway', 'worker', 'proxy'];
+const ROLES: readonly ProcessRole[] = ['both', 'gateway', 'worker', 'proxy', 'web'];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const value = (name: string) => env[name]?.trim() || undefined;
@@ -60,6 +62,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new EnvError(`SALON_ROLE=${role} needs SALON_QUEUE_URL (the Redis the processes share their job queue on)`);
   }
   const storeUrl = value('SALON_STORE_URL') ?? 'sqlite://data/salons.sqlite';
+  const web = readWeb(value, integer, role);
   if (queueUrl && !/^(redis|rediss|postgres|postgresql):\/\//i.test(storeUrl)) {
     throw new EnvError('SALON_QUEUE_URL is set, so several processes share the salons: SALON_STORE_URL must be a redis:// or postgres:// URL, not a file');
   }
@@ -85,7 +88,32 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     // Its own variable, not DISCORD_API_BASE: a .env shared with the bots sets that to the proxy itself.
     proxyUpstream: value('SALON_PROXY_UPSTREAM')?.replace(/\/+$/, ''),
     proxyGlobalPerSecond: value('SALON_PROXY_GLOBAL_PER_SECOND') === undefined ? undefined : integer('SALON_PROXY_GLOBAL_PER_SECOND', 50, 1, 10_000),
+    web,
   };
+}
+
+/** SALON_WEB_PORT, SALON_WEB_HOST, SALON_PUBLIC_URL, SALON_WEB_TRUST_PROXY. */
+function readWeb(
+  value: (name: string) => string | undefined,
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+  role: ProcessRole,
+): Env['web'] {
+  const port = value('SALON_WEB_PORT') === undefined ? (role === 'web' ? 8090 : undefined) : integer('SALON_WEB_PORT', 8090, 0, 65_535);
+  const publicUrl = value('SALON_PUBLIC_URL')?.replace(/\/+$/, '');
+  if (publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+      throw new EnvError(`SALON_PUBLIC_URL must be the http:// or https:// address people open the gallery at, e.g. https://salon.example.org (got "${publicUrl}")`);
+    }
+  }
+  const trust = value('SALON_WEB_TRUST_PROXY');
+  const trustProxy = trust === undefined ? undefined : /^(true|1|yes)$/i.test(trust) ? true : /^(false|0|no)$/i.test(trust) ? false : trust;
+  return { port, host: value('SALON_WEB_HOST') ?? '127.0.0.1', publicUrl, trustProxy };
 }
 
 /** SHARD_IDS as `0,2,5` or ranges `0-3`; SHARD_COUNT alone means every shard of that count. */

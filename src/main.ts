@@ -9,6 +9,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { createLogger } from './logger.js';
 import { startRestProxy } from './proxy/rest-proxy.js';
 import { StoreError } from './store/store-error.js';
+import { startWebRole } from './web/web-role.js';
 
 /** What main.ts runs: the bot in one of its roles, or the REST proxy. */
 interface Running {
@@ -28,9 +29,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // The proxy calls no model: it needs no config file.
+  // The proxy and the web gallery call no model: they need no config file.
   let config: Config | undefined;
-  if (env.role !== 'proxy') {
+  if (env.role !== 'proxy' && env.role !== 'web') {
     try {
       config = loadConfig(env.configFile);
     } catch (err) {
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
   // Every line says which role (and which shards) wrote it, as logs from many processes end up in one place.
   const log = createLogger({ level: env.logLevel, secrets }).child({ role: env.role, ...(env.shards ? { shards: env.shards.ids } : {}) });
   const token = env.token;
-  if (!token) {
+  // The web role holds no Discord token: it only reads the store.
+  if (!token && env.role !== 'web') {
     log.fatal('DISCORD_TOKEN is not set; put the bot token in the environment (see .env.example)');
     process.exit(2);
   }
@@ -80,7 +82,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    running = env.role === 'proxy' ? await startProxy(env, token, log) : await startBotRole(env, config!, token, log);
+    running =
+      env.role === 'web'
+        ? await startWebRole({ ...env.web, port: env.web.port!, storeUrl: env.storeUrl, queueUrl: env.queueUrl, queuePrefix: env.queuePrefix, log })
+        : env.role === 'proxy'
+          ? await startProxy(env, token!, log)
+          : await startBotRole(env, config!, token!, log);
   } catch (err) {
     if (err instanceof StoreError || err instanceof StartupError) {
       log.fatal(err.message);
@@ -105,8 +112,9 @@ async function startBotRole(env: Env, config: Config, token: string, log: Logger
     apiBase: env.apiBase,
     storeUrl: env.storeUrl,
     log,
-    role: env.role === 'proxy' ? 'both' : env.role,
+    role: env.role === 'proxy' || env.role === 'web' ? 'both' : env.role,
     shards: env.shards,
+    web: env.web,
     cluster: env.queueUrl
       ? { queueUrl: env.queueUrl, queuePrefix: env.queuePrefix, leaseMs: env.leaseMs, concurrency: env.workerConcurrency, sweepEveryMs: env.sweepEveryMs }
       : undefined,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { accessSchema, configSchema, modelSchema, salonSchema } from './schema.js';
+import { accessSchema, configSchema, modelSchema, salonSchema, webSchema } from './schema.js';
 
 export interface ModelConfig extends z.output<typeof modelSchema> {
   key: string;
@@ -15,6 +15,7 @@ export interface ModelConfig extends z.output<typeof modelSchema> {
 
 export type SalonDefaults = z.output<typeof salonSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
+export type WebConfig = z.output<typeof webSchema>;
 
 export interface Config {
   file: string;
@@ -23,6 +24,7 @@ export interface Config {
   /** Named seat lists (model keys in speaking order), each checked against `models`. */
   panels: Record<string, string[]>;
   access: AccessConfig;
+  web: WebConfig;
 }
 
 export class ConfigError extends Error {
@@ -76,7 +78,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     panels[name] = keys;
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, models, salon: data.salon, panels, access: data.access };
+  return { file, models, salon: data.salon, panels, access: data.access, web: data.web };
 }
 
 /** Reads SALON_CONFIG (YAML, or JSON, which is YAML too) and validates it. */

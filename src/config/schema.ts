@@ -121,6 +121,11 @@ export const accessSchema = z.strictObject({
   maxActivePerUser: z.int({ error: 'expected a whole number from 1 to 10000' }).min(1, 'expected a whole number from 1 to 10000').max(10_000).optional(),
 });
 
+export const webSchema = z.strictObject({
+  /** `/salon share` may put salons on the web; false refuses it (what is shared already stays until unshared). */
+  sharing: z.boolean({ error: 'expected true or false' }).default(true),
+});
+
 export const configSchema = z.strictObject({
   models: z
     .record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'model keys are 1-32 letters, digits, - or _'), modelSchema, { error: 'expected a map of models' })
@@ -146,6 +151,7 @@ export const configSchema = z.strictObject({
     )
     .default({}),
   access: accessSchema.default({ channels: [], startRoles: [] }),
+  web: webSchema.default({ sharing: true }),
 });
 
 export type ModelConfigInput = z.input<typeof modelSchema>;

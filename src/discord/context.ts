@@ -3,12 +3,15 @@ import type { AutocompleteInteraction, ChatInputCommandInteraction, Client, Slas
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { SalonEngine } from '../engine/engine.js';
+import type { LiveFeed } from '../web/live-feed.js';
 
 export interface BotContext {
   config: Config;
   engine: SalonEngine;
   client: Client;
   log: Logger;
+  /** Where shared salons are shown: absent when this deployment serves no web gallery (no SALON_PUBLIC_URL). */
+  web?: { publicUrl: string; feed: LiveFeed };
 }
 
 /** One `/salon <name>` subcommand, as its own module under commands/. */

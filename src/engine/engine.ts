@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import { createSalon, type Interjection, type NewSalon, type Post, type Person, type SalonHead, type SalonRecord, type Seat } from '../domain/salon.js';
+import { createSalon, type Interjection, type NewSalon, type Post, type Person, type SalonHead, type SalonRecord, type Seat, type Share } from '../domain/salon.js';
 import type { AnsweredIn } from '../domain/order.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';
@@ -237,6 +237,20 @@ export class SalonEngine extends EventEmitter<EngineEvents> {
       chosen = transitions.chooseNext(s, seat, person, now);
     });
     return { salon, ...chosen };
+  }
+
+  /** Shares the salon on the web (`again`: it was shared already, and keeps its link). */
+  async share(id: string, token: string, listed: boolean): Promise<{ salon: SalonRecord; share: Share; again: boolean }> {
+    let shared!: { share: Share; again: boolean };
+    const salon = await this.change(id, (s, now) => {
+      const again = s.share !== undefined;
+      shared = { share: transitions.share(s, token, listed, now), again };
+    });
+    return { salon, ...shared };
+  }
+
+  async unshare(id: string): Promise<SalonRecord> {
+    return this.change(id, (s, now) => transitions.unshare(s, now));
   }
 
   /** Adds rounds; a finished salon carries on at once. */

@@ -40,6 +40,7 @@ export const descriptions = {
   },
   transcript: {
     summary: 'Get the transcript so far as a file, just for you; nothing changes',
+    format: 'md (the archive, default), html (one page that opens offline) or json (for programs)',
   },
   extend: {
     summary: 'Add rounds to this salon; a finished salon carries on',
@@ -57,6 +58,13 @@ export const descriptions = {
     model_f: 'The sixth model (default: the parent’s, if it had one)',
     panel: 'A panel from the server’s config, in place of the parent’s models',
     direction: 'An opening question that steers the fork',
+  },
+  share: {
+    summary: 'Share this salon as a web page (a private link for you to pass on)',
+    listed: 'Also list it on the gallery’s front page (default: no)',
+  },
+  unshare: {
+    summary: 'Stop sharing this salon on the web: its link stops working at once',
   },
   close: {
     summary: 'Close this salon: post its transcript as a file and archive the thread',

@@ -60,6 +60,18 @@ export function nextChosenReply(reply: { by: string; name: string; round: number
   return `⏭️ ${reply.by} chose **${reply.name}** to speak ${when} (round ${reply.round}).`;
 }
 
+/** `/salon share`: the link, said only to the one who shared. */
+export function sharedReply(reply: { url: string; listed: boolean; again: boolean }): string {
+  const where = reply.listed ? 'It is also listed on the gallery’s front page.' : 'It is not listed: only people with the link can open it.';
+  const first = reply.again ? '🔗 This salon is shared here (the link has not changed):' : '🔗 This salon is now shared on the web:';
+  return `${first} ${reply.url}\n${where} It updates live while the salon runs. \`/salon unshare\` turns the link off at once.`;
+}
+
+/** `/salon unshare`. */
+export function unsharedReply(): string {
+  return '🔒 This salon is no longer shared: its link shows nothing from now on, and open pages have stopped.';
+}
+
 /** `/salon pause`. */
 export function pausedReply(by: string): string {
   return `⏸️ Paused by ${by}. A turn already being written will still appear. Use \`/salon resume\` to carry on.`;

@@ -37,6 +37,8 @@ export interface WorldOptions extends TestConfigOptions {
   configure?: (config: Config) => void;
   /** Engine settings in place of the fast ones below, e.g. a model retry slow enough to look at. */
   engine?: BotOptions['engine'];
+  /** Serve the web gallery (port 0: any free port; `world.bot.web.url` says where). */
+  web?: BotOptions['web'];
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -58,6 +60,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       readyTimeoutMs: 10_000,
       // Real backoff is seconds to minutes; tests keep the same shape at a faster pace.
       engine: { deliveryBackoffMs: (n) => Math.min(1_000, 50 * 2 ** (n - 1)), modelRetry: { maxAttempts: 2, backoffMs: () => 50 }, ...options.engine },
+      ...(options.web ? { web: options.web } : {}),
     });
   const world: World = {
     discord,

@@ -1,0 +1,205 @@
+/**
+ * The open pages of shared salons, as Server-Sent Events streams. One watch per salon watched in this process,
+ * however many pages show it: one feed subscription, one store read per finished turn, fanned out to every viewer.
+ *
+ * Each viewer remembers the last turn it was sent; every send goes through the watch's one queue, so a viewer gets
+ * each turn once, in order, whether it came from the backlog on connect or from the feed. A turn's event carries
+ * its id (`t<index>`), which the browser sends back as Last-Event-ID when it reconnects: the new stream starts after it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { SalonRecord } from '../domain/salon.js';
+import type { SalonStore } from '../engine/ports.js';
+import type { LiveEvent, LiveFeed } from './live-feed.js';
+import { renderDraftHtml, renderTurnHtml } from './render/page.js';
+
+export interface Viewer {
+  salonId: string;
+  token: string;
+  /** The last turn index the page shows (-1: none). */
+  after: number;
+  stream: ServerResponse;
+  request: IncomingMessage;
+}
+
+interface Watching extends Viewer {
+  /** The last turn index this viewer was sent. */
+  sent: number;
+  /** The draft index it shows, if any, so a finished turn replaces it. */
+  closed: boolean;
+}
+
+/** How often a watch checks the store whatever the feed says: a lost feed message (or an unshare) shows within this. */
+const RECHECK_MS = 5_000;
+/** A comment line this often keeps proxies from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
+
+class Watch {
+  readonly viewers = new Set<Watching>();
+  private queue: Promise<void> = Promise.resolve();
+  private lastDraft?: Extract<LiveEvent, { type: 'draft' }>;
+  private unsubscribe?: () => void;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private gone = false;
+
+  constructor(
+    readonly salonId: string,
+    private readonly token: string,
+    private readonly deps: { store: SalonStore; feed: LiveFeed; log: Logger; onEmpty: (watch: Watch) => void },
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.feed.subscribe(this.salonId, (event) => this.onEvent(event));
+    this.timers.push(setInterval(() => this.enqueue(() => this.sync()), RECHECK_MS).unref());
+    this.timers.push(setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS).unref());
+  }
+
+  add(viewer: Viewer): void {
+    const watching: Watching = { ...viewer, sent: viewer.after, closed: false };
+    this.viewers.add(watching);
+    const drop = () => this.remove(watching);
+    viewer.request.on('close', drop);
+    viewer.stream.on('error', drop);
+    // The backlog: every turn after what the page shows, then the turn being written.
+    this.enqueue(async () => {
+      await this.sync();
+      if (this.lastDraft) this.sendDraft(watching, this.lastDraft);
+    });
+  }
+
+  private onEvent(event: LiveEvent): void {
+    switch (event.type) {
+      case 'draft':
+        this.lastDraft = event;
+        this.enqueue(async () => {
+          for (const viewer of this.viewers) this.sendDraft(viewer, event);
+        });
+        return;
+      case 'turn':
+        this.enqueue(() => this.sync());
+        return;
+      case 'end':
+        this.enqueue(async () => {
+          await this.sync();
+          this.broadcast('event: end\ndata: {}\n\n');
+        });
+        return;
+      case 'gone':
+        this.enqueue(async () => this.end());
+        return;
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => this.deps.log.warn({ err, salonId: this.salonId }, 'live update failed'));
+  }
+
+  /** Reads the salon and sends each viewer the turns it has not had; a salon no longer shared ends every stream. */
+  private async sync(): Promise<void> {
+    if (this.gone || this.viewers.size === 0) return;
+    let salon: SalonRecord | undefined;
+    try {
+      salon = await this.deps.store.findShared(this.token);
+    } catch (err) {
+      this.deps.log.warn({ err, salonId: this.salonId }, 'a shared salon could not be read for its live page');
+      return;
+    }
+    if (!salon) return this.end();
+    if (this.lastDraft && this.lastDraft.index < salon.turns.length) this.lastDraft = undefined;
+    for (const viewer of this.viewers) {
+      for (let i = viewer.sent + 1; i < salon.turns.length; i++) {
+        const html = renderTurnHtml(salon, salon.turns[i]!);
+        this.write(viewer, `id: t${i}\nevent: turn\ndata: ${JSON.stringify({ index: i, html })}\n\n`);
+        viewer.sent = i;
+      }
+    }
+  }
+
+  private sendDraft(viewer: Watching, draft: Extract<LiveEvent, { type: 'draft' }>): void {
+    if (draft.index <= viewer.sent) return;
+    const html = renderDraftHtml(draft.index, draft.name, draft.round, draft.text);
+    this.write(viewer, `event: draft\ndata: ${JSON.stringify({ index: draft.index, html })}\n\n`);
+  }
+
+  /** The salon was unshared: every page is told, and every stream ends. */
+  private end(): void {
+    this.gone = true;
+    for (const viewer of [...this.viewers]) {
+      this.write(viewer, 'event: gone\ndata: {}\n\n');
+      viewer.stream.end();
+      this.remove(viewer);
+    }
+  }
+
+  private broadcast(text: string): void {
+    for (const viewer of this.viewers) this.write(viewer, text);
+  }
+
+  private write(viewer: Watching, text: string): void {
+    if (viewer.closed || viewer.stream.writableEnded) return;
+    viewer.stream.write(text);
+  }
+
+  remove(viewer: Watching): void {
+    viewer.closed = true;
+    if (!this.viewers.delete(viewer)) return;
+    if (this.viewers.size === 0) this.deps.onEmpty(this);
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.unsubscribe?.();
+    for (const viewer of this.viewers) {
+      viewer.closed = true;
+      viewer.stream.end();
+    }
+    this.viewers.clear();
+  }
+}
+
+export class LiveViewers {
+  private readonly watches = new Map<string, Promise<Watch>>();
+  private readonly started = new Set<Watch>();
+
+  constructor(private readonly deps: { store: SalonStore; feed: LiveFeed; log: Logger }) {}
+
+  /** Streams the salon to a viewer from the turn after `viewer.after`; resolves once the backlog is queued. */
+  async add(viewer: Viewer): Promise<void> {
+    let watch = this.watches.get(viewer.token);
+    if (!watch) {
+      const created = new Watch(viewer.salonId, viewer.token, {
+        ...this.deps,
+        onEmpty: (w) => {
+          this.watches.delete(viewer.token);
+          this.started.delete(w);
+          w.stop();
+        },
+      });
+      watch = created.start().then(
+        () => {
+          this.started.add(created);
+          return created;
+        },
+        (err: unknown) => {
+          this.watches.delete(viewer.token);
+          throw err;
+        },
+      );
+      this.watches.set(viewer.token, watch);
+    }
+    (await watch).add(viewer);
+  }
+
+  /** Pages connected now, across every salon. */
+  count(): number {
+    let n = 0;
+    for (const watch of this.started) n += watch.viewers.size;
+    return n;
+  }
+
+  closeAll(): void {
+    for (const watch of this.started) watch.stop();
+    this.started.clear();
+    this.watches.clear();
+  }
+}
