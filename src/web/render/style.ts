@@ -65,7 +65,10 @@ hr { border: 0; border-top: 1px solid var(--rule); margin: 1.5rem 0; }
 .question h3 { margin: 0.5rem 0 0.25rem; }
 .fork-note { color: var(--muted); font-style: italic; }
 .exports ul, .pages ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem 1.25rem; }
-.notice { position: sticky; bottom: 0; margin: 1rem 0 0; padding: 0.75rem 1rem; background: var(--question); border: 1px solid var(--rule); border-radius: 6px; }
+.notice {
+  position: sticky; bottom: 0; margin: 1rem 0 0; padding: 0.75rem 1rem;
+  background: var(--question); border: 1px solid var(--rule); border-radius: 6px;
+}
 .salons { list-style: none; padding: 0; }
 .salons li { border-bottom: 1px solid var(--rule); padding: 0.75rem 0; }
 .salons .title { font-weight: 600; }
