@@ -16,8 +16,8 @@ const Option = {
 /** The three forms of a salon: the archive, one page that opens offline, and data for programs (as the web exports). */
 const FORMATS = {
   md: (salon: SalonRecord, now: Date) => renderTranscript(salon, now),
-  html: (salon: SalonRecord, now: Date) => exportHtml(salon, now.getTime()),
-  json: (salon: SalonRecord, now: Date) => `${JSON.stringify(exportJson(salon, now.getTime()), null, 2)}\n`,
+  html: (salon: SalonRecord, now: Date) => exportHtml(salon, now),
+  json: (salon: SalonRecord, now: Date) => `${JSON.stringify(exportJson(salon, now), null, 2)}\n`,
 } as const;
 
 const transcript: Subcommand = {

@@ -172,7 +172,15 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const web =
     webPort !== undefined && role !== 'worker'
       ? await starting(() =>
-          startWebServer({ store, feed, log, port: webPort, host: options.web?.host ?? '127.0.0.1', publicUrl: options.web?.publicUrl, trustProxy: options.web?.trustProxy }),
+          startWebServer({
+            store,
+            feed,
+            log,
+            port: webPort,
+            host: options.web?.host ?? '127.0.0.1',
+            publicUrl: options.web?.publicUrl,
+            trustProxy: options.web?.trustProxy,
+          }),
         )
       : undefined;
   if (web) opened.add(() => web.close());

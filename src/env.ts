@@ -108,7 +108,9 @@ function readWeb(
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-      throw new EnvError(`SALON_PUBLIC_URL must be the http:// or https:// address people open the gallery at, e.g. https://salon.example.org (got "${publicUrl}")`);
+      throw new EnvError(
+        `SALON_PUBLIC_URL must be the http:// or https:// address people open the gallery at, e.g. https://salon.example.org (got "${publicUrl}")`,
+      );
     }
   }
   const trust = value('SALON_WEB_TRUST_PROXY');

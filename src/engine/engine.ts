@@ -14,7 +14,17 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { SalonError } from '../domain/errors.js';
-import { createSalon, type Interjection, type NewSalon, type Post, type Person, type SalonHead, type SalonRecord, type Seat, type Share } from '../domain/salon.js';
+import {
+  createSalon,
+  type Interjection,
+  type NewSalon,
+  type Post,
+  type Person,
+  type SalonHead,
+  type SalonRecord,
+  type Seat,
+  type Share,
+} from '../domain/salon.js';
 import type { AnsweredIn } from '../domain/order.js';
 import * as transitions from '../domain/transitions.js';
 import { deliverOutbox } from './delivery.js';

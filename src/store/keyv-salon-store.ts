@@ -114,7 +114,12 @@ export class KeyvSalonStore implements SalonStore {
     await this.onClose();
   }
 
+  /**
+   * Keeps what this process knows of a stored salon. A read that was overtaken by a save (a web page's read while the
+   * engine saves) must not take the known version back: the next save would be refused as stale.
+   */
   private remember(salon: SalonRecord): void {
+    if ((this.versions.get(salon.id) ?? -1) > salon.version) return;
     this.versions.set(salon.id, salon.version);
     this.shares.set(salon.id, salon.share);
   }

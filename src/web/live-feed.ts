@@ -35,13 +35,14 @@ export class LocalLiveFeed implements LiveFeed {
     this.emitter.emit(salonId, event);
   }
 
-  async subscribe(salonId: string, listener: (event: LiveEvent) => void): Promise<() => void> {
+  subscribe(salonId: string, listener: (event: LiveEvent) => void): Promise<() => void> {
     this.emitter.on(salonId, listener);
-    return () => this.emitter.off(salonId, listener);
+    return Promise.resolve(() => this.emitter.off(salonId, listener));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.emitter.removeAllListeners();
+    return Promise.resolve();
   }
 }
 

@@ -25,7 +25,13 @@ export function liveFeedPublisher(inner: Publisher, feed: LiveFeed): Publisher {
             const ids = await draft(salon, update);
             const speaker = salon.turns[update.turnIndex] ?? knownParticipant(salon, update.turnIndex);
             if (salon.share && speaker) {
-              feed.publish(salon.id, { type: 'draft', index: update.turnIndex, name: speaker.name, round: roundOf(salon, update.turnIndex), text: update.text });
+              feed.publish(salon.id, {
+                type: 'draft',
+                index: update.turnIndex,
+                name: speaker.name,
+                round: roundOf(salon, update.turnIndex),
+                text: update.text,
+              });
             }
             return ids;
           },

@@ -71,8 +71,9 @@ class Watch {
     switch (event.type) {
       case 'draft':
         this.lastDraft = event;
-        this.enqueue(async () => {
+        this.enqueue(() => {
           for (const viewer of this.viewers) this.sendDraft(viewer, event);
+          return Promise.resolve();
         });
         return;
       case 'turn':
@@ -85,7 +86,7 @@ class Watch {
         });
         return;
       case 'gone':
-        this.enqueue(async () => this.end());
+        this.enqueue(() => Promise.resolve(this.end()));
         return;
     }
   }
@@ -108,7 +109,7 @@ class Watch {
     if (this.lastDraft && this.lastDraft.index < salon.turns.length) this.lastDraft = undefined;
     for (const viewer of this.viewers) {
       for (let i = viewer.sent + 1; i < salon.turns.length; i++) {
-        const html = renderTurnHtml(salon, salon.turns[i]!);
+        const html = renderTurnHtml(salon, i);
         this.write(viewer, `id: t${i}\nevent: turn\ndata: ${JSON.stringify({ index: i, html })}\n\n`);
         viewer.sent = i;
       }
@@ -117,7 +118,7 @@ class Watch {
 
   private sendDraft(viewer: Watching, draft: Extract<LiveEvent, { type: 'draft' }>): void {
     if (draft.index <= viewer.sent) return;
-    const html = renderDraftHtml(draft.index, draft.name, draft.round, draft.text);
+    const html = renderDraftHtml(draft.name, draft.round, draft.text, draft.index);
     this.write(viewer, `event: draft\ndata: ${JSON.stringify({ index: draft.index, html })}\n\n`);
   }
 

@@ -16,7 +16,7 @@ import { exportJson } from './render/export-json.js';
 import { renderIndexPage } from './render/index-page.js';
 import { LIVE_SCRIPT } from './render/live-script.js';
 import { renderNotFoundPage, renderSalonPage } from './render/page.js';
-import { STYLE } from './render/style.js';
+import { SALON_CSS } from './render/style.js';
 import { StartupError } from '../startup-error.js';
 import type { LiveFeed } from './live-feed.js';
 import { LiveViewers } from './live-viewers.js';
@@ -119,10 +119,13 @@ function addRoutes(app: FastifyInstance, options: Omit<WebOptions, 'publicUrl'> 
     }
   };
 
-  app.get('/assets/salon.css', (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(STYLE));
+  app.get('/assets/salon.css', (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(SALON_CSS));
   app.get('/assets/live.js', (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(LIVE_SCRIPT),
   );
+
+  // Browsers ask for it on every page; there is none, and a 404 would be noise in their consoles.
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
 
   app.get<{ Querystring: { page?: string } }>('/', async (request, reply) => {
     const page = Math.max(1, Math.min(10_000, Number.parseInt(request.query.page ?? '1', 10) || 1));
@@ -147,12 +150,13 @@ function addRoutes(app: FastifyInstance, options: Omit<WebOptions, 'publicUrl'> 
     reply.header('cache-control', 'no-store').header('x-robots-tag', salon.share!.listed ? 'all' : 'noindex');
     const at = now();
     if (!format) {
-      const html = renderSalonPage(salon, { publicUrl: options.publicUrl(), pageUrl: pageUrl(token), live: salon.status !== 'closed', now: at });
+      const html = renderSalonPage(salon, { publicUrl: options.publicUrl(), pageUrl: pageUrl(token), live: salon.status !== 'closed', now: new Date(at) });
       return reply.type('text/html; charset=utf-8').send(html);
     }
     const name = transcriptFileName(salon, new Date(at)).replace(/\.md$/, `.${format}`);
+    const date = new Date(at);
     const body =
-      format === 'md' ? renderTranscript(salon, new Date(at)) : format === 'json' ? `${JSON.stringify(exportJson(salon, at), null, 2)}\n` : exportHtml(salon, at);
+      format === 'md' ? renderTranscript(salon, date) : format === 'json' ? `${JSON.stringify(exportJson(salon, date), null, 2)}\n` : exportHtml(salon, date);
     // The .html export is a file to keep, not a page of this site: it downloads, so it never runs under this origin.
     const disposition = format === 'html' ? 'attachment' : 'inline';
     return reply.type(EXPORTS[format]).header('content-disposition', `${disposition}; filename="${name}"`).send(body);

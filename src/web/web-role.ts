@@ -33,13 +33,19 @@ export async function startWebRole(options: WebRoleOptions): Promise<{ health():
     throw err;
   }
   if (!options.queueUrl) log.warn('no SALON_QUEUE_URL: open pages catch up with new turns every few seconds instead of as they are written');
-  const web = await startWebServer({ store, feed, log, port: options.port, host: options.host, publicUrl: options.publicUrl, trustProxy: options.trustProxy }).catch(
-    async (err: unknown) => {
-      await feed.close();
-      await store.close();
-      throw err;
-    },
-  );
+  const web = await startWebServer({
+    store,
+    feed,
+    log,
+    port: options.port,
+    host: options.host,
+    publicUrl: options.publicUrl,
+    trustProxy: options.trustProxy,
+  }).catch(async (err: unknown) => {
+    await feed.close();
+    await store.close();
+    throw err;
+  });
   return {
     health: () => ({ ok: true, role: 'web' }),
     async stop() {

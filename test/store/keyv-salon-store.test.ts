@@ -95,3 +95,34 @@ describe('keyv store layout', () => {
     }
   });
 });
+
+describe('keyv store under concurrent reads', () => {
+  it('a read overtaken by a save (a web page reading while the engine saves) does not make the next save stale', async () => {
+    const dir = tempDir();
+    try {
+      const { store, keyv } = await openSqlite(join(dir.path, 'salons.sqlite'));
+      const salon = newSalon({ id: 'busy', rounds: 3 });
+      await store.save(salon);
+      // Hold the next read of the head after it has read version 0, while the engine saves version 1.
+      let hold!: () => void;
+      const held = new Promise<void>((resolve) => (hold = resolve));
+      const get = keyv.get.bind(keyv);
+      let reads = 0;
+      (keyv as unknown as { get: typeof keyv.get }).get = (async (key: string) => {
+        const value = await get(key);
+        if (key === 'salon:busy' && reads++ === 0) await held;
+        return value;
+      }) as typeof keyv.get;
+      const reading = store.get('busy');
+      const v1 = { ...salon, version: 1, topic: 'saved while a page read' };
+      await store.save(v1, { expected: 0, turns: [] });
+      hold();
+      expect((await reading)!.version).toBe(0);
+      // The engine's next save expects version 1, which is what is stored.
+      await expect(store.save({ ...v1, version: 2 }, { expected: 1, turns: [] })).resolves.toBeUndefined();
+      await store.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+});

@@ -298,3 +298,17 @@ export function renderSalonPage(salon: SalonRecord, options: PageOptions): strin
   const body = renderSalonBody(salon, { now: options.now, pageUrl: options.pageUrl, publicUrl: options.publicUrl, live: options.live });
   return `<!doctype html>\n<html lang="en">\n<head>\n${head.join('\n')}\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
 }
+
+/** What every unknown, unshared or revoked link gets: the same page, which says nothing about why. */
+export function renderNotFoundPage(): string {
+  const head = [
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="robots" content="noindex">',
+    '<meta name="color-scheme" content="light dark">',
+    '<title>Not found</title>',
+    `<link rel="stylesheet" href="${STYLESHEET_PATH}">`,
+  ];
+  const body = '<main><h1>Not found</h1><p>There is no shared salon here. It may never have been shared, or it is no longer shared.</p></main>';
+  return `<!doctype html>\n<html lang="en">\n<head>\n${head.join('\n')}\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+}
