@@ -93,8 +93,8 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   const carried = salon.carried ?? 0;
   if (salon.parent) {
     blocks.push(
-      `Forked from the salon “${inline(cutOnWord(salon.parent.topic, 120))}” after its round ${salon.parent.fromRound}` +
-        `${salon.parent.threadId ? ` (thread ${salon.parent.threadId})` : ''}.`,
+      // No thread id: the archive is shared beyond Discord (the web gallery's .md), where ids have no place.
+      `Forked from the salon “${inline(cutOnWord(salon.parent.topic, 120))}” after its round ${salon.parent.fromRound}.`,
     );
   }
   blocks.push(RULE);

@@ -145,6 +145,8 @@ describe('live salons', () => {
     await command(world.discord, world.bob, forkId, 'close').response();
     const file = await transcriptOf(world.discord, forkId);
     expect(file.text).toContain('Forked from the salon');
+    // The archive names no Discord id: it is also what a shared page's .md export serves.
+    expect(file.text).not.toContain(parentId);
     expect(file.text).toContain('## Carried over from the parent salon');
     expect(file.text.match(/^## Round \d: /gm)).toHaveLength(6);
   });
