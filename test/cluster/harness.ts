@@ -34,7 +34,7 @@ export interface ProcessClusterOptions {
   discord?: FakeDiscordOptions;
 }
 
-type Role = 'gateway' | 'worker' | 'proxy';
+type Role = 'gateway' | 'worker' | 'proxy' | 'web';
 
 export class ProcessCluster {
   readonly guilds: AddedGuild[] = [];
@@ -42,6 +42,8 @@ export class ProcessCluster {
   readonly members: Member[] = [];
   readonly processes: Array<{ role: Role; bot: ChildBot; name: string }> = [];
   proxyUrl?: string;
+  /** Where the web role serves the gallery, once launched (launch it before the gateways that share links to it). */
+  webUrl?: string;
   private redis!: ChildProcess;
   private redisPort!: number;
   private privatePg?: PrivatePostgres;
@@ -117,7 +119,7 @@ export class ProcessCluster {
   /** Starts a process of `role` and waits until it is at work; `stream` overrides the cluster's setting for it. */
   async launch(role: Role, env: Record<string, string> = {}, stream = this.options.stream): Promise<ChildBot> {
     const name = `${role}-${this.processes.filter((p) => p.role === role).length}`;
-    const port = role === 'proxy' ? await freePort() : undefined;
+    const port = role === 'proxy' || role === 'web' ? await freePort() : undefined;
     const bot = ChildBot.start({
       apiBase: role === 'proxy' ? '' : (this.proxyUrl ?? this.discord.apiBase),
       token: this.discord.token,
@@ -133,14 +135,23 @@ export class ProcessCluster {
         SALON_QUEUE_PREFIX: this.prefix,
         SALON_LEASE_MS: String(this.options.leaseMs),
         SALON_SWEEP_SECONDS: '2',
-        ...(port ? { SALON_PROXY_PORT: String(port), SALON_PROXY_HOST: '127.0.0.1', SALON_PROXY_UPSTREAM: this.discord.apiBase } : {}),
+        ...(port && role === 'proxy' ? { SALON_PROXY_PORT: String(port), SALON_PROXY_HOST: '127.0.0.1', SALON_PROXY_UPSTREAM: this.discord.apiBase } : {}),
+        ...(port && role === 'web' ? { SALON_WEB_PORT: String(port), SALON_WEB_HOST: '127.0.0.1', SALON_PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
+        // The gateways give the web role's links when they share a salon.
+        ...(this.webUrl && role !== 'web' ? { SALON_PUBLIC_URL: this.webUrl } : {}),
         ...env,
       },
     });
     this.processes.push({ role, bot, name });
-    const ready = { gateway: 'salons loaded; taking commands', worker: 'taking salon steps from the job queue', proxy: 'REST proxy listening' }[role];
+    const ready = {
+      gateway: 'salons loaded; taking commands',
+      worker: 'taking salon steps from the job queue',
+      proxy: 'REST proxy listening',
+      web: 'serving the web gallery',
+    }[role];
     await bot.waitForLog((l) => l.msg === ready, 30_000);
-    if (port) this.proxyUrl = `http://127.0.0.1:${port}/api`;
+    if (port && role === 'proxy') this.proxyUrl = `http://127.0.0.1:${port}/api`;
+    if (port && role === 'web') this.webUrl = `http://127.0.0.1:${port}`;
     return bot;
   }
 
