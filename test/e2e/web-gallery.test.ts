@@ -105,6 +105,12 @@ describe('the web gallery', () => {
     expect(await closed.page.locator('article[data-turn-index]').count()).toBe(4);
     expect(closed.requests.some((r) => r.includes('/events') || r.includes('live.js'))).toBe(false);
     await closed.page.close();
+    // A closed salon can be unshared and shared again: a new link, the archive behind it.
+    await command(world.discord, world.ada, threadId, 'unshare').response();
+    const again = await share(world, threadId);
+    expect(again).not.toBe(url);
+    expect((await fetch(again)).status).toBe(200);
+    expect((await fetch(url)).status).toBe(404);
   });
 
   it('each turn shows once across a dropped connection, the turns missed meanwhile included', async () => {

@@ -45,6 +45,11 @@ h3, h4, h5, h6 { font-size: 1.05rem; }
 .ledger { width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.75rem 0; font-size: 0.95rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: 0.35rem 0.6rem; text-align: left; vertical-align: top; }
+th { overflow-wrap: normal; }
+@media (max-width: 36rem) {
+  table { font-size: 0.85rem; }
+  th, td { padding: 0.3rem 0.35rem; }
+}
 td.num, th.num, .align-right { text-align: right; }
 .align-center { text-align: center; }
 tr.moderator td { font-style: italic; }
