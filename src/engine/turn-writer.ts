@@ -74,17 +74,19 @@ export class TurnWriter {
     const { deps } = this;
     const { id } = room;
     const controller = new AbortController();
-    let plan = await deps.exclusive(room, () => this.prepare(room, controller));
-    if (plan?.kind === 'moderate') {
-      let call: transitions.ModeratorCall;
-      try {
-        call = await this.moderate(room, plan.salon, plan.index, plan.eligible, controller.signal);
-      } catch (err) {
-        room.writing = undefined;
-        if (err instanceof ModelAbortedError || isLetGo(err)) return;
-        throw err;
+    let plan: Plan | undefined;
+    try {
+      plan = await deps.exclusive(room, () => this.prepare(room, controller));
+      if (plan?.kind === 'moderate') {
+        const { salon, index, eligible } = plan;
+        const call = await this.moderate(room, salon, index, eligible, controller.signal);
+        plan = await deps.exclusive(room, () => this.prepare(room, controller, call));
       }
-      plan = await deps.exclusive(room, () => this.prepare(room, controller, call));
+    } catch (err) {
+      // Whatever stopped the pick (shutting down, the salon let go, a store failure), the room is free again.
+      if (room.writing === controller) room.writing = undefined;
+      if (err instanceof ModelAbortedError) return;
+      throw err;
     }
     if (plan?.kind !== 'write') {
       if (room.writing === controller) room.writing = undefined;

@@ -57,6 +57,8 @@ class Watch {
   add(viewer: Viewer): void {
     const watching: Watching = { ...viewer, sent: viewer.after, closed: false };
     this.viewers.add(watching);
+    // A dropped page comes back within a second (browsers wait about three by default).
+    this.write(watching, 'retry: 1000\n\n');
     const drop = () => this.remove(watching);
     viewer.request.on('close', drop);
     viewer.stream.on('error', drop);
