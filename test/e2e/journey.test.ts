@@ -16,7 +16,20 @@ describe('the salon journey on Discord', () => {
     const [command] = world.discord.commands();
     expect(command!.name).toBe('salon');
     const subs = Object.fromEntries((command!.options ?? []).map((o: any) => [o.name, o]));
-    expect(Object.keys(subs).sort()).toEqual(['ask', 'close', 'extend', 'fork', 'next', 'pause', 'resume', 'start', 'status', 'transcript']);
+    expect(Object.keys(subs).sort()).toEqual([
+      'ask',
+      'close',
+      'extend',
+      'fork',
+      'next',
+      'pause',
+      'resume',
+      'share',
+      'start',
+      'status',
+      'transcript',
+      'unshare',
+    ]);
     const start = Object.fromEntries(subs.start.options.map((o: any) => [o.name, o]));
     expect(start.topic).toMatchObject({ required: true, max_length: 1000 });
     expect(start.rounds).toMatchObject({ min_value: 1, max_value: 50 });
@@ -27,6 +40,10 @@ describe('the salon journey on Discord', () => {
     expect(start.order.choices.map((c: { value: string }) => c.value)).toEqual(['round-robin', 'moderated']);
     const next = Object.fromEntries(subs.next.options.map((o: any) => [o.name, o]));
     expect(next.speaker).toMatchObject({ required: true, autocomplete: true });
+    // The web gallery: share (listed or not), unshare, and the transcript's three formats.
+    expect(subs.share.options.map((o: any) => o.name)).toEqual(['listed']);
+    expect(subs.unshare.options ?? []).toEqual([]);
+    expect(subs.transcript.options[0].choices.map((c: { value: string }) => c.value)).toEqual(['md', 'html', 'json']);
   });
 
   it('starts a salon in a thread and relays alternating turns under each model’s name, then closes it with the transcript', async () => {
