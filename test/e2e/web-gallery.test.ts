@@ -94,6 +94,13 @@ describe('the web gallery', () => {
     const json = (await (await fetch(`${url}.json`)).json()) as { format: string; turns: { speaker: string; round: number }[] };
     expect(validateAgainst(SALON_EXPORT_SCHEMA, json)).toEqual([]);
     expect(json.turns.map((t) => [t.round, t.speaker])).toEqual(done.turns.map((t) => [t.round, t.name]));
+    // /salon transcript gives the same three, privately.
+    for (const format of ['json', 'html'] as const) {
+      const file = (await command(world.discord, world.ada, threadId, 'transcript', { format }).response()).attachments[0]!;
+      expect(file.filename).toMatch(new RegExp(`\\.${format}$`));
+      if (format === 'json') expect({ ...(JSON.parse(file.text) as object), exportedAt: null }).toEqual({ ...json, exportedAt: null });
+      else expect(file.text).toContain(done.turns[0]!.text);
+    }
     const jsonText = JSON.stringify(json);
     for (const id of [threadId, world.ada.id, world.discord.guildId, world.discord.channelId]) expect(jsonText).not.toContain(id);
     await page.close();
