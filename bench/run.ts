@@ -6,7 +6,7 @@
  *   node --import tsx bench/run.ts [--quick] [--only 1,2,5] [--profile] [--markdown FILE] [--json FILE] [--no-build]
  *
  * --quick      smaller runs (about 4 minutes), for trying the bench itself; the figures are then rougher
- * --only       some figures (1–11)
+ * --only       some figures (1–15; 12–15 are the web gallery's)
  * --profile    run the bot of figures 1, 2 and 5 under `node --cpu-prof` and print where its CPU time went
  * --markdown   also write the table and notes as Markdown
  * --json       also write every raw figure as JSON
@@ -26,6 +26,8 @@ import { singleRuns } from './figures/single.js';
 import { startupRuns } from './figures/startup.js';
 import { prefixStability, tokenFigure } from './figures/tokens.js';
 import { transcriptRuns } from './figures/transcript.js';
+import { liveRun } from './figures/web-live.js';
+import { loadRun, pageRenderRuns, viewersRun } from './figures/web.js';
 import { build, ROOT } from './lib/build.js';
 import { conditions } from './lib/machine.js';
 import { categoriseProfile, formatProfile } from './lib/profile.js';
@@ -43,7 +45,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8,9,10,11').split(',').map((s) => s.trim()));
+const wanted = new Set((args.only ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15').split(',').map((s) => s.trim()));
 const PROFILE_DIR = join(ROOT, 'bench/.profiles');
 
 interface Row {
@@ -551,6 +553,107 @@ async function main(): Promise<void> {
     );
   });
 
+  await figure('12', 'Web: the page of a 1,000-turn salon', async () => {
+    const r = await pageRenderRuns(quick ? 8 : 15);
+    raw.webPage = r;
+    rows.push({
+      id: '12',
+      figure: `Web page render, ${fmt(r.turns)} turns of 150–400 words with markdown (${fmtBytes(r.bytes)} of HTML): \`renderSalonPage\`, in-process`,
+      median: ms(median(r.renderMs)),
+      p95: ms(p95(r.renderMs)),
+      target: 'report',
+    });
+    rows.push({
+      id: '12',
+      figure: `Web page, the same salon: GET /s/<token> from the gallery over SQLite, request → last byte (${fmtBytes(r.httpBytes)})`,
+      median: ms(median(r.httpMs)),
+      p95: ms(p95(r.httpMs)),
+      target: 'report',
+    });
+    notes.push(
+      `12: ${r.renderMs.length} renders and ${r.httpMs.length} requests (one at a time, one keep-alive connection), each after two warm-ups; the gallery in its own process (bench/web-server.ts), the salon written with the project's store code and shared. ` +
+        `\`renderTurnHtml\` of the 1,000th turn alone: median ${ms(median(r.turnHtmlMs))} (the live stream renders a new turn this way once per viewer).`,
+    );
+  });
+
+  await figure('13', 'Web: live latency, Discord draft → the page in a browser', async () => {
+    const salons = quick ? 2 : 4;
+    const r = await liveRun({ salons, rounds: 2, firstTokenMs: [300, 600], tokensPerSecond: 150 });
+    raw.webLive = r;
+    const drafts = r.samples.filter((s) => s.draft).map((s) => s.ms);
+    const finals = r.samples.filter((s) => !s.draft).map((s) => s.ms);
+    rows.push({
+      id: '13',
+      figure: `Live page: a draft's request at Discord → the same text in the browser's page (${drafts.length} draft requests, ${r.turns} streamed turns, ${salons} shared salons, Chromium)`,
+      median: ms(median(drafts)),
+      p95: ms(p95(drafts)),
+      target: '≤ 1 s',
+      met: r.unmatched === 0 && drafts.length > 0 && p95(drafts) <= 1_000,
+    });
+    rows.push({
+      id: '13',
+      figure: `Live page: the finishing request at Discord → the finished turn in the page (${finals.length} requests)`,
+      median: ms(median(finals)),
+      p95: ms(p95(finals)),
+      target: '≤ 1 s',
+      met: r.unmatched === 0 && finals.length > 0 && p95(finals) <= 1_000,
+    });
+    const offsets = r.clocks.map((c) => c.offsetMs);
+    notes.push(
+      `13: ${salons} salons × 2 rounds, replies streamed at ${fmt(150)} tokens/s (first token 300–600 ms), turns of 815–3,637 characters; the bot in its own process serving the gallery (SALON_WEB_PORT=0), each salon shared by \`/salon share\`, one Chromium page per link under the page's own CSP. ` +
+        `${fmt(r.draftRequestsPerTurn)} draft requests a turn (the first post and the edits, 1.5 s apart at most); the slowest draft ${ms(Math.max(...drafts))}, the slowest finished turn ${ms(Math.max(...finals))}; ` +
+        `${r.samples.filter((s) => s.shownFinished).length} drafts first shown in the finished turn; ${r.unmatched} turn requests never seen in a page. ` +
+        `Browser clock − bench clock: ${offsets.map((o) => ms(o)).join(', ')} (round trips ${r.clocks.map((c) => ms(c.rttMs)).join(', ')}), subtracted. ${fmt(r.wallMs / 1000)} s from the first command to the last page change.`,
+    );
+  });
+
+  await figure('14', 'Web: 1,000 live viewers of one salon', async () => {
+    const r = await viewersRun(1_000, 3, 20);
+    const big = await viewersRun(1_000, 2, 1_000);
+    raw.webViewers = { small: r, large: big };
+    rows.push({
+      id: '14',
+      figure: `Memory per open live viewer, ${fmt(r.viewers)} SSE connections to one salon (gallery heap after GC; RSS in brackets)`,
+      median: `${kb(r.heapPerViewerBytes)} (${kb(r.rssPerViewerBytes)})`,
+      p95: '(1 run)',
+      target: 'report',
+    });
+    for (const run of [r, big]) {
+      const arrivals = run.arrivalMs.flat();
+      rows.push({
+        id: '14',
+        figure: `A published turn → each of the ${fmt(run.viewers)} viewers, ${fmt(run.salonTurns)}-turn salon (${run.arrivalMs.length} turns, arrivals pooled)`,
+        median: ms(median(arrivals)),
+        p95: ms(p95(arrivals)),
+        target: 'report',
+      });
+    }
+    const perTurn = (run: typeof r) =>
+      run.arrivalMs.map((a, i) => `p50 ${ms(median(a))} / p95 ${ms(p95(a))} / max ${ms(Math.max(...a))}, gallery CPU ${ms(run.fanOutCpuMs[i]!)}`).join('; ');
+    notes.push(
+      `14: the gallery in its own process (--expose-gc), a running 20-turn salon; heap (used + external + array buffers) ${fmtBytes(r.heapBeforeBytes)} → ${fmtBytes(r.heapAfterBytes)}, RSS ${fmtBytes(r.rssBeforeBytes)} → ${fmtBytes(r.rssAfterBytes)}, from 1 viewer to ${fmt(r.viewers)}; connecting them took ${fmt(r.connectMs / 1000)} s. ` +
+        `Each published turn, publish → each viewer's read of it: ${perTurn(r)}. ` +
+        `With a 1,000-turn salon (${kb(big.heapPerViewerBytes)} heap a viewer): ${perTurn(big)}; \`Watch.sync\` renders the new turn (\`renderTurnHtml\`, which rebuilds every turn's anchor and the questions' places) once per viewer, so the fan-out grows with viewers × turns. ` +
+        `The clients are the bench process, reading 1,000 sockets in turn; the gallery's clock lined up with the bench's to ±${ms(r.clock.rttMs / 2)}.`,
+    );
+  });
+
+  await figure('15', 'Web: requests per second on the page', async () => {
+    const r = await loadRun(32, quick ? 5 : 10);
+    raw.webLoad = { ...r, latencyMs: undefined };
+    rows.push({
+      id: '15',
+      figure: `GET /s/<token>, 50-turn salon (${fmtBytes(r.bytes)}), ${r.concurrency} keep-alive clients for ${fmt(r.seconds)} s: req/s (latency p50 / p95 in the p95 column)`,
+      median: `${fmt(r.perSecond)} req/s`,
+      p95: `${ms(median(r.latencyMs))} / ${ms(p95(r.latencyMs))}`,
+      target: 'report',
+    });
+    notes.push(
+      `15: ${fmt(r.requests)} requests, ${r.failed} failed; the per-IP limit raised to ${fmt(r.requestsPerMinute)} a minute for this figure (the default, 300 a minute per address, would answer 429 after the first 300). ` +
+        `The gallery (one process, one event loop) used ${Math.round(r.serverCores * 100)}% of a core, ${ms(r.serverCpuPerRequestMs)} of CPU a request; the clients ${Math.round(r.clientCores * 100)}% of a core.`,
+    );
+  });
+
   printTable(cond);
 }
 
@@ -593,7 +696,7 @@ function clusterRows(t: ThroughputRun): void {
 }
 
 function printTable(cond: ReturnType<typeof conditions>): void {
-  const order = ['1', '2', '10', '11', '3', '4', '5', '6', '7', '8', '9'];
+  const order = ['1', '2', '10', '11', '3', '4', '5', '6', '7', '8', '9', '12', '13', '14', '15'];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const met = (r: Row) => (r.met === undefined ? '—' : r.met ? 'yes' : 'NO');
   const header = ['#', 'Figure', 'Median', 'p95', 'Target', 'Met?'];
@@ -610,6 +713,11 @@ function printTable(cond: ReturnType<typeof conditions>): void {
     ...(raw.cluster
       ? [
           "Figure 9: the fake Discord with its rate limits ON (50/s global per token, 5 posts or edits per 5 s per channel) and without Manage Webhooks (the bot posts as itself); a proxy and workers as their own processes (SALON_ROLE), the machine's PostgreSQL, a private redis-server; 10 guilds.",
+        ]
+      : []),
+    ...(raw.webPage || raw.webViewers || raw.webLoad || raw.webLive
+      ? [
+          `Figures 12–15 (the web gallery): ${[raw.webPage || raw.webViewers || raw.webLoad ? 'figures 12, 14 and 15 run the gallery (startWebServer over a SQLite store, an in-process live feed) as its own process from the same build (bench/web-server.ts), its clients in the bench process' : '', raw.webLive ? `figure 13 runs the bot serving the gallery itself and ${(raw.webLive as { browser?: string }).browser ?? 'Chromium'} through playwright-core` : ''].filter(Boolean).join('; ')}.`,
         ]
       : []),
   ];
