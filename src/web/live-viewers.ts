@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { SalonRecord } from '../domain/salon.js';
 import type { SalonStore } from '../engine/ports.js';
 import type { LiveEvent, LiveFeed } from './live-feed.js';
-import { renderDraftHtml, renderTurnHtml } from './render/page.js';
+import { renderDraftHtml, turnRenderer } from './render/page.js';
 
 export interface Viewer {
   salonId: string;
@@ -37,7 +37,8 @@ const HEARTBEAT_MS = 15_000;
 class Watch {
   readonly viewers = new Set<Watching>();
   private queue: Promise<void> = Promise.resolve();
-  private lastDraft?: Extract<LiveEvent, { type: 'draft' }>;
+  /** The turn being written as last heard, with its event made once for every page. */
+  private lastDraft?: { index: number; event: string };
   private unsubscribe?: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
   private gone = false;
@@ -71,13 +72,16 @@ class Watch {
 
   private onEvent(event: LiveEvent): void {
     switch (event.type) {
-      case 'draft':
-        this.lastDraft = event;
+      case 'draft': {
+        const html = renderDraftHtml(event.name, event.round, event.text, event.index);
+        const draft = { index: event.index, event: `event: draft\ndata: ${JSON.stringify({ index: event.index, html })}\n\n` };
+        this.lastDraft = draft;
         this.enqueue(() => {
-          for (const viewer of this.viewers) this.sendDraft(viewer, event);
+          for (const viewer of this.viewers) this.sendDraft(viewer, draft);
           return Promise.resolve();
         });
         return;
+      }
       case 'turn':
         this.enqueue(() => this.sync());
         return;
@@ -109,19 +113,24 @@ class Watch {
     }
     if (!salon) return this.end();
     if (this.lastDraft && this.lastDraft.index < salon.turns.length) this.lastDraft = undefined;
+    // Each turn's event is made once, whatever the number of pages it goes to.
+    const render = turnRenderer(salon);
+    const events = new Map<number, string>();
+    const eventOf = (i: number) => {
+      let event = events.get(i);
+      if (event === undefined) events.set(i, (event = `id: t${i}\nevent: turn\ndata: ${JSON.stringify({ index: i, html: render(i) })}\n\n`));
+      return event;
+    };
     for (const viewer of this.viewers) {
       for (let i = viewer.sent + 1; i < salon.turns.length; i++) {
-        const html = renderTurnHtml(salon, i);
-        this.write(viewer, `id: t${i}\nevent: turn\ndata: ${JSON.stringify({ index: i, html })}\n\n`);
+        this.write(viewer, eventOf(i));
         viewer.sent = i;
       }
     }
   }
 
-  private sendDraft(viewer: Watching, draft: Extract<LiveEvent, { type: 'draft' }>): void {
-    if (draft.index <= viewer.sent) return;
-    const html = renderDraftHtml(draft.name, draft.round, draft.text, draft.index);
-    this.write(viewer, `event: draft\ndata: ${JSON.stringify({ index: draft.index, html })}\n\n`);
+  private sendDraft(viewer: Watching, draft: { index: number; event: string }): void {
+    if (draft.index > viewer.sent) this.write(viewer, draft.event);
   }
 
   /** The salon was unshared: every page is told, and every stream ends. */

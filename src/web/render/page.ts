@@ -86,22 +86,32 @@ function questionHtml(salon: SalonRecord, q: Interjection, extra = ''): string {
 }
 
 /**
- * The HTML of turn `index` of `salon`: one `<article>` under its speaker's name and round, with the questions shown
- * just before it. The page renders every turn with this, and the live stream sends a finished turn with it too.
+ * The HTML of the salon's turns: one `<article>` per turn under its speaker's name and round, with the questions
+ * shown just before it. The page renders every turn with it, and the live stream sends a finished turn with it too.
+ * Anchors and the questions' places are worked out once, so a page of n turns costs n turns, not n².
  */
+export function turnRenderer(salon: SalonRecord): (index: number) => string {
+  const anchors = turnAnchors(salon);
+  const questions = questionsByPosition(salon);
+  return (index) => {
+    const turn = salon.turns[index];
+    if (!turn) throw new RangeError(`salon has no turn ${index}`);
+    const id = anchors[index] ?? `turn-${index}`;
+    const asked = (questions.get(index) ?? []).map((q) => questionHtml(salon, q)).join('');
+    const cutOff = turn.finishReason === 'length' ? '<p class="cut-off"><em>(cut off: the reply reached its length limit)</em></p>' : '';
+    return (
+      `<article class="turn" ${attr('id', id)} ${attr('data-turn-index', index)} ${attr('aria-labelledby', `${id}-h`)}>` +
+      asked +
+      `<header><h2 ${attr('id', `${id}-h`)}><a ${attr('href', `#${id}`)}>${escapeHtml(`Round ${turn.round}: ${turn.name}`)}</a></h2>` +
+      `<p class="model"><code>${escapeHtml(turn.model)}</code> · ${timeHtml(turn.finishedAt)}</p></header>` +
+      `<div class="text">${modelMarkdown(turn.text)}</div>${cutOff}</article>`
+    );
+  };
+}
+
+/** The HTML of turn `index` alone (see turnRenderer, for more than one). */
 export function renderTurnHtml(salon: SalonRecord, index: number): string {
-  const turn = salon.turns[index];
-  if (!turn) throw new RangeError(`salon has no turn ${index}`);
-  const id = turnAnchors(salon)[index] ?? `turn-${index}`;
-  const questions = (questionsByPosition(salon).get(index) ?? []).map((q) => questionHtml(salon, q)).join('');
-  const cutOff = turn.finishReason === 'length' ? '<p class="cut-off"><em>(cut off: the reply reached its length limit)</em></p>' : '';
-  return (
-    `<article class="turn" ${attr('id', id)} ${attr('data-turn-index', index)} ${attr('aria-labelledby', `${id}-h`)}>` +
-    questions +
-    `<header><h2 ${attr('id', `${id}-h`)}><a ${attr('href', `#${id}`)}>${escapeHtml(`Round ${turn.round}: ${turn.name}`)}</a></h2>` +
-    `<p class="model"><code>${escapeHtml(turn.model)}</code> · ${timeHtml(turn.finishedAt)}</p></header>` +
-    `<div class="text">${modelMarkdown(turn.text)}</div>${cutOff}</article>`
-  );
+  return turnRenderer(salon)(index);
 }
 
 /**
@@ -206,9 +216,10 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
         '</div>',
     );
   }
+  const turnHtml = turnRenderer(salon);
   salon.turns.forEach((_, i) => {
     if (carried > 0 && i === carried) turns.push(forkBegins());
-    turns.push(renderTurnHtml(salon, i));
+    turns.push(turnHtml(i));
   });
   if (carried > 0 && salon.turns.length === carried) turns.push(forkBegins());
   parts.push(`<section id="turns" class="turns" aria-label="Turns" ${attr('data-last-turn', salon.turns.length - 1)}>${turns.join('')}</section>`);
