@@ -572,7 +572,7 @@ async function main(): Promise<void> {
     });
     notes.push(
       `12: ${r.renderMs.length} renders and ${r.httpMs.length} requests (one at a time, one keep-alive connection), each after two warm-ups; the gallery in its own process (bench/web-server.ts), the salon written with the project's store code and shared. ` +
-        `\`renderTurnHtml\` of the 1,000th turn alone: median ${ms(median(r.turnHtmlMs))} (the live stream renders a new turn this way once per viewer).`,
+        `\`renderTurnHtml\` of the 1,000th turn alone: median ${ms(median(r.turnHtmlMs))} (the live stream renders a new turn this way, once for every viewer).`,
     );
   });
 
@@ -633,7 +633,7 @@ async function main(): Promise<void> {
     notes.push(
       `14: the gallery in its own process (--expose-gc), a running 20-turn salon; heap (used + external + array buffers) ${fmtBytes(r.heapBeforeBytes)} → ${fmtBytes(r.heapAfterBytes)}, RSS ${fmtBytes(r.rssBeforeBytes)} → ${fmtBytes(r.rssAfterBytes)}, from 1 viewer to ${fmt(r.viewers)}; connecting them took ${fmt(r.connectMs / 1000)} s. ` +
         `Each published turn, publish → each viewer's read of it: ${perTurn(r)}. ` +
-        `With a 1,000-turn salon (${kb(big.heapPerViewerBytes)} heap a viewer): ${perTurn(big)}; \`Watch.sync\` renders the new turn (\`renderTurnHtml\`, which rebuilds every turn's anchor and the questions' places) once per viewer, so the fan-out grows with viewers × turns. ` +
+        `With a 1,000-turn salon (${kb(big.heapPerViewerBytes)} heap a viewer): ${perTurn(big)}; the watch renders the new turn once and writes the same bytes to every viewer, so the fan-out should not grow with the salon. ` +
         `The clients are the bench process, reading 1,000 sockets in turn; the gallery's clock lined up with the bench's to ±${ms(r.clock.rttMs / 2)}.`,
     );
   });

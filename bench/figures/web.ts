@@ -9,11 +9,11 @@
  * turns. `renderSalonPage` in the bench process (two warm-up renders, then `renders` timed); then GET /s/<token>
  * from the gallery process over one keep-alive connection, one request at a time (two warm-up, then `renders`
  * timed), from the request to the body's last byte: the store read, the render and the transfer. Beside it,
- * `renderTurnHtml` of the last turn (20 calls): what the live stream renders, per viewer, for each new turn.
+ * `renderTurnHtml` of the last turn (20 calls): what the live stream renders, once for all viewers, for each new turn.
  *
  * Figure 14, 1,000 live viewers of one salon: plain HTTP clients (`http.get`, `Accept: text/event-stream`, one
  * connection each, as many EventSources would be) on /s/<token>/events of a running 20-turn salon (then again of a
- * 1,000-turn one: the live stream renders each new turn once per viewer, and that render grows with the salon), saying they show
+ * 1,000-turn one, to show the fan-out does not grow with the salon), saying they show
  * every turn (`?after=`, as a page does on its first connection). One viewer first (it starts the salon's watch:
  * the feed subscription, the timers); heap and RSS of the gallery process after two forced full GCs; then the
  * other 999, until its `viewers()` says 1,000, and the same again: (after − before) ÷ 999. Then three turns are
@@ -39,7 +39,7 @@ export interface PageRenderRun {
   renderMs: number[];
   httpMs: number[];
   httpBytes: number;
-  /** `renderTurnHtml` of the last turn: what the live stream renders per viewer for each new turn (ms). */
+  /** `renderTurnHtml` of the last turn: what the live stream renders, once for every viewer, for each new turn (ms). */
   turnHtmlMs: number[];
 }
 
