@@ -65,8 +65,13 @@ class Watch {
     viewer.stream.on('error', drop);
     // The backlog: every turn after what the page shows, then the turn being written.
     this.enqueue(async () => {
-      await this.sync();
-      if (this.lastDraft) this.sendDraft(watching, this.lastDraft);
+      const salon = await this.sync();
+      if (salon?.status === 'closed') {
+        // Closed while the page was away: it has every turn now, and nothing more will come.
+        this.write(watching, 'event: end\ndata: {}\n\n');
+        watching.stream.end();
+        this.remove(watching);
+      } else if (this.lastDraft) this.sendDraft(watching, this.lastDraft);
     });
   }
 
@@ -86,32 +91,39 @@ class Watch {
         this.enqueue(() => this.sync());
         return;
       case 'end':
+        // A finished salon may still be extended: its pages keep following it. A closed one has nothing more to show.
         this.enqueue(async () => {
-          await this.sync();
-          this.broadcast('event: end\ndata: {}\n\n');
+          if ((await this.sync())?.status === 'closed') this.close('event: end\ndata: {}\n\n');
         });
         return;
       case 'gone':
-        this.enqueue(() => Promise.resolve(this.end()));
+        this.enqueue(() => Promise.resolve(this.close('event: gone\ndata: {}\n\n')));
         return;
     }
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => this.deps.log.warn({ err, salonId: this.salonId }, 'live update failed'));
+  private enqueue(task: () => Promise<unknown>): void {
+    this.queue = this.queue
+      .then(async () => {
+        await task();
+      })
+      .catch((err: unknown) => this.deps.log.warn({ err, salonId: this.salonId }, 'live update failed'));
   }
 
   /** Reads the salon and sends each viewer the turns it has not had; a salon no longer shared ends every stream. */
-  private async sync(): Promise<void> {
-    if (this.gone || this.viewers.size === 0) return;
+  private async sync(): Promise<SalonRecord | undefined> {
+    if (this.gone || this.viewers.size === 0) return undefined;
     let salon: SalonRecord | undefined;
     try {
       salon = await this.deps.store.findShared(this.token);
     } catch (err) {
       this.deps.log.warn({ err, salonId: this.salonId }, 'a shared salon could not be read for its live page');
-      return;
+      return undefined;
     }
-    if (!salon) return this.end();
+    if (!salon) {
+      this.close('event: gone\ndata: {}\n\n');
+      return undefined;
+    }
     if (this.lastDraft && this.lastDraft.index < salon.turns.length) this.lastDraft = undefined;
     // Each turn's event is made once, whatever the number of pages it goes to.
     const render = turnRenderer(salon);
@@ -127,17 +139,18 @@ class Watch {
         viewer.sent = i;
       }
     }
+    return salon;
   }
 
   private sendDraft(viewer: Watching, draft: { index: number; event: string }): void {
     if (draft.index > viewer.sent) this.write(viewer, draft.event);
   }
 
-  /** The salon was unshared: every page is told, and every stream ends. */
-  private end(): void {
+  /** Nothing more will come (unshared: `gone`; closed: `end`): every page is told, and every stream ends. */
+  private close(last: string): void {
     this.gone = true;
     for (const viewer of [...this.viewers]) {
-      this.write(viewer, 'event: gone\ndata: {}\n\n');
+      this.write(viewer, last);
       viewer.stream.end();
       this.remove(viewer);
     }

@@ -156,6 +156,24 @@ describe('the web gallery', () => {
     }
   });
 
+  it('keeps following a finished salon that is extended, and stops once it is closed', async () => {
+    world = await galleryWorld({ rounds: 1 });
+    const threadId = await startSalon(world);
+    await whenSalon(world.bot.engine, threadId, (s) => s.status === 'finished' && s.outbox.length === 0, 15_000);
+    const url = await share(world, threadId);
+    const { page, requests } = await openPage(url);
+    await expect.poll(() => world!.bot.web!.viewers(), { timeout: 5_000, interval: 20 }).toBe(1);
+    await command(world.discord, world.ada, threadId, 'extend', { rounds: 1 }).response();
+    await page.locator('article[data-turn-index="3"]:not([data-draft])').waitFor({ timeout: 15_000 });
+    expect(await page.locator('article[data-turn-index]').count()).toBe(4);
+    await command(world.discord, world.ada, threadId, 'close').response();
+    // Closed: the stream ends and the page does not reconnect.
+    await expect.poll(() => world!.bot.web!.viewers(), { timeout: 10_000, interval: 20 }).toBe(0);
+    const streams = requests.filter((r) => r.includes('/events')).length;
+    expect(streams).toBe(1);
+    await page.close();
+  });
+
   it('shows a turn growing while it is written, before it is finished', async () => {
     world = await galleryWorld({ rounds: 1, stream: true });
     let release!: () => void;

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { share, unshare } from '../../src/domain/transitions.js';
+import { close, share, unshare } from '../../src/domain/transitions.js';
 import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { LocalLiveFeed } from '../../src/web/live-feed.js';
@@ -104,5 +104,17 @@ describe('the web server', () => {
     const index = await (await fetch(`${web.url}/`)).text();
     expect(index).toContain('/s/');
     expect(index).not.toContain('A private salon');
+  });
+
+  it('streams a closed salon’s missing turns to a page that comes back, then ends the stream', async () => {
+    const { url, store, salon } = await serve();
+    close(salon, Date.now());
+    await store.save({ ...salon, version: 1 }, { expected: 0, turns: [] });
+    const res = await fetch(`${url}/events`, { headers: { 'last-event-id': 't1' } });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    // The whole body arrives and the stream ends: turns 2 and 3, then the end.
+    const body = await res.text();
+    expect([...body.matchAll(/^id: (t\d+)$/gm)].map((m) => m[1])).toEqual(['t2', 't3']);
+    expect(body.trimEnd().endsWith('event: end\ndata: {}')).toBe(true);
   });
 });
