@@ -48,6 +48,8 @@ export interface RunningWeb {
 /** A share token: what `share-token.ts` makes (base64url, 24 characters for 144 bits); anything else finds nothing. */
 const TOKEN = /^[A-Za-z0-9_-]{22,64}$/;
 const PAGE_SIZE = 20;
+/** Rendered pages kept for their next readers, by size: a few long salons or many short ones. */
+const PAGE_CACHE_BYTES = 32 * 1024 * 1024;
 const EXPORTS = { md: 'text/markdown; charset=utf-8', json: 'application/json; charset=utf-8', html: 'text/html; charset=utf-8' } as const;
 
 export async function startWebServer(options: WebOptions): Promise<RunningWeb> {
@@ -107,6 +109,7 @@ export async function startWebServer(options: WebOptions): Promise<RunningWeb> {
 function addRoutes(app: FastifyInstance, options: Omit<WebOptions, 'publicUrl'> & { publicUrl: () => string }, viewers: LiveViewers, now: () => number): void {
   const { store, log } = options;
   const pageUrl = (token: string) => `${options.publicUrl()}/s/${token}`;
+  const pages = new RenderedPages(PAGE_CACHE_BYTES);
   const notFound = (reply: FastifyReply) => reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderNotFoundPage());
 
   const shared = async (token: string): Promise<SalonRecord | undefined> => {
@@ -150,7 +153,13 @@ function addRoutes(app: FastifyInstance, options: Omit<WebOptions, 'publicUrl'> 
     reply.header('cache-control', 'no-store').header('x-robots-tag', salon.share!.listed ? 'all' : 'noindex');
     const at = now();
     if (!format) {
-      const html = renderSalonPage(salon, { publicUrl: options.publicUrl(), pageUrl: pageUrl(token), live: salon.status !== 'closed', now: new Date(at) });
+      // A page is a function of the salon's version (and the share, in the key): rendered once for every reader of it.
+      const key = `${token}:${salon.version}`;
+      let html = pages.get(key);
+      if (html === undefined) {
+        html = renderSalonPage(salon, { publicUrl: options.publicUrl(), pageUrl: pageUrl(token), live: salon.status !== 'closed', now: new Date(at) });
+        pages.set(key, html);
+      }
       return reply.type('text/html; charset=utf-8').send(html);
     }
     const name = transcriptFileName(salon, new Date(at)).replace(/\.md$/, `.${format}`);
@@ -192,4 +201,35 @@ function securityHeaders(reply: FastifyReply): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) if (typeof value === 'string') out[name] = value;
   return out;
+}
+
+/**
+ * The pages rendered last, least recently used out first once they pass `maxBytes` (counted as UTF-16 length, near
+ * enough). Keyed by token and version: a new turn, an unshare (a new token) or any change is a new key, never a stale page.
+ */
+class RenderedPages {
+  private readonly pages = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): string | undefined {
+    const html = this.pages.get(key);
+    if (html !== undefined) {
+      this.pages.delete(key);
+      this.pages.set(key, html);
+    }
+    return html;
+  }
+
+  set(key: string, html: string): void {
+    if (html.length > this.maxBytes || this.pages.has(key)) return;
+    this.pages.set(key, html);
+    this.bytes += html.length;
+    for (const [oldest, page] of this.pages) {
+      if (this.bytes <= this.maxBytes) break;
+      this.pages.delete(oldest);
+      this.bytes -= page.length;
+    }
+  }
 }

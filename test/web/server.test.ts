@@ -117,4 +117,14 @@ describe('the web server', () => {
     expect([...body.matchAll(/^id: (t\d+)$/gm)].map((m) => m[1])).toEqual(['t2', 't3']);
     expect(body.trimEnd().endsWith('event: end\ndata: {}')).toBe(true);
   });
+
+  it('serves the page of the salon as it is now: a saved change shows at the next request', async () => {
+    const { url, store, salon } = await serve();
+    const first = await (await fetch(url)).text();
+    expect(await (await fetch(url)).text()).toBe(first);
+    await store.save({ ...salon, topic: 'A topic changed since', version: 1 }, { expected: 0, turns: [] });
+    const after = await (await fetch(url)).text();
+    expect(after).not.toBe(first);
+    expect(after).toContain('A topic changed since');
+  });
 });
