@@ -113,13 +113,13 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
 
 function topicText(salon: SalonRecord, seat: Seat): string {
   // Whoever took the first turn, or this seat if it is about to: the same words on every later turn, for caching.
+  // A fork's first turn may be a parent's, written by a model that holds no seat here (or another seat): it opened.
   const first = salon.turns[0];
-  const openerSeat = first?.seat ?? seat;
   const to = salon.seats.length === 2 ? othersOf(salon, seat)[0] : 'the others';
   const opener =
-    openerSeat === seat
+    !first || isOwn(first, salon, seat)
       ? `You open the salon: say what draws you to the topic and put your first question or claim to ${to}.`
-      : `${salon.seats[openerSeat]?.name ?? first?.name} opens the salon.`;
+      : `${first.name} opens the salon.`;
   return `Topic: ${salon.topic}\n\n${opener}`;
 }
 
