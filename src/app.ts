@@ -180,6 +180,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
             host: options.web?.host ?? '127.0.0.1',
             publicUrl: options.web?.publicUrl,
             trustProxy: options.web?.trustProxy,
+            ...(shared ? { sharedLimits: { redisUrl: shared.queueUrl, prefix: shared.queuePrefix ?? 'salon' } } : {}),
           }),
         )
       : undefined;

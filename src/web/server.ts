@@ -7,6 +7,7 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { renderTranscript, transcriptFileName } from '../domain/transcript.js';
 import type { SalonHead, SalonRecord } from '../domain/salon.js';
@@ -33,6 +34,11 @@ export interface WebOptions {
   trustProxy?: boolean | string;
   /** Requests one address may make in a minute, every route together. */
   requestsPerMinute?: number;
+  /**
+   * Several gallery processes behind one address count each client's requests together in this Redis (the job
+   * queue's); absent, each process counts its own.
+   */
+  sharedLimits?: { redisUrl: string; prefix: string };
   clock?: () => number;
 }
 
@@ -77,7 +83,13 @@ export async function startWebServer(options: WebOptions): Promise<RunningWeb> {
     // Plain http stays usable on a LAN or behind a TLS proxy that terminates elsewhere.
     strictTransportSecurity: false,
   });
-  await app.register(rateLimit, { max: options.requestsPerMinute ?? 300, timeWindow: 60_000 });
+  const limits = options.sharedLimits ? new Redis(options.sharedLimits.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  limits?.on('error', (err: unknown) => log.warn({ err }, 'the shared rate-limit store is unavailable; requests are let through meanwhile'));
+  await app.register(rateLimit, {
+    max: options.requestsPerMinute ?? 300,
+    timeWindow: 60_000,
+    ...(limits ? { redis: limits, nameSpace: `${options.sharedLimits!.prefix}:web-limit:`, skipOnError: true } : {}),
+  });
   const fallbackUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   let publicUrl = (options.publicUrl ?? fallbackUrl).replace(/\/+$/, '');
   const viewers = new LiveViewers({ store, feed: options.feed, log });
@@ -87,6 +99,7 @@ export async function startWebServer(options: WebOptions): Promise<RunningWeb> {
     url = await app.listen({ port: options.port, host: options.host });
   } catch (err) {
     await app.close().catch(() => {});
+    limits?.disconnect();
     throw new StartupError(`the web server cannot listen on ${options.host}:${options.port} (SALON_WEB_PORT, SALON_WEB_HOST): ${(err as Error).message}`);
   }
   // Port 0 (tests, the bench) is known only now.
@@ -101,6 +114,7 @@ export async function startWebServer(options: WebOptions): Promise<RunningWeb> {
     async close() {
       viewers.closeAll();
       await app.close();
+      limits?.disconnect();
     },
   };
 }

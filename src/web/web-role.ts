@@ -41,6 +41,8 @@ export async function startWebRole(options: WebRoleOptions): Promise<{ health():
     host: options.host,
     publicUrl: options.publicUrl,
     trustProxy: options.trustProxy,
+    // Several web processes behind one address keep one limit per client.
+    ...(options.queueUrl ? { sharedLimits: { redisUrl: options.queueUrl, prefix: options.queuePrefix } } : {}),
   }).catch(async (err: unknown) => {
     await feed.close();
     await store.close();

@@ -2,16 +2,18 @@
  * The web server's own rules, over HTTP with a real store: only what is shared, only GET and HEAD, a limit per
  * address, the security headers on every answer, and exports that download rather than run under the site.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { close, share, unshare } from '../../src/domain/transitions.js';
 import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { LocalLiveFeed } from '../../src/web/live-feed.js';
-import { startWebServer, type RunningWeb } from '../../src/web/server.js';
+import { startWebServer, type RunningWeb, type WebOptions } from '../../src/web/server.js';
 import { newShareToken } from '../../src/web/share-token.js';
 import { newSalon, playTurns } from '../domain/fixtures.js';
 import { memoryLogger } from '../helpers/log.js';
+import { REDIS_URL } from '../helpers/server-urls.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('the web server', () => {
@@ -20,7 +22,7 @@ describe('the web server', () => {
     for (const close of open.splice(0).reverse()) await close();
   });
 
-  async function serve(options: { requestsPerMinute?: number } = {}) {
+  async function serve(options: Pick<WebOptions, 'requestsPerMinute' | 'sharedLimits'> = {}) {
     const dir = tempDir();
     const opened = await openKeyv(`sqlite://${join(dir.path, 'salons.sqlite')}`);
     const store = new KeyvSalonStore(opened.keyv, opened.close);
@@ -94,6 +96,15 @@ describe('the web server', () => {
       statuses.push((await fetch(`${web.url}${path}`)).status);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+  });
+
+  it('counts one limit per address across gallery processes that share a Redis', async () => {
+    const sharedLimits = { redisUrl: REDIS_URL, prefix: `test-${randomUUID()}` };
+    const a = await serve({ requestsPerMinute: 4, sharedLimits });
+    const b = await serve({ requestsPerMinute: 4, sharedLimits });
+    const statuses: number[] = [];
+    for (const web of [a.web, b.web, a.web, b.web, a.web, b.web]) statuses.push((await fetch(`${web.url}/`)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
   });
 
   it('lists only salons shared as listed, newest first', async () => {
