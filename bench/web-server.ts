@@ -15,6 +15,7 @@
  */
 import { pino } from 'pino';
 import * as T from '../src/domain/transitions.js';
+import * as outbox from '../src/domain/outbox.js';
 import { changedTurns, copyForChange } from '../src/engine/record-copy.js';
 import { openSalonStore } from '../src/store/open-store.js';
 import { LocalLiveFeed } from '../src/web/live-feed.js';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     if (!committed) throw new Error(`turn ${index} could not be committed (status ${salon.status})`);
     for (const post of [...salon.outbox]) {
       post.messageIds.push(`${salon.id}${index + 2}`);
-      T.markDelivered(salon, post.key);
+      outbox.markDelivered(salon, post.key);
     }
     salon.version = before.version + 1;
     await store.save(salon, { expected: before.version, turns: changedTurns(before, salon) });

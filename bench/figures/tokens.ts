@@ -22,6 +22,7 @@ import { buildPrompt, type ChatMessage } from '../../src/domain/prompts.js';
 import { createSalon, nextTurn, type SalonRecord } from '../../src/domain/salon.js';
 import { estimateTokens } from '../../src/domain/text.js';
 import * as T from '../../src/domain/transitions.js';
+import * as outbox from '../../src/domain/outbox.js';
 import { withCacheBreakpoints } from '../../src/models/prompt-cache.js';
 import { PANEL_SEATS, topicFor } from '../lib/seed.js';
 import { turnText } from '../lib/texts.js';
@@ -70,7 +71,7 @@ export function tokenFigure(rounds: number, { seats = 2, contextTokens = 32_000,
     },
     t0,
   );
-  T.markDelivered(salon, salon.outbox[0]!.key);
+  outbox.markDelivered(salon, salon.outbox[0]!.key);
   const previous = new Map<number, ChatMessage[]>();
   const result: TokenFigure = {
     rounds,
@@ -120,7 +121,7 @@ export function tokenFigure(rounds: number, { seats = 2, contextTokens = 32_000,
       { index: i, text: turnText(i, 1), finishReason: 'stop', startedAt: t0 + i * 60_000, answered: prompt.answering },
       t0 + i * 60_000 + 30_000,
     );
-    for (const post of [...salon.outbox]) T.markDelivered(salon, post.key);
+    for (const post of [...salon.outbox]) outbox.markDelivered(salon, post.key);
     salon = structuredClone(salon);
   }
   return result;

@@ -7,6 +7,7 @@ import { openKeyv } from '../../src/store/keyv-factory.js';
 import { KeyvSalonStore } from '../../src/store/keyv-salon-store.js';
 import { createSalon, type SalonRecord } from '../../src/domain/salon.js';
 import * as T from '../../src/domain/transitions.js';
+import * as outbox from '../../src/domain/outbox.js';
 import { prose, turnText } from './texts.js';
 
 export interface SalonSpec {
@@ -68,7 +69,7 @@ export function buildRecord(spec: SalonSpec): SalonRecord {
     t,
   );
   salon.outbox[0]!.messageIds.push(`${spec.id}1`);
-  T.markDelivered(salon, salon.outbox[0]!.key);
+  outbox.markDelivered(salon, salon.outbox[0]!.key);
   for (let i = 0; i < spec.turnsDone; i++) {
     t += 60_000;
     const text = spec.turnChars ? prose(spec.turnChars, spec.tag * 131 + i) : turnText(i, spec.tag);
@@ -86,12 +87,12 @@ export function buildRecord(spec: SalonSpec): SalonRecord {
     );
     for (const post of [...salon.outbox]) {
       post.messageIds.push(`${spec.id}${i + 2}`);
-      T.markDelivered(salon, post.key);
+      outbox.markDelivered(salon, post.key);
     }
   }
   if (spec.closed) {
     T.close(salon, t + 60_000);
-    for (const post of [...salon.outbox]) T.markDelivered(salon, post.key);
+    for (const post of [...salon.outbox]) outbox.markDelivered(salon, post.key);
   }
   // Due now: a resumed running salon takes its next turn at once.
   if (salon.status === 'running') salon.nextTurnAt = spec.createdAt;

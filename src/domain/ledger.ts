@@ -40,7 +40,8 @@ export function emptyTally(): Tally {
   return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, usd: 0, unpriced: 0, estimated: false, count: 0 };
 }
 
-function add(tally: Tally, item: { usage?: Usage; cost?: Cost; isTurn: boolean }): void {
+/** Adds one turn, synthesis or moderator call to `tally` (counted in `count` when `isTurn`), and returns it. */
+export function addToTally(tally: Tally, item: { usage?: Usage; cost?: Cost; isTurn: boolean }): Tally {
   if (item.isTurn) tally.count += 1;
   tally.promptTokens += item.usage?.promptTokens ?? 0;
   tally.cachedPromptTokens += item.usage?.cachedPromptTokens ?? 0;
@@ -48,6 +49,17 @@ function add(tally: Tally, item: { usage?: Usage; cost?: Cost; isTurn: boolean }
   tally.estimated ||= item.usage?.estimated === true;
   if (item.cost) tally.usd += item.cost.usd;
   else tally.unpriced += 1;
+  return tally;
+}
+
+/** Adds a whole tally to `total`, all but its count (the moderator's calls are not turns). */
+function addTally(total: Tally, other: Tally): void {
+  total.promptTokens += other.promptTokens;
+  total.cachedPromptTokens += other.cachedPromptTokens;
+  total.completionTokens += other.completionTokens;
+  total.usd += other.usd;
+  total.unpriced += other.unpriced;
+  total.estimated ||= other.estimated;
 }
 
 export interface Ledger {
@@ -75,18 +87,11 @@ export function ledgerOf(salon: SalonRecord): Ledger {
     .map((t: Turn) => ({ ...t, isTurn: true }));
   if (salon.synthesis?.status === 'done') items.push({ ...salon.synthesis, isTurn: false });
   for (const item of items) {
-    add(entry(item.name, item.model).tally, item);
-    add(total, item);
+    addToTally(entry(item.name, item.model).tally, item);
+    addToTally(total, item);
   }
   const moderation = salon.moderation;
-  if (moderation) {
-    total.promptTokens += moderation.promptTokens;
-    total.cachedPromptTokens += moderation.cachedPromptTokens;
-    total.completionTokens += moderation.completionTokens;
-    total.usd += moderation.usd;
-    total.unpriced += moderation.unpriced;
-    total.estimated ||= moderation.estimated;
-  }
+  if (moderation) addTally(total, moderation);
   const moderator = salon.moderator && moderation ? { moderator: { name: salon.moderator.name, model: salon.moderator.model, tally: moderation } } : {};
   return { byModel: [...byName.values()], ...moderator, total };
 }

@@ -4,7 +4,8 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { spentUSD } from './ledger.js';
+import { addToTally, emptyTally, spentUSD } from './ledger.js';
+import { pushArchive, retractDraft } from './outbox.js';
 import { LIMITS } from './limits.js';
 import { answeringRound, eligibleSeats, type AnsweredIn, firstUnpicked, moderatedPick, planNext, type ModeratorAnswer } from './order.js';
 import {
@@ -19,7 +20,6 @@ import {
   type Interjection,
   type Participant,
   type Person,
-  type Post,
   type SalonRecord,
   type Seat,
   type Share,
@@ -100,7 +100,7 @@ export interface ModeratorCall {
  * moderator's answer when the pick needed one; its cost is counted whatever becomes of the turn.
  */
 export function startTurn(salon: SalonRecord, index: number, now: number, moderated?: ModeratorCall): void {
-  if (moderated) countModeration(salon, moderated);
+  if (moderated) salon.moderation = addToTally({ ...(salon.moderation ?? emptyTally()) }, { ...moderated, isTurn: true });
   salon.updatedAt = iso(now);
   if ((salon.status !== 'running' && salon.status !== 'paused') || nextTurn(salon)?.index !== index) return;
   if (salon.next?.index !== index) {
@@ -111,17 +111,6 @@ export function startTurn(salon: SalonRecord, index: number, now: number, modera
   }
   // A pick made while the salon was paused is kept for when it resumes; nothing is written meanwhile.
   if (salon.status === 'running') salon.writing = { index, since: iso(now) };
-}
-
-function countModeration(salon: SalonRecord, call: ModeratorCall): void {
-  const tally = (salon.moderation ??= { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, usd: 0, unpriced: 0, estimated: false, count: 0 });
-  tally.count += 1;
-  tally.promptTokens += call.usage?.promptTokens ?? 0;
-  tally.cachedPromptTokens += call.usage?.cachedPromptTokens ?? 0;
-  tally.completionTokens += call.usage?.completionTokens ?? 0;
-  tally.estimated ||= call.usage?.estimated === true;
-  if (call.cost) tally.usd += call.cost.usd;
-  else tally.unpriced += 1;
 }
 
 /**
@@ -255,10 +244,6 @@ export function close(salon: SalonRecord, now: number, options: { synthesizer?: 
     }
   }
   pushArchive(salon);
-}
-
-function pushArchive(salon: SalonRecord): void {
-  salon.outbox.push({ key: `${salon.id}:archive`, kind: 'archive', messageIds: [] });
 }
 
 export type SynthesisResult =
@@ -458,55 +443,6 @@ export function pauseUndeliverable(salon: SalonRecord, reason: string, now: numb
   }
   salon.pausedReason = { code: 'undeliverable', reason };
   salon.updatedAt = iso(now);
-}
-
-export function markDelivered(salon: SalonRecord, key: string): void {
-  const post = salon.outbox.find((p) => p.key === key);
-  if (post?.kind === 'turn') {
-    const turn = salon.turns[post.turnIndex];
-    // A new turn object, never an edit in place: the engine shares unchanged turns between versions.
-    if (turn) salon.turns[post.turnIndex] = { ...turn, messageIds: post.messageIds };
-  }
-  salon.outbox = salon.outbox.filter((p) => p.key !== key);
-}
-
-export function recordPostedPart(salon: SalonRecord, key: string, part: number, messageId: string): void {
-  const post = salon.outbox.find((p) => p.key === key);
-  if (post) post.messageIds[part] = messageId;
-}
-
-/**
- * Remembers the messages showing a turn while it streams, so a restart edits them instead of posting again.
- * Ids that arrive late (a draft post answered after the turn was committed, delivered or dropped) are never
- * lost: they join the turn's post while it is owed, and are otherwise retracted, so no half-written message
- * stays in the thread.
- */
-export function recordDraft(salon: SalonRecord, turnIndex: number, messageIds: string[]): void {
-  if (salon.status !== 'closed' && salon.turns.length === turnIndex) {
-    salon.draft = { turnIndex, messageIds: [...messageIds] };
-    return;
-  }
-  const known = new Set(salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : []);
-  for (const post of salon.outbox) {
-    if ((post.kind === 'turn' || post.kind === 'retract') && post.turnIndex === turnIndex) {
-      for (const id of [...(post.kind === 'turn' ? (post.draftIds ?? []) : post.draftIds), ...post.messageIds]) known.add(id);
-    }
-  }
-  for (const id of salon.turns[turnIndex]?.messageIds ?? []) known.add(id);
-  const late = messageIds.filter((id) => !known.has(id));
-  if (late.length === 0) return;
-  const owed = salon.outbox.find((p): p is Extract<Post, { kind: 'turn' }> => p.kind === 'turn' && p.turnIndex === turnIndex);
-  if (owed && salon.status !== 'closed') {
-    // Still to be delivered: the delivery finishes these messages in place (or deletes the ones it does not need).
-    owed.draftIds = [...(owed.draftIds ?? []), ...late];
-    return;
-  }
-  retractDraft(salon, turnIndex, late);
-}
-
-function retractDraft(salon: SalonRecord, turnIndex: number, draftIds: string[]): void {
-  const n = salon.outbox.filter((p) => p.kind === 'retract' && p.turnIndex === turnIndex).length;
-  salon.outbox.push({ key: `${salon.id}:retract:${turnIndex}${n ? `:${n}` : ''}`, kind: 'retract', turnIndex, draftIds, messageIds: [] });
 }
 
 /** The salon's thread is gone (deleted): it is closed as it stands, owing nothing to a thread that no longer exists. */

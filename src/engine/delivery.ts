@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Post, SalonRecord } from '../domain/salon.js';
 import * as transitions from '../domain/transitions.js';
+import * as outbox from '../domain/outbox.js';
 import { PublishError, type Publisher } from './ports.js';
 import { RoomGoneError, type Room } from './room.js';
 import type { Change } from './rooms.js';
@@ -37,7 +38,7 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
         deps.publisher.deliver(salon, post, {
           maybeDelivered: room.uncertainPosts.has(post.key),
           onPart: async (part, messageId) => {
-            await deps.changeQueued(room, (draft) => transitions.recordPostedPart(draft, post.key, part, messageId));
+            await deps.changeQueued(room, (draft) => outbox.recordPostedPart(draft, post.key, part, messageId));
           },
         }),
       );
@@ -55,7 +56,7 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
       if (err instanceof PublishError && err.permanent && salon.status === 'closed') {
         // Nobody can resume a closed salon, so a post it can never make is dropped rather than kept forever.
         log.warn({ post: post.key, reason: err.message }, 'cannot post to the thread of a closed salon; dropping the post');
-        await deps.changeQueued(room, (draft) => transitions.markDelivered(draft, post.key));
+        await deps.changeQueued(room, (draft) => outbox.markDelivered(draft, post.key));
         continue;
       }
       if (err instanceof PublishError && err.permanent) {
@@ -71,7 +72,7 @@ export async function deliverOutbox(room: Room, deps: DeliveryDeps): Promise<num
       return retryIn;
     }
     room.deliver.failures = 0;
-    const after = await deps.changeQueued(room, (draft) => transitions.markDelivered(draft, post.key));
+    const after = await deps.changeQueued(room, (draft) => outbox.markDelivered(draft, post.key));
     // Only once the record says so is the post known to be out.
     room.uncertainPosts.delete(post.key);
     deps.delivered(after, post);

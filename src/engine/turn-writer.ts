@@ -19,6 +19,7 @@ import { repetitionScore, repetitionWindow } from '../domain/repetition.js';
 import { nextTurn, seatAt, turnKey, type Participant, type SalonRecord, type Seat } from '../domain/salon.js';
 import { estimateTokens, namePrefixStripper, othersLinesCutter } from '../domain/text.js';
 import * as transitions from '../domain/transitions.js';
+import * as outbox from '../domain/outbox.js';
 import { DraftWriter } from './draft-writer.js';
 import { ModelAbortedError, ModelError, type Clock, type ModelClient, type Publisher } from './ports.js';
 import { isLetGo, type Room } from './room.js';
@@ -319,7 +320,7 @@ export class TurnWriter {
       messageIds: salon.draft?.turnIndex === turnIndex ? salon.draft.messageIds : [],
       maybePosted: room.uncertainDraft,
       save: async (ids) => {
-        await this.deps.changeQueued(room, (draft) => transitions.recordDraft(draft, turnIndex, ids));
+        await this.deps.changeQueued(room, (draft) => outbox.recordDraft(draft, turnIndex, ids));
         log.debug({ messageIds: ids }, 'draft messages saved');
       },
       // A turn written while the previous one is still being posted shows once that post is out, to keep the order.

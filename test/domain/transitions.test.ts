@@ -22,16 +22,14 @@ import {
   addInterjection,
   close,
   commitTurn,
-  markDelivered,
   pause,
   pauseUndeliverable,
   recordFailure,
-  recordDraft,
-  recordPostedPart,
   resume,
   startTurn,
   type RetryPolicy,
 } from '../../src/domain/transitions.js';
+import { markDelivered, recordDraft, recordPostedPart } from '../../src/domain/outbox.js';
 import { knownSpeaker } from '../../src/domain/order.js';
 import { CLAUDE, GLM, SEED_TURNS, T0, generated, newSalon, playTurns, salonInput, snapshot } from './fixtures.js';
 

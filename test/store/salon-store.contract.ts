@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SalonRecord } from '../../src/domain/salon.js';
-import { close, commitTurn, markDelivered, share, unshare } from '../../src/domain/transitions.js';
+import { markDelivered } from '../../src/domain/outbox.js';
+import { close, commitTurn, share, unshare } from '../../src/domain/transitions.js';
 import { changedTurns, copyForChange } from '../../src/engine/record-copy.js';
 import { StaleRecordError, type SalonStore, type SaveChange } from '../../src/engine/ports.js';
 import { newSalon } from '../domain/fixtures.js';
