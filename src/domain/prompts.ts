@@ -7,7 +7,7 @@
  * for the whole salon, so the start of every request is a stable, cacheable prefix; what changes from turn
  * to turn (the round, the closing cue, questions waiting) goes in a short note at the end of the last message.
  */
-import { estimateTokens } from './text.js';
+import { estimateTokens, listOf } from './text.js';
 import { orderOf } from './order.js';
 import { nextTurn, questionsByTurn, questionsFor, seatAt, type Interjection, type SalonRecord, type Seat, type Turn } from './salon.js';
 
@@ -43,11 +43,6 @@ type Piece =
 
 // Per-message overhead of the chat format, in tokens.
 const MESSAGE_OVERHEAD = 4;
-
-/** `A`, `A and B`, `A, B and C`. */
-function names(list: string[]): string {
-  return list.length <= 1 ? (list[0] ?? '') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
-}
 
 /** The other participants' names, in seat order. */
 function othersOf(salon: SalonRecord, seat: Seat): string[] {
@@ -90,13 +85,13 @@ export function systemPrompt(salon: SalonRecord, seat: Seat, persona?: string): 
       : [
           `You are ${self}, one of ${n} language models in a salon: ` +
             `a conversation between ${n} models, held in public in a Discord thread, where people watch and sometimes ask questions.`,
-          `The other participants are ${names(others)}, other language models. You are speaking with them, not with a user.`,
+          `The other participants are ${listOf(others)}, other language models. You are speaking with them, not with a user.`,
           ...topic,
           '- Speak as yourself, in the first person, to the others. Answer what they actually said: build on it, question it, ' +
             'disagree where you disagree, and say whom you are answering.',
           "- Messages in the user role hold the other participants' words, each under its speaker's name, and questions from " +
             'people watching, which are labelled as such. When a question is put to you, answer it in your turn, by name.',
-          `- Write only your own turn: do not write lines for ${names(others)}, do not speak for them or guess what they think, ` +
+          `- Write only your own turn: do not write lines for ${listOf(others)}, do not speak for them or guess what they think, ` +
             'do not start with your name, and keep to a few paragraphs; people read this in a chat thread.',
           closing,
         ];
@@ -259,7 +254,7 @@ export function buildSynthesisPrompt(salon: SalonRecord, name: string, settings:
   const two = all.length === 2;
   const system = [
     `You are ${name}. You write the synthesis that closes the archive of a salon: a public conversation between ` +
-      `${two ? 'two' : all.length} language models, ${names(all)}.`,
+      `${two ? 'two' : all.length} language models, ${listOf(all)}.`,
     'Write in English, in Markdown, without a title (the archive adds the heading "Synthesis").',
     (two
       ? 'Say what the two agreed on, where they differed, and which questions stay open'

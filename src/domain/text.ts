@@ -54,6 +54,11 @@ export function othersLinesCutter(others: string[]): (text: string) => string {
   };
 }
 
+/** `A`, `A and B`, `A, B and C` (or with `or`): names in a sentence. */
+export function listOf(items: readonly string[], last: 'and' | 'or' = 'and'): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+}
+
 /** Cuts text to at most `max` characters on a word boundary, adding an ellipsis when cut. */
 export function cutOnWord(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();

@@ -5,7 +5,7 @@
  * Pure and deterministic: the same record and clock give the same bytes.
  */
 import { formatCost, formatTokens, ledgerOf } from './ledger.js';
-import { closeOpenCodeFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from './text.js';
+import { closeOpenCodeFence, cutOnWord, listOf, neutraliseMarkdownBlocks, slugify } from './text.js';
 import { orderOf } from './order.js';
 import { questionsByTurn, roundsDone, type SalonRecord } from './salon.js';
 
@@ -59,16 +59,19 @@ function ledgerTable(salon: SalonRecord): string {
   ].join('\n');
 }
 
-/** `A and B`, `A, B and C`. */
-function listed(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+/** The archive's last line: who took part (each already written as the document needs it), as the seeds say it. */
+export function inDialogue(participants: string[]): string {
+  return participants.length === 2 ? `${participants[0]} in dialogue with ${participants[1]}` : `${listOf(participants)} in dialogue`;
 }
 
 /** Who speaks when, as the context block says it. */
-function orderLine(salon: SalonRecord, names: string[]): string {
+/**
+ * Who speaks when, as the archive (and the web page) says it. `names` are the seats' names and `moderator` the
+ * moderator's description, each already written as the document needs it.
+ */
+export function orderLine(salon: SalonRecord, names: string[], moderator?: string): string {
   if (orderOf(salon) === 'moderated') {
-    const by = salon.moderator ? ` (${inline(salon.moderator.name)}, \`${salon.moderator.model}\`)` : '';
-    return `Each round, every participant speaks once, in the order a moderator${by} chose.`;
+    return `Each round, every participant speaks once, in the order a moderator${moderator ? ` (${moderator})` : ''} chose.`;
   }
   if (names.length === 2) return `${names[0]} speaks first in each round, then ${names[1]}.`;
   return `Each round, the participants speak in this order: ${names.join(', ')}.`;
@@ -80,15 +83,15 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
   const started = new Date(salon.createdAt);
   // Blocks are separated by one blank line, as in the hand-made archives.
   const blocks: string[] = [
-    `# Salon: ${listed(names)} — ${inline(cutOnWord(salon.topic, 80))}`,
-    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${listed(withModels)}*`,
+    `# Salon: ${listOf(names)} — ${inline(cutOnWord(salon.topic, 80))}`,
+    `*${formatDate(started)}*\n*A salon in ${salon.rounds} ${salon.rounds === 1 ? 'round' : 'rounds'} between ${listOf(withModels)}*`,
     ledgerTable(salon),
     `*Rounds: ${roundsDone(salon)} of ${salon.rounds} · Started ${formatTime(started)}` +
       `${salon.finishedAt ? ` · Ended ${formatTime(new Date(salon.finishedAt))}` : ''}*`,
     RULE,
     '## Context',
     neutraliseMarkdownBlocks(closeOpenCodeFence(salon.topic.trim())),
-    `Set by ${inline(salon.starter.name)}. ${orderLine(salon, names)}`,
+    `Set by ${inline(salon.starter.name)}. ${orderLine(salon, names, salon.moderator && `${inline(salon.moderator.name)}, \`${salon.moderator.model}\``)}`,
   ];
   const carried = salon.carried ?? 0;
   if (salon.parent) {
@@ -137,7 +140,6 @@ export function renderTranscript(salon: SalonRecord, now: Date): string {
     blocks.push('## Synthesis', `*The synthesis could not be written: ${inline(salon.synthesis.reason)}.*`, RULE);
   }
   const plain = salon.seats.map((p) => `${inline(p.name)} (${p.model})`);
-  const footer = plain.length === 2 ? `${plain[0]} in dialogue with ${plain[1]}` : `${listed(plain)} in dialogue`;
-  blocks.push(`*Archived ${formatDate(now)}*\n*${footer}*`);
+  blocks.push(`*Archived ${formatDate(now)}*\n*${inDialogue(plain)}*`);
   return `${blocks.join('\n\n')}\n`;
 }

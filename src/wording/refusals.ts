@@ -1,7 +1,7 @@
 /** What the bot says to the one person whose request it refuses: what is wrong, and what to do instead. */
 import type { NumberField, Refusal, TextField } from '../domain/errors.js';
 import { formatUSD } from '../domain/ledger.js';
-import { cutOnWord } from '../domain/text.js';
+import { cutOnWord, listOf } from '../domain/text.js';
 
 /** How a refusal, or any other warning, is marked when it is said. */
 export function warning(text: string): string {
@@ -18,11 +18,6 @@ const NUMBER_FIELDS: Record<NumberField, string> = {
 
 function where(command: string): string {
   return `Use \`/salon ${command}\` inside a salon's thread (start one with \`/salon start\`).`;
-}
-
-/** `A`, `A or B`, `A, B or C`. */
-export function listOf(items: string[], last: 'and' | 'or'): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
 }
 
 /** What a controlling command does to a salon, where its name does not say it ("can pause it"). */

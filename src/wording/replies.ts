@@ -3,10 +3,9 @@
  * (`<@id>`, `<#id>`), as Discord renders them.
  */
 import { formatUSD } from '../domain/ledger.js';
-import { listOf } from './refusals.js';
 import type { AnsweredIn } from '../domain/order.js';
 import type { SalonRecord, Seat } from '../domain/salon.js';
-import { cutOnWord } from '../domain/text.js';
+import { cutOnWord, listOf } from '../domain/text.js';
 
 /** Said, without detail, when a command failed for a reason of our own (the log has the detail). */
 export const UNEXPECTED_FAILURE_REPLY = 'Something went wrong on our side; nothing was changed. Try again in a moment.';

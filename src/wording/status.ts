@@ -2,8 +2,7 @@
 import { formatCost, formatTokens, formatUSD, ledgerOf } from '../domain/ledger.js';
 import { orderOf, planNext, type ModeratorMiss, type NextSpeaker } from '../domain/order.js';
 import { nextTurn, pendingInterjections, roundsDone, seatAt, totalTurns, type PauseReason, type SalonRecord } from '../domain/salon.js';
-import { listOf } from './refusals.js';
-import { cutOnWord } from '../domain/text.js';
+import { cutOnWord, listOf } from '../domain/text.js';
 
 /** How long to wait between turns, in words. */
 function describeDelay(seconds: number): string {

@@ -5,10 +5,9 @@
  * while the salon is live, one deferred script.
  */
 import { formatCost, formatTokens, ledgerOf } from '../../domain/ledger.js';
-import { orderOf } from '../../domain/order.js';
 import { questionsByTurn, roundsDone, type Interjection, type SalonRecord } from '../../domain/salon.js';
-import { closeOpenCodeFence, cutOnWord, neutraliseMarkdownBlocks, slugify } from '../../domain/text.js';
-import { formatDate } from '../../domain/transcript.js';
+import { closeOpenCodeFence, cutOnWord, listOf, neutraliseMarkdownBlocks, slugify } from '../../domain/text.js';
+import { formatDate, inDialogue, orderLine } from '../../domain/transcript.js';
 import { attr, escapeHtml, timeHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
@@ -25,19 +24,14 @@ export interface PageOptions {
   now: Date;
 }
 
-/** `A and B`, `A, B and C`. */
-function listed(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
-
 /** The transcript's title, as plain text (escape it to place it): `Salon: A, B and C — topic`. */
 export function salonTitle(salon: Pick<SalonRecord, 'seats' | 'topic'>): string {
-  return `Salon: ${listed(salon.seats.map((p) => p.name))} — ${cutOnWord(salon.topic, 80)}`;
+  return `Salon: ${listOf(salon.seats.map((p) => p.name))} — ${cutOnWord(salon.topic, 80)}`;
 }
 
 /** What a share preview says: who, and about what, in about 200 characters. */
 export function salonDescription(salon: Pick<SalonRecord, 'seats' | 'topic'>): string {
-  return cutOnWord(`A salon between ${listed(salon.seats.map((p) => `${p.name} (${p.model})`))}: ${salon.topic}`, 200);
+  return cutOnWord(`A salon between ${listOf(salon.seats.map((p) => `${p.name} (${p.model})`))}: ${salon.topic}`, 200);
 }
 
 /** Text from people (topic, questions) as the transcript places it: no forged headings, no open code fence. */
@@ -159,16 +153,6 @@ function ledgerHtml(salon: SalonRecord): string {
 }
 
 /** Who speaks when, as the transcript's context says it. */
-function orderLine(salon: SalonRecord): string {
-  const names = salon.seats.map((p) => p.name);
-  if (orderOf(salon) === 'moderated') {
-    const by = salon.moderator ? ` (${salon.moderator.name}, ${salon.moderator.model})` : '';
-    return `Each round, every participant speaks once, in the order a moderator${by} chose.`;
-  }
-  if (names.length === 2) return `${names[0]} speaks first in each round, then ${names[1]}.`;
-  return `Each round, the participants speak in this order: ${names.join(', ')}.`;
-}
-
 function p(text: string, cls?: string): string {
   return `<p${cls ? ` class="${cls}"` : ''}>${escapeHtml(text)}</p>`;
 }
@@ -192,7 +176,7 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
   parts.push(
     `<header class="salon-header"><h1>${escapeHtml(salonTitle(salon))}</h1>` +
       `<div class="meta"><p><time ${attr('datetime', salon.createdAt)}>${escapeHtml(formatDate(started))}</time></p>` +
-      `<p>A salon in ${salon.rounds} ${plural} between ${listed(withModels)}</p></div></header>`,
+      `<p>A salon in ${salon.rounds} ${plural} between ${listOf(withModels)}</p></div></header>`,
   );
   parts.push(`<section class="participants" aria-label="Participants">${ledgerHtml(salon)}</section>`);
   const done = roundsDone(salon);
@@ -202,7 +186,16 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
       `${salon.finishedAt ? ` · Ended ${timeHtml(salon.finishedAt)}` : ''}${state}</p>`,
   );
 
-  const context = [`<h2>Context</h2><div class="topic">${peopleMarkdown(salon.topic)}</div>`, p(`Set by ${salon.starter.name}. ${orderLine(salon)}`)];
+  const context = [
+    `<h2>Context</h2><div class="topic">${peopleMarkdown(salon.topic)}</div>`,
+    p(
+      `Set by ${salon.starter.name}. ${orderLine(
+        salon,
+        salon.seats.map((s) => s.name),
+        salon.moderator && `${salon.moderator.name}, ${salon.moderator.model}`,
+      )}`,
+    ),
+  ];
   // The parent's topic and round, never its thread: a fork's page holds no Discord id.
   if (salon.parent) context.push(p(`Forked from the salon “${cutOnWord(salon.parent.topic, 120)}” after its round ${salon.parent.fromRound}.`));
   parts.push(`<section class="context">${context.join('')}</section>`);
@@ -250,7 +243,7 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
 
   if (salon.status === 'closed') {
     const plain = salon.seats.map((s) => `${s.name} (${s.model})`);
-    const footer = plain.length === 2 ? `${plain[0]} in dialogue with ${plain[1]}` : `${listed(plain)} in dialogue`;
+    const footer = inDialogue(plain);
     const archived = new Date(salon.closedAt ?? options.now.getTime());
     parts.push(
       `<footer class="archived"><p><em>Archived <time ${attr('datetime', archived.toISOString())}>${escapeHtml(formatDate(archived))}</time></em></p>` +
