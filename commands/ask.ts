@@ -1,4 +1,4 @@
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { cleanText } from '../src/discord/input.js';
 import { LIMITS } from '../src/domain/limits.js';
@@ -6,7 +6,7 @@ import { displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { askedReply, descriptions } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
-import { resolveSeat, seatChoices } from './salon-setup.js';
+import { resolveSeat, salonSeatChoices } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
 const Option = {
@@ -22,11 +22,7 @@ const ask: Subcommand = {
       .addStringOption((o) => o.setName(Option.Question).setDescription(descriptions.ask.question).setRequired(true).setMaxLength(LIMITS.question))
       .addStringOption((o) => o.setName(Option.To).setDescription(descriptions.ask.to).setAutocomplete(true).setMaxLength(100)),
 
-  async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
-    const salon = await engine.get(interaction.channelId).catch(() => undefined);
-    if (!salon) return interaction.respond([]);
-    await interaction.respond(seatChoices(salon, String(interaction.options.getFocused())));
-  },
+  autocomplete: salonSeatChoices,
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'ask');

@@ -1,11 +1,11 @@
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, Subcommand } from '../src/discord/context.js';
 import { assertCanControl, displayName } from '../src/discord/permissions.js';
 import { respond } from '../src/discord/reply.js';
 import { SalonError } from '../src/domain/errors.js';
 import { descriptions, nextChosenReply } from '../src/wording/index.js';
 import { salonHere } from './salon-thread.js';
-import { resolveSeat, seatChoices } from './salon-setup.js';
+import { resolveSeat, salonSeatChoices } from './salon-setup.js';
 
 /** The options' names, declared once: the builder and the handler both read them here. */
 const Option = {
@@ -19,10 +19,7 @@ const next: Subcommand = {
       .setDescription(descriptions.next.summary)
       .addStringOption((o) => o.setName(Option.Speaker).setDescription(descriptions.next.speaker).setRequired(true).setAutocomplete(true).setMaxLength(100)),
 
-  async autocomplete(interaction: AutocompleteInteraction, { engine }: BotContext) {
-    const salon = await engine.get(interaction.channelId).catch(() => undefined);
-    await interaction.respond(salon ? seatChoices(salon, String(interaction.options.getFocused())) : []);
-  },
+  autocomplete: salonSeatChoices,
 
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext) {
     const salon = await salonHere(interaction, ctx, 'next');

@@ -135,8 +135,13 @@ export function resolveSeat(salon: SalonRecord, value: string | null, command: '
   return seat;
 }
 
-/** Autocomplete choices for a seat of `salon` (`to`, `speaker`): every seat whose name or key matches. */
-export function seatChoices(salon: SalonRecord, typed: string): { name: string; value: string }[] {
+/** Autocomplete for a seat option (`to`, `speaker`): the seats of this thread's salon whose name or key matches. */
+export async function salonSeatChoices(interaction: AutocompleteInteraction, { engine }: BotContext): Promise<void> {
+  const salon = await engine.get(interaction.channelId).catch(() => undefined);
+  await interaction.respond(salon ? seatChoices(salon, String(interaction.options.getFocused())) : []);
+}
+
+function seatChoices(salon: SalonRecord, typed: string): { name: string; value: string }[] {
   const needle = typed.trim().toLowerCase();
   return salon.seats
     .map((p, seat) => ({ p, seat }))

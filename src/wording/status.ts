@@ -120,6 +120,8 @@ export function statusText(salon: SalonRecord, now: number): string {
   }
   const waiting = pendingInterjections(salon).length;
   if (waiting > 0) lines.push(`**Questions waiting:** ${waiting}`);
+  // Whether it is on the web, never the link: status answers anyone, the link is for whoever shared it to pass on.
+  if (salon.share) lines.push(`**On the web:** shared${salon.share.listed ? ', listed on the gallery' : ''} (\`/salon share\` gives the link to the starter)`);
   const { byModel, moderator, total } = ledgerOf(salon);
   lines.push('**Spent:**');
   for (const { name, tally } of byModel) lines.push(`- ${name}: ${formatTokens(tally)} tokens · ${formatCost(tally)}`);

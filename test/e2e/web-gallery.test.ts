@@ -74,6 +74,10 @@ describe('the web gallery', () => {
     expect(url).not.toContain(threadId);
     expect(url).not.toContain(world.ada.id);
     expect(await share(world, threadId)).toBe(url);
+    // Anyone may ask the salon's status: it says the salon is shared, never the link.
+    const status = await command(world.discord, world.bob, threadId, 'status').response();
+    expect(status.content).toContain('**On the web:** shared');
+    expect(status.content).not.toContain(new URL(url).pathname);
 
     const { page, requests, errors } = await openPage(url);
     expect(await page.title()).toContain('Claude Opus 4.5');
