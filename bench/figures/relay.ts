@@ -24,10 +24,9 @@
 import { estimateTokens } from '../../src/domain/text.js';
 import { responseSchemaOf } from '../../test/fakes/openai-server.js';
 import { turnsOnDiscord } from '../lib/discord.js';
-import { contentText, salonTag, streamingLatency, type ModelCall } from '../lib/models.js';
+import { contentText, salonTag, streamingLatency, turnTextsBySalon, type ModelCall } from '../lib/models.js';
 import { MODERATOR, PANEL_SEATS } from '../lib/seed.js';
 import { rng } from '../lib/stats.js';
-import { turnText } from '../lib/texts.js';
 import { World } from '../lib/world.js';
 
 export interface RelayOptions {
@@ -106,7 +105,7 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
   const random = rng(options.seed ?? 7);
   const picks = rng((options.seed ?? 7) + 1);
   const seats = options.seats ?? 2;
-  const turnOfSalon = new Map<number, number>();
+  const turnTexts = turnTextsBySalon();
   const world = await World.start({
     models: {
       reply: (call) => {
@@ -115,12 +114,7 @@ export async function relayRun(options: RelayOptions): Promise<RelayRun> {
         const speaker = names[Math.floor(picks() * names.length)];
         return { json: { speaker, reason: `${speaker} has been addressed` }, delayMs: options.moderatorDelayMs };
       },
-      text: (call) => {
-        const tag = salonTag(call) ?? 0;
-        const index = turnOfSalon.get(tag) ?? 0;
-        turnOfSalon.set(tag, index + 1);
-        return turnText(index, tag + 1);
-      },
+      text: turnTexts,
       latencyMs: (call, text) => {
         if (call.body.stream !== true) return options.latencyMs[0] + random() * (options.latencyMs[1] - options.latencyMs[0]);
         (call as ModelCall & { firstTokenMs?: number }).firstTokenMs = options.firstTokenMs[0] + random() * (options.firstTokenMs[1] - options.firstTokenMs[0]);

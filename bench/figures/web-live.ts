@@ -22,9 +22,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../../test/helpers/browser.js';
 import type { PostRecord } from '../lib/discord.js';
-import { benchScript, MARKER, salonTag, streamingLatency, type ModelBehaviour, type ModelCall } from '../lib/models.js';
+import { benchScript, MARKER, salonTag, streamingLatency, turnTextsBySalon, type ModelBehaviour, type ModelCall } from '../lib/models.js';
 import { rng, sleep } from '../lib/stats.js';
-import { turnText } from '../lib/texts.js';
 import { clockOffset } from '../lib/web.js';
 import { World } from '../lib/world.js';
 
@@ -94,14 +93,9 @@ interface Observation {
 
 export async function liveRun(options: LiveOptions): Promise<LiveRun> {
   const random = rng(13);
-  const turnOfSalon = new Map<number, number>();
+  const turnTexts = turnTextsBySalon();
   const behaviour: ModelBehaviour = {
-    text: (call) => {
-      const tag = salonTag(call) ?? 0;
-      const index = turnOfSalon.get(tag) ?? 0;
-      turnOfSalon.set(tag, index + 1);
-      return turnText(index, tag + 1);
-    },
+    text: turnTexts,
     latencyMs: (call, text) => {
       (call as ModelCall & { firstTokenMs?: number }).firstTokenMs = options.firstTokenMs[0] + random() * (options.firstTokenMs[1] - options.firstTokenMs[0]);
       return streamingLatency((call as ModelCall & { firstTokenMs: number }).firstTokenMs, text, options.tokensPerSecond);

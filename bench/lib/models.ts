@@ -12,6 +12,7 @@ import { FakeOpenAI, type ChatRequest, type Reply, type Script } from '../../tes
 
 export { contentText } from '../../test/fakes/openai-server.js';
 import { contentText } from '../../test/fakes/openai-server.js';
+import { turnText } from './texts.js';
 
 /** One model request as the bench sees it: the fake's record (arrivedAt, endAt, events, text). */
 export type ModelCall = ChatRequest;
@@ -72,4 +73,15 @@ export function benchScript(behaviour: ModelBehaviour): Script {
 
 export function startModels(behaviour: ModelBehaviour): Promise<FakeOpenAI> {
   return FakeOpenAI.start(benchScript(behaviour));
+}
+
+/** Each salon's turns in order, one text a turn: what a model in a figure answers, numbered per salon. */
+export function turnTextsBySalon(): (call: ModelCall) => string {
+  const turnOfSalon = new Map<number, number>();
+  return (call) => {
+    const tag = salonTag(call) ?? 0;
+    const index = turnOfSalon.get(tag) ?? 0;
+    turnOfSalon.set(tag, index + 1);
+    return turnText(index, tag + 1);
+  };
 }

@@ -87,15 +87,21 @@ export class RedisLiveFeed implements LiveFeed {
     const stop = await this.local.subscribe(salonId, listener);
     const n = this.watchers.get(salonId) ?? 0;
     this.watchers.set(salonId, n + 1);
-    // Resolved once Redis has the subscription: what is published from then on reaches this process.
-    await this.subscriber.subscribe(this.prefix + salonId);
-    return () => {
+    const leave = () => {
       stop();
       const left = (this.watchers.get(salonId) ?? 1) - 1;
       if (left > 0) return void this.watchers.set(salonId, left);
       this.watchers.delete(salonId);
       void this.subscriber.unsubscribe(this.prefix + salonId).catch(() => {});
     };
+    try {
+      // Resolved once Redis has the subscription: what is published from then on reaches this process.
+      await this.subscriber.subscribe(this.prefix + salonId);
+    } catch (err) {
+      leave();
+      throw err;
+    }
+    return leave;
   }
 
   async close(): Promise<void> {

@@ -25,7 +25,7 @@ export interface Viewer {
 interface Watching extends Viewer {
   /** The last turn index this viewer was sent. */
   sent: number;
-  /** The draft index it shows, if any, so a finished turn replaces it. */
+  /** Its page has gone (or its stream was ended): nothing more is written to it. */
   closed: boolean;
 }
 
