@@ -14,7 +14,9 @@ import { waitUntil } from '../helpers/wait.js';
 import { endWorld, startSalon, startWorld, type World } from './harness.js';
 
 const DRAWN = Number(process.env.SALON_WEB_TIMING_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const REGRESSION_SEEDS: number[] = [];
+// 703935527: a model's 500 made its retry a new request, so the turn held another request's words; the test had
+// assumed one request per turn (the page was right).
+const REGRESSION_SEEDS: number[] = [703935527];
 const ROUNDS = 3;
 
 interface Seen {
@@ -92,6 +94,9 @@ function flakyPage(url: string, random: Random) {
   };
 }
 
+/** What a reader sees of a turn's HTML: its text, without the markup (the fake's words need no unescaping). */
+const textOf = (html: string) => html.replace(/<[^>]+>/g, '');
+
 describe.each([...new Set([DRAWN, ...REGRESSION_SEEDS])])('a live page under random timing and dropped connections (seed %s)', (SEED) => {
   let world: World | undefined;
   afterEach(async () => (world = await endWorld(world)));
@@ -124,7 +129,8 @@ describe.each([...new Set([DRAWN, ...REGRESSION_SEEDS])])('a live page under ran
         page.seen.turns.map((t) => t.index),
         replay,
       ).toEqual(done.turns.map((t) => t.index));
-      for (const turn of done.turns) expect(page.seen.turns[turn.index]!.html, replay).toContain(`w${turn.index}x0`);
+      // The text the salon stored, whole: a retried request writes other words than the first attempt would have.
+      for (const turn of done.turns) expect(textOf(page.seen.turns[turn.index]!.html), replay).toContain(turn.text);
       // A draft shown after its turn would put half a turn back on the page.
       expect(
         page.seen.drafts.filter((d) => d.index < d.turnsBefore),
