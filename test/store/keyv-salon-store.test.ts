@@ -103,17 +103,24 @@ describe('keyv store under concurrent reads', () => {
       const { store, keyv } = await openSqlite(join(dir.path, 'salons.sqlite'));
       const salon = newSalon({ id: 'busy', rounds: 3 });
       await store.save(salon);
-      // Hold the next read of the head after it has read version 0, while the engine saves version 1.
+      // Hold the next read of the head once it has read version 0, while the engine saves version 1. The save waits
+      // for that read to be done: SQLite may run a read issued first after a write issued later.
       let hold!: () => void;
       const held = new Promise<void>((resolve) => (hold = resolve));
+      let readDone!: () => void;
+      const read = new Promise<void>((resolve) => (readDone = resolve));
       const get = keyv.get.bind(keyv);
       let reads = 0;
       (keyv as unknown as { get: typeof keyv.get }).get = (async (key: string) => {
         const value = await get(key);
-        if (key === 'salon:busy' && reads++ === 0) await held;
+        if (key === 'salon:busy' && reads++ === 0) {
+          readDone();
+          await held;
+        }
         return value;
       }) as typeof keyv.get;
       const reading = store.get('busy');
+      await read;
       const v1 = { ...salon, version: 1, topic: 'saved while a page read' };
       await store.save(v1, { expected: 0, turns: [] });
       hold();
