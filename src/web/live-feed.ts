@@ -10,9 +10,11 @@ import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** A turn being written: its text so far (what the thread's draft message shows). */
+export type DraftEvent = { type: 'draft'; index: number; name: string; round: number; text: string };
+
 export type LiveEvent =
-  /** A turn being written: its text so far (what the thread's draft message shows). */
-  | { type: 'draft'; index: number; name: string; round: number; text: string }
+  | DraftEvent
   /** A turn committed: read it from the store. */
   | { type: 'turn'; index: number }
   /** The salon has no more turns to come (finished or closed). */
@@ -24,15 +26,35 @@ export interface LiveFeed {
   publish(salonId: string, event: LiveEvent): void;
   /** Calls `listener` with every event for the salon from once it resolves on; resolves with how to stop. */
   subscribe(salonId: string, listener: (event: LiveEvent) => void): Promise<() => void>;
+  /**
+   * The salon's last draft published, so a page that joins mid-turn shows the turn at once rather than at its next
+   * update. It may belong to a turn already finished: the reader checks it against the salon.
+   */
+  lastDraft(salonId: string): Promise<DraftEvent | undefined>;
   close(): Promise<void>;
 }
+
+/** How long Redis keeps a salon's last draft: past any pause between two drafts of one turn, then nothing to clean. */
+const DRAFT_KEPT_MS = 5 * 60_000;
 
 /** The feed of one process. */
 export class LocalLiveFeed implements LiveFeed {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
+  /** Only while a turn is written: forgotten once it is finished, or the salon ended. */
+  private readonly drafts = new Map<string, DraftEvent>();
 
   publish(salonId: string, event: LiveEvent): void {
+    this.remember(salonId, event);
     this.emitter.emit(salonId, event);
+  }
+
+  private remember(salonId: string, event: LiveEvent): void {
+    if (event.type === 'draft') this.drafts.set(salonId, event);
+    else if (event.type !== 'turn' || event.index >= (this.drafts.get(salonId)?.index ?? Infinity)) this.drafts.delete(salonId);
+  }
+
+  lastDraft(salonId: string): Promise<DraftEvent | undefined> {
+    return Promise.resolve(this.drafts.get(salonId));
   }
 
   subscribe(salonId: string, listener: (event: LiveEvent) => void): Promise<() => void> {
@@ -42,14 +64,15 @@ export class LocalLiveFeed implements LiveFeed {
 
   close(): Promise<void> {
     this.emitter.removeAllListeners();
+    this.drafts.clear();
     return Promise.resolve();
   }
 }
 
 /**
  * The feed across processes, on Redis pub/sub: one channel per salon, subscribed to while some page of this process
- * watches it. Pub/sub keeps nothing: a page that reconnects reads the turns it missed from the store, and a draft
- * is superseded by the next one within a second or two.
+ * watches it. Pub/sub keeps nothing: a page that reconnects reads the turns it missed from the store, and the last
+ * draft is also kept in a key of its own for a few minutes (drafts come every second or two while a turn streams).
  */
 export class RedisLiveFeed implements LiveFeed {
   private readonly local = new LocalLiveFeed();
@@ -80,7 +103,25 @@ export class RedisLiveFeed implements LiveFeed {
   }
 
   publish(salonId: string, event: LiveEvent): void {
-    this.publisher.publish(this.prefix + salonId, JSON.stringify(event)).catch((err: unknown) => this.log.warn({ err }, 'live event not published'));
+    const message = JSON.stringify(event);
+    const sent =
+      event.type === 'draft'
+        ? this.publisher
+            .multi()
+            .set(this.draftKey(salonId), message, 'PX', DRAFT_KEPT_MS)
+            .publish(this.prefix + salonId, message)
+            .exec()
+        : this.publisher.publish(this.prefix + salonId, message);
+    sent.catch((err: unknown) => this.log.warn({ err }, 'live event not published'));
+  }
+
+  async lastDraft(salonId: string): Promise<DraftEvent | undefined> {
+    const message = await this.publisher.get(this.draftKey(salonId));
+    return message ? (JSON.parse(message) as DraftEvent) : undefined;
+  }
+
+  private draftKey(salonId: string): string {
+    return `${this.prefix}${salonId}:draft`;
   }
 
   async subscribe(salonId: string, listener: (event: LiveEvent) => void): Promise<() => void> {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { SalonRecord } from '../domain/salon.js';
 import type { SalonStore } from '../engine/ports.js';
 import type { LiveEvent, LiveFeed } from './live-feed.js';
-import { renderDraftHtml, turnRenderer } from './render/page.js';
+import { renderDraftHtml, renderLiveParts, turnRenderer } from './render/page.js';
 
 export interface Viewer {
   salonId: string;
@@ -25,6 +25,8 @@ export interface Viewer {
 interface Watching extends Viewer {
   /** The last turn index this viewer was sent. */
   sent: number;
+  /** The salon version whose summary and closing parts this viewer was last sent (-1: none). */
+  stateVersion: number;
   /** Its page has gone (or its stream was ended): nothing more is written to it. */
   closed: boolean;
 }
@@ -39,6 +41,8 @@ class Watch {
   private queue: Promise<void> = Promise.resolve();
   /** The turn being written as last heard, with its event made once for every page. */
   private lastDraft?: { index: number; event: string };
+  /** The page's other changing parts (ledger, progress, synthesis, archived line) as of the last read. */
+  private state?: { version: number; event: string };
   private unsubscribe?: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
   private gone = false;
@@ -51,12 +55,18 @@ class Watch {
 
   async start(): Promise<void> {
     this.unsubscribe = await this.deps.feed.subscribe(this.salonId, (event) => this.onEvent(event));
+    // Read once subscribed: a draft published meanwhile has come through the subscription, and is the newer one.
+    const draft = await this.deps.feed.lastDraft(this.salonId).catch((err: unknown) => {
+      this.deps.log.warn({ err, salonId: this.salonId }, 'the last draft could not be read');
+      return undefined;
+    });
+    if (draft && !this.lastDraft) this.onEvent(draft);
     this.timers.push(setInterval(() => this.enqueue(() => this.sync()), RECHECK_MS).unref());
     this.timers.push(setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS).unref());
   }
 
   add(viewer: Viewer): void {
-    const watching: Watching = { ...viewer, sent: viewer.after, closed: false };
+    const watching: Watching = { ...viewer, sent: viewer.after, stateVersion: -1, closed: false };
     this.viewers.add(watching);
     // A dropped page comes back within a second (browsers wait about three by default).
     this.write(watching, 'retry: 1000\n\n');
@@ -133,10 +143,19 @@ class Watch {
       if (event === undefined) events.set(i, (event = `id: t${i}\nevent: turn\ndata: ${JSON.stringify({ index: i, html: render(i) })}\n\n`));
       return event;
     };
+    if (this.state?.version !== salon.version) {
+      const parts = renderLiveParts(salon, new Date());
+      this.state = { version: salon.version, event: `event: state\ndata: ${JSON.stringify(parts)}\n\n` };
+    }
     for (const viewer of this.viewers) {
       for (let i = viewer.sent + 1; i < salon.turns.length; i++) {
         this.write(viewer, eventOf(i));
         viewer.sent = i;
+      }
+      // After the turns, so a synthesis or the archived line never shows above a turn the page has yet to get.
+      if (viewer.stateVersion !== this.state.version) {
+        this.write(viewer, this.state.event);
+        viewer.stateVersion = this.state.version;
       }
     }
     return salon;

@@ -192,7 +192,7 @@ describe('the web gallery', () => {
     const threadId = await startSalon(world);
     const url = await share(world, threadId);
     const { page } = await openPage(url);
-    // The page follows the salon before the turn starts (a page that joins mid-turn sees the draft's next update).
+    // The page follows the salon before the turn starts.
     await expect.poll(() => world!.bot.web!.viewers(), { timeout: 5_000, interval: 20 }).toBe(1);
     release();
     // The draft shows what Discord's draft message shows, before the turn is committed.
@@ -201,6 +201,43 @@ describe('the web gallery', () => {
     await page.locator('article[data-turn-index="1"]:not([data-draft])').waitFor({ timeout: 15_000 });
     expect(await page.locator('article[data-turn-index="0"]').textContent()).toContain('and then the rest of it.');
     await page.close();
+  });
+
+  it('a page opened mid-turn shows the turn at once; closed then, the page drops it as the thread does and ends as a reload shows it', async () => {
+    world = await galleryWorld({ rounds: 2, stream: true });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    world.models.setScript(async (req) => {
+      if (req.body.messages[0]!.content.includes('You write the synthesis')) return { text: 'Both **agreed** on the salamanders.' };
+      if (req.index === 0) return { text: 'The salamanders keep what they were given.' };
+      await held;
+      // The turn shows its first words and never moves again: a page that joins later sees them only if the server kept them.
+      return { chunks: ['Half of a thought that never ends'], hang: true };
+    });
+    const threadId = await startSalon(world);
+    await whenSalon(world.bot.engine, threadId, (s) => s.turns.length === 1, 10_000);
+    const url = await share(world, threadId);
+    release();
+    // The draft is in the thread and the salon knows its message: the live feed has been told (before the engine was).
+    await whenSalon(world.bot.engine, threadId, (s) => (s.draft?.messageIds.length ?? 0) > 0, 10_000);
+    const { page, errors } = await openPage(url);
+    // Well before the draft's next update (about 5 s on: nothing new has come), which would show it anyway.
+    await page.locator('article[data-draft]', { hasText: 'Half of a thought' }).waitFor({ timeout: 2_500 });
+    expect(await page.locator('#salon-summary .progress').textContent()).toContain('In progress');
+    expect(await page.locator('#synthesis').count()).toBe(0);
+
+    await command(world.discord, world.ada, threadId, 'close', { synthesis: true }).response();
+    // Without a reload: the synthesis and the archived line come in, and the half-written turn goes, as in the thread.
+    await page.locator('#salon-closing footer.archived').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#synthesis strong').textContent({ timeout: 1_000 })).toBe('agreed');
+    expect(await page.locator('article[data-draft]').count()).toBe(0);
+    expect(await page.locator('#salon-summary .progress').textContent()).not.toContain('In progress');
+    const reloaded = await openPage(url);
+    for (const part of ['#salon-summary', '#salon-closing', '#turns']) {
+      expect(await page.locator(part).innerText(), part).toBe(await reloaded.page.locator(part).innerText());
+    }
+    expect(errors).toEqual([]);
+    await Promise.all([page.close(), reloaded.page.close()]);
   });
 
   it('unshare: the link answers 404 and an open page stops, saying so', async () => {

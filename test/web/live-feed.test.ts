@@ -55,6 +55,19 @@ function liveFeedContract(name: string, open: () => Promise<Ends>) {
       expect(b.events).toEqual([{ type: 'gone' }]);
     });
 
+    it('keeps the last draft of each salon for a page that joins mid-turn', async () => {
+      ends = await open();
+      const heard = collect(ends.reader, 'salon-d');
+      await heard.ready;
+      const first: LiveEvent = { type: 'draft', index: 2, name: 'GLM 4.7', round: 2, text: 'Half' };
+      const second: LiveEvent = { type: 'draft', index: 2, name: 'GLM 4.7', round: 2, text: 'Half a thought' };
+      ends.writer.publish('salon-d', first);
+      ends.writer.publish('salon-d', second);
+      await heard.until(2);
+      expect(await ends.reader.lastDraft('salon-d')).toEqual(second);
+      expect(await ends.reader.lastDraft('salon-e')).toBeUndefined();
+    });
+
     it('stops delivering to a subscriber that left, and keeps delivering to the others', async () => {
       ends = await open();
       const stays = collect(ends.reader, 'salon-c');
@@ -73,6 +86,22 @@ function liveFeedContract(name: string, open: () => Promise<Ends>) {
     });
   });
 }
+
+describe('live feed: in one process, the draft kept', () => {
+  it('is forgotten once its turn is finished or the salon ends, and not for an earlier turn', async () => {
+    const feed = new LocalLiveFeed();
+    const draft: LiveEvent = { type: 'draft', index: 3, name: 'GLM 4.7', round: 2, text: 'Half' };
+    feed.publish('s', draft);
+    feed.publish('s', { type: 'turn', index: 2 });
+    expect(await feed.lastDraft('s')).toEqual(draft);
+    feed.publish('s', { type: 'turn', index: 3 });
+    expect(await feed.lastDraft('s')).toBeUndefined();
+    feed.publish('s', draft);
+    feed.publish('s', { type: 'end' });
+    expect(await feed.lastDraft('s')).toBeUndefined();
+    await feed.close();
+  });
+});
 
 liveFeedContract('in one process', () => {
   const feed = new LocalLiveFeed();

@@ -12,7 +12,7 @@ import { exportJson, SALON_EXPORT_SCHEMA } from '../../src/web/render/export-jso
 import { renderIndexPage, type IndexEntry } from '../../src/web/render/index-page.js';
 import { LIVE_SCRIPT } from '../../src/web/render/live-script.js';
 import { renderMarkdown } from '../../src/web/render/markdown.js';
-import { renderDraftHtml, renderSalonPage, renderTurnHtml, turnAnchors } from '../../src/web/render/page.js';
+import { renderDraftHtml, renderLiveParts, renderSalonPage, renderTurnHtml, turnAnchors } from '../../src/web/render/page.js';
 import { SALON_CSS } from '../../src/web/render/style.js';
 import { playTurns, T0 } from '../domain/fixtures.js';
 import { forkSalon, moderatedSalon, takeTurns, CLAUDE, GLM, GPT } from '../domain/panel-fixtures.js';
@@ -147,6 +147,17 @@ describe('the salon page', () => {
     expect(pageOf(salon, false)).not.toContain('<script');
     expect(html).toContain('<link rel="stylesheet" href="/assets/salon.css">');
     expect(tags(html).filter((t) => t.startsWith('<link'))).toHaveLength(2); // the stylesheet and the canonical address
+  });
+
+  it('sends a live page the same summary and closing parts it shows, as safe as the page', () => {
+    const parts = renderLiveParts(salon, new Date(T0 + 3_600_000));
+    for (const part of [parts.summary, parts.closing]) {
+      expect(html).toContain(part);
+      assertSafe(part, { scripts: 0 });
+    }
+    expect(parts.summary).toMatch(/^<div id="salon-summary">.*<\/div>$/s);
+    expect(parts.closing).toMatch(/^<div id="salon-closing">.*<\/div>$/s);
+    expect(parts.closing).toContain('Archived');
   });
 
   it('keeps hostile text readable, escaped, and inside its turn', () => {
@@ -397,10 +408,10 @@ describe('the live script', () => {
     // Parsed, not run: a syntax error throws here.
     expect(() => new vm.Script(LIVE_SCRIPT)).not.toThrow();
     expect(LIVE_SCRIPT).toContain("new EventSource(location.pathname + '/events?after=' + after)");
-    for (const event of ['turn', 'draft', 'end', 'gone']) expect(LIVE_SCRIPT).toContain(`addEventListener('${event}'`);
+    for (const event of ['turn', 'draft', 'state', 'end', 'gone']) expect(LIVE_SCRIPT).toContain(`addEventListener('${event}'`);
     expect(LIVE_SCRIPT).toContain("notice.textContent = 'This salon is no longer shared.'");
     expect(LIVE_SCRIPT.match(/innerHTML/g)).toHaveLength(1);
-    expect(LIVE_SCRIPT).toContain('template.innerHTML = msg.html');
+    expect(LIVE_SCRIPT).toContain('template.innerHTML = html');
   });
 });
 

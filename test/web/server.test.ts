@@ -126,6 +126,11 @@ describe('the web server', () => {
     // The whole body arrives and the stream ends: turns 2 and 3, then the end.
     const body = await res.text();
     expect([...body.matchAll(/^id: (t\d+)$/gm)].map((m) => m[1])).toEqual(['t2', 't3']);
+    // After the turns and before the end, the page's other parts as they now stand: the archived line included.
+    const states = [...body.matchAll(/^event: state\ndata: (.*)$/gm)];
+    expect(states).toHaveLength(1);
+    expect(body.indexOf('event: state')).toBeGreaterThan(body.indexOf('id: t3'));
+    expect((JSON.parse(states[0]![1]!) as { closing: string }).closing).toContain('Archived');
     expect(body.trimEnd().endsWith('event: end\ndata: {}')).toBe(true);
   });
 

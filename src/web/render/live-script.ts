@@ -1,7 +1,9 @@
 /**
  * The browser script of a live salon page, served at /assets/live.js (never inlined: the page's CSP forbids inline
  * script). It follows `<page>/events` with an EventSource: `turn` and `draft` put the article of one turn in place
- * (replacing any article of the same index, so a redelivered event never shows a turn twice), `end` stops,
+ * (replacing any article of the same index, so a redelivered event never shows a turn twice), `state` replaces
+ * the page's other changing parts (ledger, progress, synthesis, archived line) by their ids, `end` stops and drops a
+ * turn left half-written (the salon was closed during it, and the thread deleted its messages too),
  * `gone` (the salon was unshared) stops and says so. The `html` of an event comes from the server's own renderer
  * (page.ts), which escaped everything in it; anything else shown is set as text. On a dropped connection the browser
  * reconnects by itself and sends Last-Event-ID, so the server resumes after the last turn it sent.
@@ -15,13 +17,21 @@ export const LIVE_SCRIPT = `(() => {
   let after = -1;
   for (const el of articles()) if (!el.hasAttribute('data-draft')) after = Math.max(after, indexOf(el));
 
-  const place = (data, draft) => {
-    let msg;
-    try { msg = JSON.parse(data); } catch { return; }
-    if (!msg || !Number.isInteger(msg.index) || typeof msg.html !== 'string') return;
+  const read = (data) => {
+    try { return JSON.parse(data); } catch { return undefined; }
+  };
+  // The one way markup enters the page: html the server rendered, and escaped, itself.
+  const fromServer = (html) => {
+    if (typeof html !== 'string') return null;
     const template = document.createElement('template');
-    template.innerHTML = msg.html;
-    const el = template.content.firstElementChild;
+    template.innerHTML = html;
+    return template.content.firstElementChild;
+  };
+
+  const place = (data, draft) => {
+    const msg = read(data);
+    if (!msg || !Number.isInteger(msg.index)) return;
+    const el = fromServer(msg.html);
     if (!el) return;
     el.setAttribute('data-turn-index', String(msg.index));
     if (draft) { el.setAttribute('data-draft', 'true'); el.classList.add('writing'); }
@@ -48,7 +58,18 @@ export const LIVE_SCRIPT = `(() => {
   const source = new EventSource(location.pathname + '/events?after=' + after);
   source.addEventListener('turn', (e) => place(e.data, false));
   source.addEventListener('draft', (e) => place(e.data, true));
-  source.addEventListener('end', () => source.close());
+  source.addEventListener('state', (e) => {
+    const msg = read(e.data);
+    if (!msg) return;
+    for (const el of [fromServer(msg.summary), fromServer(msg.closing)]) {
+      const old = el && el.id ? document.getElementById(el.id) : null;
+      if (old) old.replaceWith(el);
+    }
+  });
+  source.addEventListener('end', () => {
+    source.close();
+    for (const el of turns.querySelectorAll('article[data-draft]')) el.remove();
+  });
   source.addEventListener('gone', () => {
     source.close();
     let notice = document.getElementById('live-notice');

@@ -167,6 +167,62 @@ export interface BodyOptions {
   live?: boolean;
 }
 
+/**
+ * The parts of a page that change as the salon goes on, besides its turns: each is one element with an id, which
+ * the live script replaces whole when the stream sends a newer one (`state`), so an open page ends as a reload would.
+ */
+export interface LiveParts {
+  /** Participants with their tokens and cost, and how far the salon is. */
+  summary: string;
+  /** Questions still waiting, how it ended, the synthesis and the archived line (empty while none applies). */
+  closing: string;
+}
+
+export function renderLiveParts(salon: SalonRecord, now: Date): LiveParts {
+  const done = roundsDone(salon);
+  const state = salon.status === 'running' ? ' · In progress' : salon.status === 'paused' ? ' · Paused' : '';
+  const summary =
+    `<div id="salon-summary"><section class="participants" aria-label="Participants">${ledgerHtml(salon)}</section>` +
+    `<p class="progress">Rounds: ${done} of ${salon.rounds} · Started ${timeHtml(salon.createdAt)}` +
+    `${salon.finishedAt ? ` · Ended ${timeHtml(salon.finishedAt)}` : ''}${state}</p></div>`;
+  const parts: string[] = [];
+  // Questions no turn has shown yet: waiting for the next turns, or asked too late.
+  const waiting = [...questionsByPosition(salon)]
+    .filter(([at]) => at >= salon.turns.length)
+    .flatMap(([at, qs]) => qs.map((q) => questionHtml(salon, q, ` ${attr('data-before-turn', at)}`)));
+  if (waiting.length > 0) parts.push(`<section class="waiting" aria-label="Questions">${waiting.join('')}</section>`);
+
+  if (salon.status === 'finished' || salon.status === 'closed') {
+    if (salon.endedEarly) parts.push(p(`The salon ended early, after ${done} of ${salon.rounds} rounds: ${salon.endedEarly}.`, 'ended'));
+    else if (done < salon.rounds) parts.push(p(`The salon ended after ${done} of ${salon.rounds} rounds.`, 'ended'));
+  }
+  const synthesis = salon.synthesis;
+  if (synthesis?.status === 'done') {
+    parts.push(
+      `<section class="synthesis" id="synthesis"><h2>Synthesis</h2><div class="text">${modelMarkdown(synthesis.text)}</div>` +
+        `<p class="signature"><em>Written by ${escapeHtml(synthesis.name)} (<code>${escapeHtml(synthesis.model)}</code>).</em></p></section>`,
+    );
+  } else if (synthesis?.status === 'failed') {
+    parts.push(
+      `<section class="synthesis" id="synthesis"><h2>Synthesis</h2>${p(`The synthesis could not be written: ${synthesis.reason}.`, 'muted')}</section>`,
+    );
+  } else if (synthesis?.status === 'pending') {
+    parts.push(`<section class="synthesis" id="synthesis"><h2>Synthesis</h2>${p('The synthesis is being written.', 'muted')}</section>`);
+  }
+
+  if (salon.status === 'closed') {
+    const plain = salon.seats.map((s) => `${s.name} (${s.model})`);
+    const footer = inDialogue(plain);
+    const archived = new Date(salon.closedAt ?? now.getTime());
+    parts.push(
+      `<footer class="archived"><p><em>Archived <time ${attr('datetime', archived.toISOString())}>${escapeHtml(formatDate(archived))}</time></em></p>` +
+        `${p(footer)}</footer>`,
+    );
+  }
+
+  return { summary, closing: `<div id="salon-closing">${parts.join('\n')}</div>` };
+}
+
 /** The page's `<body>` content: shared by the page and the self-contained HTML export. */
 export function renderSalonBody(salon: SalonRecord, options: BodyOptions): string {
   const parts: string[] = [];
@@ -178,13 +234,8 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
       `<div class="meta"><p><time ${attr('datetime', salon.createdAt)}>${escapeHtml(formatDate(started))}</time></p>` +
       `<p>A salon in ${salon.rounds} ${plural} between ${listOf(withModels)}</p></div></header>`,
   );
-  parts.push(`<section class="participants" aria-label="Participants">${ledgerHtml(salon)}</section>`);
-  const done = roundsDone(salon);
-  const state = salon.status === 'running' ? ' · In progress' : salon.status === 'paused' ? ' · Paused' : '';
-  parts.push(
-    `<p class="progress">Rounds: ${done} of ${salon.rounds} · Started ${timeHtml(salon.createdAt)}` +
-      `${salon.finishedAt ? ` · Ended ${timeHtml(salon.finishedAt)}` : ''}${state}</p>`,
-  );
+  const live = renderLiveParts(salon, options.now);
+  parts.push(live.summary);
 
   const context = [
     `<h2>Context</h2><div class="topic">${peopleMarkdown(salon.topic)}</div>`,
@@ -217,39 +268,7 @@ export function renderSalonBody(salon: SalonRecord, options: BodyOptions): strin
   if (carried > 0 && salon.turns.length === carried) turns.push(forkBegins());
   parts.push(`<section id="turns" class="turns" aria-label="Turns" ${attr('data-last-turn', salon.turns.length - 1)}>${turns.join('')}</section>`);
 
-  // Questions no turn has shown yet: waiting for the next turns, or asked too late.
-  const waiting = [...questionsByPosition(salon)]
-    .filter(([at]) => at >= salon.turns.length)
-    .flatMap(([at, qs]) => qs.map((q) => questionHtml(salon, q, ` ${attr('data-before-turn', at)}`)));
-  if (waiting.length > 0) parts.push(`<section class="waiting" aria-label="Questions">${waiting.join('')}</section>`);
-
-  if (salon.status === 'finished' || salon.status === 'closed') {
-    if (salon.endedEarly) parts.push(p(`The salon ended early, after ${done} of ${salon.rounds} rounds: ${salon.endedEarly}.`, 'ended'));
-    else if (done < salon.rounds) parts.push(p(`The salon ended after ${done} of ${salon.rounds} rounds.`, 'ended'));
-  }
-  const synthesis = salon.synthesis;
-  if (synthesis?.status === 'done') {
-    parts.push(
-      `<section class="synthesis" id="synthesis"><h2>Synthesis</h2><div class="text">${modelMarkdown(synthesis.text)}</div>` +
-        `<p class="signature"><em>Written by ${escapeHtml(synthesis.name)} (<code>${escapeHtml(synthesis.model)}</code>).</em></p></section>`,
-    );
-  } else if (synthesis?.status === 'failed') {
-    parts.push(
-      `<section class="synthesis" id="synthesis"><h2>Synthesis</h2>${p(`The synthesis could not be written: ${synthesis.reason}.`, 'muted')}</section>`,
-    );
-  } else if (synthesis?.status === 'pending') {
-    parts.push(`<section class="synthesis" id="synthesis"><h2>Synthesis</h2>${p('The synthesis is being written.', 'muted')}</section>`);
-  }
-
-  if (salon.status === 'closed') {
-    const plain = salon.seats.map((s) => `${s.name} (${s.model})`);
-    const footer = inDialogue(plain);
-    const archived = new Date(salon.closedAt ?? options.now.getTime());
-    parts.push(
-      `<footer class="archived"><p><em>Archived <time ${attr('datetime', archived.toISOString())}>${escapeHtml(formatDate(archived))}</time></em></p>` +
-        `${p(footer)}</footer>`,
-    );
-  }
+  parts.push(live.closing);
 
   const links: string[] = [];
   if (options.pageUrl) {
