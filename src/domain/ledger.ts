@@ -100,6 +100,11 @@ export function spentUSD(salon: SalonRecord): number {
   return ledgerOf(salon).total.usd;
 }
 
+/** The salon has spent at least its budget (none set: never). */
+export function overBudget(salon: SalonRecord): boolean {
+  return salon.budgetUSD !== undefined && spentUSD(salon) >= salon.budgetUSD;
+}
+
 export function formatUSD(usd: number): string {
   if (usd === 0) return '$0';
   if (usd < 0.0001) return '<$0.0001';

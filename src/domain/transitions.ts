@@ -4,7 +4,7 @@
  * one change at a time per salon.
  */
 import { SalonError } from './errors.js';
-import { addToTally, emptyTally, spentUSD } from './ledger.js';
+import { addToTally, emptyTally, overBudget, spentUSD } from './ledger.js';
 import { pushArchive, retractDraft } from './outbox.js';
 import { LIMITS } from './limits.js';
 import { answeringRound, eligibleSeats, type AnsweredIn, firstUnpicked, moderatedPick, planNext, type ModeratorAnswer } from './order.js';
@@ -288,10 +288,6 @@ export function pauseOverBudget(salon: SalonRecord, now: number): void {
     notice: { code: 'budget_spent', spent, budget },
     messageIds: [],
   });
-}
-
-export function overBudget(salon: SalonRecord): boolean {
-  return salon.budgetUSD !== undefined && spentUSD(salon) >= salon.budgetUSD;
 }
 
 export interface GeneratedTurn {

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { modelFailureText } from '../wording/index.js';
-import { costOf } from '../domain/ledger.js';
+import { costOf, overBudget } from '../domain/ledger.js';
 import { buildPrompt, buildSynthesisPrompt } from '../domain/prompts.js';
 import { moderatorRequest, readModeratorAnswer } from '../domain/moderator.js';
 import { planNext } from '../domain/order.js';
@@ -195,7 +195,7 @@ export class TurnWriter {
     const unposted = salon.outbox.filter((p) => p.kind === 'turn');
     if (unposted.length > 1 || (unposted[0] && unposted[0].turnIndex !== next.index - 1)) return undefined;
     if ((salon.nextTurnAt ?? Infinity) > deps.clock.now()) return undefined;
-    if (!moderated && transitions.overBudget(salon)) {
+    if (!moderated && overBudget(salon)) {
       // Checked before every request, the moderator's included: a salon never starts one its budget has already used up.
       await deps.changeHeld(room, (draft, now) => transitions.pauseOverBudget(draft, now));
       return undefined;

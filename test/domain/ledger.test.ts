@@ -1,8 +1,8 @@
 /** The ledger: what a turn cost, and what a salon spent per model and in total. */
 import { describe, expect, it } from 'vitest';
-import { costOf, emptyTally, formatCost, formatTokens, formatUSD, ledgerOf, spentUSD, type Tally } from '../../src/domain/ledger.js';
+import { costOf, emptyTally, formatCost, formatTokens, formatUSD, ledgerOf, overBudget, spentUSD, type Tally } from '../../src/domain/ledger.js';
 import type { SalonRecord, Turn, Usage } from '../../src/domain/salon.js';
-import { close, commitSynthesis, overBudget } from '../../src/domain/transitions.js';
+import { close, commitSynthesis } from '../../src/domain/transitions.js';
 import { CLAUDE, GLM, SEED_TURNS, T0, newSalon, playTurns } from './fixtures.js';
 
 const tally = (overrides: Partial<Tally>): Tally => ({ ...emptyTally(), ...overrides });
