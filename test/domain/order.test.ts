@@ -4,7 +4,8 @@ import { ledgerOf, spentUSD } from '../../src/domain/ledger.js';
 import { eligibleSeats, firstUnpicked, knownSpeaker, leastRecent, moderatedPick, planNext, type ModeratorAnswer } from '../../src/domain/order.js';
 import { nextTurn, roundOf, roundStart, roundsDone, totalTurns, type SalonRecord, type Seat } from '../../src/domain/salon.js';
 import { addInterjection, chooseNext, close, commitTurn, extend, pause, resume, startTurn } from '../../src/domain/transitions.js';
-import { ADA, BOB, CLAUDE, GEMINI, GLM, GPT, MODERATOR, T0, call, forkSalon, moderatedSalon, panelSalon, prng, takeTurn, takeTurns } from './panel-fixtures.js';
+import { seededRandom } from '../fakes/random.js';
+import { ADA, BOB, CLAUDE, GEMINI, GLM, GPT, MODERATOR, T0, call, forkSalon, moderatedSalon, panelSalon, takeTurn, takeTurns } from './panel-fixtures.js';
 
 /** The refusal `fn` throws; fails the test if it throws nothing, or not a SalonError, or changes the salon. */
 function refusal(salon: SalonRecord, fn: () => unknown): Refusal {
@@ -122,7 +123,7 @@ describe('eligibility', () => {
     const fresh = Number(process.env.SALON_ORDER_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.info(`order: random moderated salons, seeds 1..${fixed.length} and ${fresh} (replay one with SALON_ORDER_SEED=<seed>)`);
     for (const seed of [...fixed, fresh]) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const pick = (n: number) => Math.floor(random() * n);
       const seats = 2 + pick(5);
       const salon = moderatedSalon(seats, { rounds: 2 + pick(3) });
