@@ -5,6 +5,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { command } from '../helpers/command.js';
+import { SseReader } from '../helpers/sse.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ProcessCluster } from './harness.js';
 
@@ -18,17 +19,10 @@ function follow(url: string) {
   let response: IncomingMessage | undefined;
   const request = get(url, { headers: { accept: 'text/event-stream' } }, (res) => {
     response = res;
-    let buffer = '';
+    const reader = new SseReader();
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
-      buffer += chunk;
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const fields = Object.fromEntries(block.split('\n').flatMap((line) => (/^(\w+): ?(.*)$/.exec(line) ? [[RegExp.$1, RegExp.$2]] : [])));
-        if (fields.event) events.push({ event: fields.event, id: fields.id, data: fields.data ?? '' });
-      }
+      for (const { event, id, data } of reader.push(chunk)) if (event) events.push({ event, id, data: data ?? '' });
       for (const l of listeners) l();
     });
     res.on('end', () => {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deriveRandom, seededRandom, type Random } from '../fakes/random.js';
 import { command } from '../helpers/command.js';
 import { whenSalon } from '../helpers/engine-events.js';
+import { SseReader } from '../helpers/sse.js';
 import { waitUntil } from '../helpers/wait.js';
 import { endWorld, startSalon, startWorld, type World } from './harness.js';
 
@@ -24,12 +25,14 @@ interface Seen {
   turns: { index: number; html: string }[];
   /** Draft events: their index, and how many turns the page had when it got each. */
   drafts: { index: number; turnsBefore: number }[];
+  /** The page's summary (ledger and progress) from each `state` event, in order. */
+  summaries: string[];
   connections: number;
 }
 
 /** A page's event stream that drops at random moments and comes back as a browser does. */
 function flakyPage(url: string, random: Random) {
-  const seen: Seen = { turns: [], drafts: [], connections: 0 };
+  const seen: Seen = { turns: [], drafts: [], summaries: [], connections: 0 };
   const listeners = new Set<() => void>();
   let request: ClientRequest | undefined;
   let lastId: string | undefined;
@@ -39,26 +42,14 @@ function flakyPage(url: string, random: Random) {
     if (stopped) return;
     seen.connections += 1;
     request = get(`${url}/events?after=-1`, { headers: { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) } }, (res) => {
-      let buffer = '';
+      const reader = new SseReader();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const field = (name: string) =>
-            block
-              .split('\n')
-              .find((l) => l.startsWith(`${name}:`))
-              ?.slice(name.length + 1)
-              .trim();
-          const event = field('event');
-          const data = field('data');
-          const id = field('id');
+        for (const { event, data, id } of reader.push(chunk)) {
           if (id) lastId = id;
           if (event === 'turn' && data) seen.turns.push(JSON.parse(data) as { index: number; html: string });
           if (event === 'draft' && data) seen.drafts.push({ index: (JSON.parse(data) as { index: number }).index, turnsBefore: seen.turns.length });
+          if (event === 'state' && data) seen.summaries.push((JSON.parse(data) as { summary: string }).summary);
         }
         notify();
       });
@@ -137,6 +128,10 @@ describe.each([...new Set([DRAWN, ...REGRESSION_SEEDS])])('a live page under ran
         replay,
       ).toEqual([]);
       expect(page.seen.connections, replay).toBeGreaterThan(1);
+      // However its connection went, the page ends showing the salon finished, as a reload would.
+      const finished = `Rounds: ${ROUNDS} of ${ROUNDS}`;
+      await page.until(() => page.seen.summaries.at(-1)?.includes(finished) ?? false, 15_000);
+      expect(textOf(page.seen.summaries.at(-1)!), replay).not.toContain('In progress');
     } finally {
       page.stop();
     }
